@@ -1,0 +1,1 @@
+"""Built-in processors and the runner that hosts them."""

@@ -1,0 +1,44 @@
+"""Pure contracts shared by every shotline unit: no I/O, no framework imports."""
+
+from schemas.callback import AgoraCallback, CallbackParam
+from schemas.checksum import (
+    DEFAULT_CHECKSUM_TEMPLATE,
+    checksum,
+    checksum_matches,
+    validate_template,
+)
+from schemas.config import ChecksumMode, KafkaSettings, ProjectConfig
+from schemas.envelope import (
+    HEADER_PROJECT,
+    HEADER_TRACEPARENT,
+    CallbackEnvelope,
+    ChecksumStatus,
+)
+from schemas.objectname import ObjectName, ObjectNameError, parse_object_name
+from schemas.timestamps import TimestampError, compact_utc, parse_compact_utc, to_utc
+from schemas.topics import Topics, TopicSpec
+
+__all__ = [
+    "DEFAULT_CHECKSUM_TEMPLATE",
+    "HEADER_PROJECT",
+    "HEADER_TRACEPARENT",
+    "AgoraCallback",
+    "CallbackEnvelope",
+    "CallbackParam",
+    "ChecksumMode",
+    "ChecksumStatus",
+    "KafkaSettings",
+    "ObjectName",
+    "ObjectNameError",
+    "ProjectConfig",
+    "TimestampError",
+    "TopicSpec",
+    "Topics",
+    "checksum",
+    "checksum_matches",
+    "compact_utc",
+    "parse_compact_utc",
+    "parse_object_name",
+    "to_utc",
+    "validate_template",
+]

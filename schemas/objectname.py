@@ -1,0 +1,77 @@
+"""Parser for Agora's screenshot object names.
+
+``<prefix>/<yyyymmdd>/<sid>_<cname>__uid_s_<uid>__uid_e_<type>_<utc>.jpg`` where the prefix
+may be several segments or empty, ``sid`` is 32 hex characters, ``cname`` may contain ``_``
+(even ``__``), ``type`` is ``video`` and ``utc`` is 17-digit ``yyyyMMddHHmmssSSS``. Parsing is
+anchored on the last ``__uid_e_`` and the last ``__uid_s_`` before it, so underscores in the
+channel name never shift the fields.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict
+
+from schemas.timestamps import TimestampError, parse_compact_utc
+
+__all__ = ["ObjectName", "ObjectNameError", "parse_object_name"]
+
+_SID = re.compile(r"[0-9a-fA-F]{32}")
+_DATE = re.compile(r"\d{8}")
+_TYPE = re.compile(r"[a-z]+")
+
+
+class ObjectNameError(ValueError):
+    """The object name does not follow Agora's naming convention."""
+
+
+class ObjectName(BaseModel):
+    """The fields encoded in a screenshot's object name."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    prefix: str
+    date: str
+    sid: str
+    cname: str
+    uid: str
+    type: str
+    utc: datetime
+
+
+def parse_object_name(name: str) -> ObjectName:
+    """Split an object name into its fields, or raise ``ObjectNameError`` saying why."""
+    head, slash, filename = name.rpartition("/")
+    if not slash:
+        raise ObjectNameError("object name has no <yyyymmdd>/ directory")
+    prefix, _, date = head.rpartition("/")
+    if not _DATE.fullmatch(date):
+        raise ObjectNameError(f"date directory {date!r} is not yyyymmdd")
+    if not filename.endswith(".jpg"):
+        raise ObjectNameError("object name does not end in .jpg")
+    stem = filename[: -len(".jpg")]
+    left, sep_e, right = stem.rpartition("__uid_e_")
+    if not sep_e:
+        raise ObjectNameError("object name has no __uid_e_ marker")
+    sid_cname, sep_s, uid = left.rpartition("__uid_s_")
+    if not sep_s:
+        raise ObjectNameError("object name has no __uid_s_ marker")
+    sid, underscore, cname = sid_cname[:32], sid_cname[32:33], sid_cname[33:]
+    if not _SID.fullmatch(sid) or underscore != "_":
+        raise ObjectNameError("object name does not start with a 32-hex sid and '_'")
+    if not cname:
+        raise ObjectNameError("object name has an empty channel name")
+    if not uid:
+        raise ObjectNameError("object name has an empty uid")
+    kind, _, utc_text = right.rpartition("_")
+    if not _TYPE.fullmatch(kind):
+        raise ObjectNameError(f"file type {kind!r} is not a lowercase word such as 'video'")
+    try:
+        utc = parse_compact_utc(utc_text)
+    except TimestampError as exc:
+        raise ObjectNameError(f"utc part: {exc}") from exc
+    return ObjectName(
+        prefix=prefix, date=date, sid=sid.lower(), cname=cname, uid=uid, type=kind, utc=utc
+    )

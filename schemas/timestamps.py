@@ -1,0 +1,70 @@
+"""Screenshot time normalisation.
+
+Agora's field table says ``timestamp`` is Unix milliseconds; the docs' own example carries a
+17-digit ``yyyyMMddHHmmssSSS`` value (the same form as the ``utc`` part of the object name).
+Both forms are accepted and normalised to an aware UTC ``datetime``; anything else is
+rejected with a message that says what was expected.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+__all__ = ["TimestampError", "compact_utc", "parse_compact_utc", "to_utc"]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Unix milliseconds between 2000-01-01 and 2200-01-01: wide enough for any real clock, narrow
+# enough that Unix seconds (10 digits) and the 17-digit form can never be mistaken for it.
+_MIN_MS = 946_684_800_000
+_MAX_MS = 7_258_118_400_000
+
+
+class TimestampError(ValueError):
+    """The value is neither Unix milliseconds nor a 17-digit ``yyyyMMddHHmmssSSS`` time."""
+
+
+def parse_compact_utc(text: str) -> datetime:
+    """Parse a 17-digit ``yyyyMMddHHmmssSSS`` UTC time (the object name's ``utc`` part)."""
+    if len(text) != 17 or not text.isdigit():
+        raise TimestampError(f"expected 17 digits yyyyMMddHHmmssSSS, got {text!r}")
+    try:
+        base = datetime.strptime(text[:14], "%Y%m%d%H%M%S").replace(tzinfo=UTC)
+    except ValueError as exc:
+        raise TimestampError(f"{text!r} is not a valid yyyyMMddHHmmssSSS time") from exc
+    return base + timedelta(milliseconds=int(text[14:]))
+
+
+def compact_utc(when: datetime) -> str:
+    """Format an aware datetime as 17-digit ``yyyyMMddHHmmssSSS`` UTC."""
+    utc = when.astimezone(UTC)
+    return utc.strftime("%Y%m%d%H%M%S") + f"{utc.microsecond // 1000:03d}"
+
+
+def to_utc(value: int | str) -> datetime:
+    """Normalise a callback ``timestamp`` (Unix ms or 17-digit compact form) to UTC.
+
+    Strings of digits are accepted because some senders quote numbers; booleans, floats,
+    negative numbers, Unix seconds and other lengths are rejected.
+    """
+    if isinstance(value, bool):
+        raise TimestampError("timestamp must be an integer, not a boolean")
+    if isinstance(value, str):
+        if not value.isdigit():
+            raise TimestampError(f"timestamp {value!r} is not a string of digits")
+        text = value
+    elif isinstance(value, int):
+        if value < 0:
+            raise TimestampError("timestamp must not be negative")
+        text = str(value)
+    else:
+        raise TimestampError(f"timestamp must be an integer, got {type(value).__name__}")
+    if len(text) == 17:
+        return parse_compact_utc(text)
+    millis = int(text)
+    if _MIN_MS <= millis < _MAX_MS:
+        return _EPOCH + timedelta(milliseconds=millis)
+    hint = " (looks like Unix seconds)" if len(text) == 10 else ""
+    raise TimestampError(
+        f"timestamp {text} is neither Unix milliseconds (2000..2200) nor 17-digit "
+        f"yyyyMMddHHmmssSSS{hint}"
+    )

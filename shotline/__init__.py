@@ -1,0 +1,1 @@
+"""The composition root: the shotline CLI, settings, local services."""

@@ -1,0 +1,31 @@
+"""The ``shotline`` command: one verb per job, each wired in its own module.
+
+This package is the composition root: it is the only place that imports both ``ingest`` and
+``processors``, reads settings, and passes them down.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from shotline.dev.cli import app as dev_app
+from shotline.topics import app as topics_app
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="shotline",
+    help=(
+        "Receive Agora video screenshot upload callbacks and turn them into deduplicated, "
+        "enriched, billed and moderated records on Kafka."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(dev_app, name="dev")
+app.add_typer(topics_app, name="topics")
+
+
+def main() -> None:
+    app()

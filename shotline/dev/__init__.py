@@ -1,0 +1,1 @@
+"""Local services for development and tests: Kafka (KRaft) and S3, without Docker."""

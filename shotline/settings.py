@@ -1,0 +1,70 @@
+"""Settings for every unit, read once in the composition root and passed down.
+
+Environment variables ``SHOTLINE_<UNIT>_<FIELD>`` (e.g. ``SHOTLINE_KAFKA_BOOTSTRAP``) override
+the optional TOML file named by ``SHOTLINE_CONFIG``, which overrides the defaults. The TOML
+file holds the projects table (``[projects.<key>]``) and may set any unit's section.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from ingest.settings import IngestSettings
+from schemas import KafkaSettings, ProjectConfig
+from shotline.dev.settings import DevSettings
+
+__all__ = ["Settings", "load_settings"]
+
+CONFIG_ENV = "SHOTLINE_CONFIG"
+
+
+class Settings(BaseSettings):
+    """The whole configuration tree; one section per unit."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SHOTLINE_",
+        env_nested_delimiter="_",
+        env_nested_max_split=1,
+        extra="forbid",
+        frozen=True,
+        validate_default=True,
+    )
+
+    config: Path | None = Field(default=None, description="Path of the TOML config file.")
+    kafka: KafkaSettings = KafkaSettings()
+    ingest: IngestSettings = IngestSettings()
+    dev: DevSettings = DevSettings()
+    projects: dict[str, ProjectConfig] = Field(default_factory=dict)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        path = os.environ.get(CONFIG_ENV)
+        if path:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(path)))
+        return tuple(sources)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read environment and TOML file; a missing or malformed file is a clear error."""
+    path = os.environ.get(CONFIG_ENV)
+    if path and not Path(path).is_file():
+        raise FileNotFoundError(f"{CONFIG_ENV}={path} does not name a readable file")
+    return Settings(**overrides)

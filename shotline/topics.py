@@ -1,0 +1,64 @@
+"""``shotline topics create|list``: every topic, created idempotently with explicit specs."""
+
+from __future__ import annotations
+
+import asyncio
+
+import typer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+from rich.console import Console
+
+from schemas import KafkaSettings, TopicSpec
+from shotline.settings import load_settings
+
+__all__ = ["app", "ensure_topics"]
+
+app = typer.Typer(help="Create and inspect shotline's Kafka topics.", no_args_is_help=True)
+console = Console(stderr=True)
+
+
+async def ensure_topics(kafka: KafkaSettings, specs: list[TopicSpec]) -> list[str]:
+    """Create the topics that do not exist yet; return the names created."""
+    admin = AIOKafkaAdminClient(**kafka.client_kwargs())
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [spec for spec in specs if spec.name not in existing]
+        created: list[str] = []
+        for spec in missing:
+            topic = NewTopic(
+                spec.name, spec.partitions, spec.replication, topic_configs=spec.config
+            )
+            try:
+                await admin.create_topics([topic])
+                created.append(spec.name)
+            except TopicAlreadyExistsError:
+                pass  # another process created it between list and create
+        return created
+    finally:
+        await admin.close()
+
+
+@app.command()
+def create(
+    partitions: int = typer.Option(6, min=1, help="Partitions of each event topic."),
+    replication: int = typer.Option(1, min=1, help="Replication factor (3 in production)."),
+) -> None:
+    """Create every shotline topic that does not exist yet (safe to repeat).
+
+    Event topics keep 7 days, the DLQ 30 days, and shotline.usage.v1 is compacted.
+    """
+    kafka = load_settings().kafka
+    specs = kafka.topics.specs(partitions=partitions, replication=replication)
+    created = asyncio.run(ensure_topics(kafka, specs))
+    for spec in specs:
+        state = "created" if spec.name in created else "exists"
+        console.print(f"{state:8} {spec.name}  partitions={spec.partitions}  {spec.config}")
+
+
+@app.command("list")
+def list_topics() -> None:
+    """Print the topic names this configuration uses."""
+    for spec in load_settings().kafka.topics.specs():
+        typer.echo(spec.name)
