@@ -1,0 +1,1 @@
+"""The processor runner: contract, plumbing and the built-in registry."""

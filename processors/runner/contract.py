@@ -1,0 +1,111 @@
+"""The processor contract: what a built-in or third-party processor provides to the runner.
+
+A processor is a named unit with one input topic and an async handler over batches of
+validated records. It returns what to publish (``Emit``) and what to dead-letter
+(``DeadLetter``); the runner owns the plumbing — consuming in batches, explicit offset
+commits, transactions when ``exactly_once``, retries with backoff for ``RetriableError``,
+the DLQ, metrics, health and graceful shutdown. Consumer group: ``shotline-<name>``.
+
+Stateful processors restore their state in ``on_assign`` and drop it in ``on_revoke``; the
+runner calls ``handle`` only for partitions whose restore finished.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
+
+from prometheus_client import CollectorRegistry
+from pydantic import BaseModel
+
+from schemas import KafkaSettings, ProjectConfig, Topics
+
+__all__ = [
+    "Batch",
+    "Context",
+    "DeadLetter",
+    "Emit",
+    "HandleResult",
+    "Processor",
+    "Record",
+]
+
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True, slots=True)
+class Record(Generic[M]):
+    """One consumed record, validated into the processor's input model."""
+
+    value: M
+    key: str | None
+    topic: str
+    partition: int
+    offset: int
+    timestamp_ms: int
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+Batch = Sequence[Record[M]]
+
+
+@dataclass(frozen=True, slots=True)
+class Emit:
+    """A record to publish. ``partition`` pins it (e.g. to the input partition)."""
+
+    topic: str
+    key: str | None
+    value: BaseModel
+    partition: int | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """A record the processor cannot handle; it goes to the DLQ with the cause."""
+
+    record: Record[Any]
+    error: str
+    retriable: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class HandleResult:
+    emits: Sequence[Emit] = ()
+    dead: Sequence[DeadLetter] = ()
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the runner hands a processor at start: configuration and its metrics registry."""
+
+    kafka: KafkaSettings
+    projects: Mapping[str, ProjectConfig]
+    registry: CollectorRegistry
+    settings: Mapping[str, Any] = field(default_factory=dict)  # the processor's own section
+
+    @property
+    def topics(self) -> Topics:
+        return self.kafka.topics
+
+
+@runtime_checkable
+class Processor(Protocol[M]):
+    """Implement this (a module-level instance) to plug a processor into the runner."""
+
+    name: str
+    input_model: type[M]
+    exactly_once: bool
+
+    def input_topic(self, topics: Topics) -> str: ...
+
+    async def start(self, ctx: Context) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def on_assign(self, partitions: set[int]) -> None: ...
+
+    async def on_revoke(self, partitions: set[int]) -> None: ...
+
+    async def handle(self, batch: Batch[M]) -> HandleResult: ...

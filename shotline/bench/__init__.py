@@ -1,0 +1,1 @@
+"""Benchmarks: each scenario measures shotline against a baseline in the same run."""
