@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import typer
 
+from shotline.bench.cli import bench
 from shotline.dev.cli import app as dev_app
 from shotline.simulate.cli import simulate
 from shotline.topics import app as topics_app
@@ -27,6 +28,7 @@ app = typer.Typer(
 app.add_typer(dev_app, name="dev")
 app.add_typer(topics_app, name="topics")
 app.command()(simulate)
+app.command()(bench)
 
 
 def main() -> None:
