@@ -6,6 +6,7 @@ import typer
 from rich.console import Console
 
 from shotline.dev.kafka import KafkaNode, ServiceError
+from shotline.dev.run import run
 from shotline.dev.s3 import S3Server
 from shotline.settings import load_settings
 
@@ -16,6 +17,7 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 console = Console(stderr=True)
+app.command("run")(run)
 
 
 def _services() -> tuple[KafkaNode, S3Server]:

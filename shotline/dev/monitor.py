@@ -1,0 +1,166 @@
+"""The live per-stage summary of ``shotline dev run``: rate, lag, DLQ, duplicates, bill.
+
+Everything is read from what the stages already publish — their Prometheus endpoints and
+the simulator's stats file — so the summary shows what an operator's dashboards would.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import orjson
+from prometheus_client.parser import text_string_to_metric_families
+from rich.table import Table
+
+from shotline.dev.pipeline import Stage
+
+__all__ = ["Monitor", "Row", "Samples", "scrape"]
+
+
+@dataclass(frozen=True)
+class Samples:
+    """One scrape: ``(name, labels, value)`` for every sample."""
+
+    items: tuple[tuple[str, dict[str, str], float], ...] = ()
+
+    def total(self, name: str, **labels: str) -> float | None:
+        """Sum of the samples named ``name`` whose labels include ``labels``; None if none."""
+        values = [
+            value
+            for sample, have, value in self.items
+            if sample == name and all(have.get(k) == v for k, v in labels.items())
+        ]
+        return sum(values) if values else None
+
+
+def scrape(url: str, timeout_s: float = 1.0) -> Samples | None:
+    """Fetch and parse a Prometheus text endpoint; None if it does not answer."""
+    try:
+        response = httpx.get(url, timeout=timeout_s)
+    except httpx.HTTPError:
+        return None
+    if response.status_code != 200:
+        return None
+    items = [
+        (sample.name, dict(sample.labels), float(sample.value))
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+    ]
+    return Samples(tuple(items))
+
+
+@dataclass
+class Row:
+    stage: str
+    total: float | None = None
+    rate: float | None = None
+    lag: str = ""
+    dlq: str = ""
+    notes: str = ""
+
+
+def _fmt(value: float | None, digits: int = 0) -> str:
+    return "-" if value is None else f"{value:,.{digits}f}"
+
+
+@dataclass
+class Monitor:
+    """Polls the stages; rates are the change of each stage's main counter per second."""
+
+    stages: list[Stage]
+    sim_stats: Path | None = None
+    last: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+    def _rate(self, key: str, total: float | None) -> float | None:
+        if total is None:
+            return None
+        now = time.monotonic()
+        previous = self.last.get(key)
+        self.last[key] = (now, total)
+        if previous is None or now <= previous[0]:
+            return None
+        return max(0.0, (total - previous[1]) / (now - previous[0]))
+
+    def _simulator(self) -> Row | None:
+        if self.sim_stats is None:
+            return None
+        try:
+            snap = orjson.loads(self.sim_stats.read_bytes())
+        except (OSError, orjson.JSONDecodeError):
+            return Row("simulator", notes="starting")
+        total = float(snap["planned"])
+        notes = (
+            f"acked {snap['acked']}  lost {snap['lost']}  rejected {snap['rejected']}  "
+            f"dup sent {snap['duplicates_sent']}  p99 {snap['p99_ms']} ms"
+        )
+        return Row("simulator", total, self._rate("simulator", total), notes=notes)
+
+    def _stage(self, stage: Stage) -> Row:
+        samples = scrape(stage.metrics_url) if stage.metrics_url else None
+        if samples is None:
+            return Row(stage.name, notes="no metrics yet")
+        if stage.name == "ingest":
+            total = samples.total("shotline_ingest_accepted_total")
+            spool = samples.total("shotline_ingest_spool_depth_records")
+            rejected = samples.total("shotline_ingest_rejected_total")
+            return Row(
+                "ingest",
+                total,
+                self._rate("ingest", total),
+                lag=f"spool {_fmt(spool)}",
+                notes=f"rejected {_fmt(rejected)}",
+            )
+        total = samples.total("shotline_processor_records_processed_total")
+        lag = samples.total("shotline_processor_consumer_lag_records")
+        dead = samples.total("shotline_processor_records_dead_lettered_total")
+        notes = []
+        emitted = samples.total("shotline_processor_records_emitted_total")
+        if emitted is not None:
+            notes.append(f"emitted {_fmt(emitted)}")
+        duplicates = samples.total("shotline_dedupe_duplicates_total")
+        if duplicates is not None:
+            notes.append(f"duplicates dropped {_fmt(duplicates)}")
+        images = samples.total("shotline_usage_billable_images")
+        if images is not None:
+            notes.append(f"billable images {_fmt(images)}")
+        cost = samples.total("shotline_usage_cost_usd", item="total")
+        if cost is None:
+            cost = samples.total("shotline_usage_cost_usd")
+        if cost is not None:
+            notes.append(f"bill so far ${cost:,.2f}")
+        peak = samples.total("shotline_usage_qps_peak")
+        if peak is not None:
+            notes.append(f"peak QPS {_fmt(peak)}")
+        return Row(
+            stage.name,
+            total,
+            self._rate(stage.name, total),
+            lag=_fmt(lag),
+            dlq=_fmt(dead),
+            notes="  ".join(notes),
+        )
+
+    def poll(self) -> list[Row]:
+        rows = [self._stage(stage) for stage in self.stages]
+        sim = self._simulator()
+        return ([sim] if sim else []) + rows
+
+
+def render(rows: Iterable[Row], title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    for column, justify in (
+        ("stage", "left"),
+        ("rate/s", "right"),
+        ("total", "right"),
+        ("lag", "right"),
+        ("DLQ", "right"),
+        ("notes", "left"),
+    ):
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for row in rows:
+        table.add_row(row.stage, _fmt(row.rate, 1), _fmt(row.total), row.lag, row.dlq, row.notes)
+    return table

@@ -1,0 +1,156 @@
+"""``shotline dev run`` (``make run``): the whole pipeline locally, fed by the simulator.
+
+Starts the local services (unless they run), creates the topics, writes the demo project's
+config, starts every processor and ingest as child processes, then the Agora simulator at a
+modest rate with every fault switched on, and shows a live per-stage summary until Ctrl-C.
+Ctrl-C stops the children in order and then the services this run started (none if they
+were already up).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.live import Live
+
+from schemas import KafkaSettings
+from shotline.dev.kafka import KafkaNode, ServiceError
+from shotline.dev.monitor import Monitor, render
+from shotline.dev.pipeline import Pipeline, PipelineError, Stage
+from shotline.dev.s3 import S3Server
+from shotline.dev.topology import (
+    Layout,
+    builtin_processors,
+    has_verb,
+    shotline_argv,
+    stages,
+    write_config,
+)
+from shotline.settings import load_settings
+from shotline.topics import ensure_topics
+
+__all__ = ["run", "simulator_stage", "start_pipeline"]
+
+console = Console(stderr=True)
+BUCKET = "shotline-screenshots"
+
+
+def simulator_stage(
+    layout: Layout, run_dir: Path, rate: float, extra: tuple[str, ...] = ()
+) -> Stage:
+    """The simulator as a child process, with every fault on at a low rate."""
+    argv = (
+        *shotline_argv(), "simulate", "--url", layout.callback_url, "--project", layout.project,
+        "--rate", str(rate), "--channels", "20", "--users", "5", "--bucket", BUCKET,
+        "--duplicate-rate", "0.2", "--bad-checksum-rate", "0.02", "--malformed-rate", "0.02",
+        "--compact-timestamp-rate", "0.5", "--missing-object-rate", "0.02",
+        "--dropped-rate", "0.01", "--concurrency", "16", "--quiet",
+        "--stats-file", str(run_dir / "simulator.json"),
+        "--acked-file", str(run_dir / "acked.txt"),
+        "--dropped-file", str(run_dir / "dropped.txt"),
+        "--rejected-file", str(run_dir / "rejected.txt"),
+        *extra,
+    )  # fmt: skip
+    return Stage("simulator", argv)
+
+
+def start_pipeline(
+    run_dir: Path, kafka: KafkaSettings, layout: Layout, s3_endpoint: str
+) -> tuple[Pipeline, list[Stage]]:
+    """Write the config and start every processor, then ingest; wait until all are ready.
+
+    The caller owns the returned ``Pipeline`` (stop it, or use it as a context manager).
+    """
+    config = write_config(run_dir / "shotline.toml", layout, BUCKET, s3_endpoint)
+    env = {
+        "SHOTLINE_CONFIG": str(config),
+        "SHOTLINE_KAFKA_BOOTSTRAP": kafka.bootstrap,
+        "SHOTLINE_KAFKA_TOPIC_PREFIX": kafka.topic_prefix,
+        "SHOTLINE_INGEST_SPOOL_DIR": str(run_dir / "spool"),
+    }
+    pipeline = Pipeline(run_dir, env)
+    wanted = stages(layout, builtin_processors(), ingest=has_verb("ingest"))
+    try:
+        for stage in wanted:
+            pipeline.start(stage)
+        pipeline.wait_ready()
+    except BaseException:
+        pipeline.stop()
+        raise
+    return pipeline, wanted
+
+
+def _where_to_look(layout: Layout, running: list[Stage], run_dir: Path) -> None:
+    console.print("[bold]where to look[/bold]")
+    for stage in running:
+        console.print(
+            f"  {stage.name:9} metrics {stage.metrics_url}   log {run_dir}/{stage.name}.log"
+        )
+    if any(s.name == "ingest" for s in running):
+        console.print(f"  callbacks  POST {layout.callback_url}")
+        console.print(f"  OpenAPI    http://{layout.host}:{layout.ingest_port}/openapi.json")
+    console.print(
+        "  AsyncAPI   not served: the processors run on aiokafka directly (no FastStream app "
+        "for `faststream docs` to read); topics and records are in README 'Processors'"
+    )
+    console.print(f"  bill       {' '.join(shotline_argv())} usage   (when billing is installed)")
+    console.print("  Ctrl-C stops everything this run started")
+
+
+def run(
+    rate: float = typer.Option(20.0, min=0.1, help="Screenshots/s the simulator sends."),
+    duration: float | None = typer.Option(None, min=1, help="Stop after this many seconds."),
+    ingest_port: int = typer.Option(8080, help="Port of the ingest."),
+    processor_port: int = typer.Option(9100, help="First metrics port of the processors."),
+    project: str = typer.Option("demo", help="Project key of the demo project."),
+) -> None:
+    """Run the whole pipeline locally, fed by the Agora simulator; Ctrl-C stops it."""
+    settings = load_settings()
+    kafka_node, s3 = KafkaNode(settings.dev), S3Server(settings.dev)
+    layout = Layout(ingest_port=ingest_port, processor_base_port=processor_port, project=project)
+    run_dir = settings.dev.home / "run" / "pipeline"
+    started: list[str] = []
+    pipeline: Pipeline | None = None
+    try:
+        with console.status("starting Kafka and S3 (the first run downloads Kafka's jars)…"):
+            if kafka_node.up():
+                started.append("kafka")
+            if s3.up():
+                started.append("s3")
+            asyncio.run(ensure_topics(settings.kafka, settings.kafka.topics.specs()))
+        with console.status("starting ingest and processors…"):
+            pipeline, running = start_pipeline(run_dir, settings.kafka, layout, s3.address)
+        if not running:
+            console.print("[yellow]no ingest and no processors are installed yet[/yellow]")
+        sim = simulator_stage(layout, run_dir, rate)
+        pipeline.start(sim)
+        _where_to_look(layout, running, run_dir)
+        monitor = Monitor(running, sim_stats=run_dir / "simulator.json")
+        ends = None if duration is None else time.monotonic() + duration
+        title = f"shotline pipeline  (topics prefix {settings.kafka.topic_prefix or 'none'})"
+        with Live(render(monitor.poll(), title), console=console, refresh_per_second=2) as live:
+            while ends is None or time.monotonic() < ends:
+                time.sleep(1.0)
+                live.update(render(monitor.poll(), title))
+                dead = {k: v for k, v in pipeline.dead().items() if k != "simulator"}
+                if dead:
+                    raise PipelineError(f"stage(s) exited: {dead}; see logs in {run_dir}")
+    except KeyboardInterrupt:
+        console.print("stopping…")
+    except (ServiceError, PipelineError) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    finally:
+        if pipeline is not None:
+            codes = pipeline.stop()
+            console.print("stopped " + ", ".join(f"{k} ({v})" for k, v in codes.items()))
+        if "s3" in started:
+            s3.down()
+        if "kafka" in started:
+            kafka_node.down()
+        if started:
+            console.print(f"stopped {', '.join(started)} (started by this run)")

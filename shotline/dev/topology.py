@@ -1,0 +1,121 @@
+"""What the local pipeline consists of: which stages exist, their ports, their config.
+
+Stages are discovered, not listed by hand: ingest runs if the ``shotline ingest`` verb is
+registered, and every built-in processor runs, each in its own process with its own
+metrics port, in pipeline order. A new processor shows up here without a change.
+"""
+
+from __future__ import annotations
+
+import importlib
+import shutil
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from shotline.dev.pipeline import Stage
+
+__all__ = ["Layout", "builtin_processors", "has_verb", "shotline_argv", "stages", "write_config"]
+
+PIPELINE_ORDER = ("dedupe", "enrich", "metrics", "moderate")
+
+
+def shotline_argv() -> tuple[str, ...]:
+    """How to call this installation's ``shotline`` command."""
+    beside = Path(sys.executable).parent / "shotline"
+    if beside.exists():
+        return (str(beside),)
+    found = shutil.which("shotline")
+    if found:
+        return (found,)
+    return (sys.executable, "-c", "from shotline.cli import main; main()")
+
+
+def has_verb(name: str) -> bool:
+    """True if ``shotline <name>`` is a registered command."""
+    # Imported here: the CLI imports this module, so a top-level import would be circular.
+    import typer.main
+
+    from shotline.cli import app
+
+    group = typer.main.get_command(app)
+    return name in getattr(group, "commands", {})
+
+
+def builtin_processors() -> list[str]:
+    """Names of the built-in processors, in pipeline order (none if the runner is absent)."""
+    try:
+        registry = importlib.import_module("processors.registry")
+    except ModuleNotFoundError:
+        return []
+    names: Mapping[str, str] = getattr(registry, "BUILTINS", {})
+
+    def rank(name: str) -> tuple[int, str]:
+        order = PIPELINE_ORDER
+        return (order.index(name) if name in order else len(order), name)
+
+    return sorted(names, key=rank)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where the local pipeline listens."""
+
+    host: str = "127.0.0.1"
+    ingest_port: int = 8080
+    processor_base_port: int = 9100  # processor i serves /metrics on base + i
+    project: str = "demo"
+
+    @property
+    def callback_url(self) -> str:
+        return f"http://{self.host}:{self.ingest_port}/v1/callbacks/{self.project}"
+
+    def processor_port(self, index: int) -> int:
+        return self.processor_base_port + index
+
+
+def stages(layout: Layout, processors: list[str], ingest: bool = True) -> list[Stage]:
+    """Processors first (so consumers are up before records arrive), then ingest."""
+    cmd = shotline_argv()
+    out: list[Stage] = []
+    for index, name in enumerate(processors):
+        port = layout.processor_port(index)
+        base = f"http://{layout.host}:{port}"
+        out.append(
+            Stage(
+                name=name,
+                argv=(*cmd, "process", name, "--port", str(port)),
+                health_url=f"{base}/healthz",
+                metrics_url=f"{base}/metrics",
+            )
+        )
+    if ingest:
+        base = f"http://{layout.host}:{layout.ingest_port}"
+        out.append(
+            Stage(
+                name="ingest",
+                argv=(*cmd, "ingest", "--host", layout.host, "--port", str(layout.ingest_port)),
+                health_url=f"{base}/readyz",
+                metrics_url=f"{base}/metrics",
+            )
+        )
+    return out
+
+
+def write_config(
+    path: Path, layout: Layout, bucket: str, s3_endpoint: str, extra_toml: str = ""
+) -> Path:
+    """Write the pipeline's TOML (the demo project: callback address, bucket, S3 keys)."""
+    text = (
+        f'[projects."{layout.project}"]\n'
+        f'callback_addr = "{layout.callback_url}"\n'
+        'checksum = "enforce"\n'
+        f'bucket = "{bucket}"\n'
+        f's3_endpoint = "{s3_endpoint}"\n'
+        's3_access_key = "testing"\n'
+        's3_secret_key = "testing"\n'
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text + extra_toml)
+    return path
