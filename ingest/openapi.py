@@ -40,8 +40,15 @@ _CALLBACK = {
         "channelName": {"type": "string"},
         "userId": {"type": "string"},
         "timestamp": {
-            "description": "Unix milliseconds, or 17-digit yyyyMMddHHmmssSSS",
-            "oneOf": [{"type": "integer"}, {"type": "string", "pattern": "^[0-9]{1,20}$"}],
+            "description": (
+                "Unix milliseconds (years 2000..2199), or the 17-digit yyyyMMddHHmmssSSS UTC "
+                "form the docs' own example uses (as a number or a string of digits)."
+            ),
+            "anyOf": [
+                {"type": "integer", "minimum": 946684800000, "maximum": 7258118399999},
+                {"type": "integer", "minimum": 10**16, "maximum": 10**17 - 1},
+                {"type": "string", "pattern": "^([0-9]{13}|[0-9]{17})$"},
+            ],
         },
     },
     "additionalProperties": True,
