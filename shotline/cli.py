@@ -10,6 +10,7 @@ import typer
 
 from shotline.bench.cli import bench
 from shotline.dev.cli import app as dev_app
+from shotline.ingest_cmd import ingest as ingest_cmd
 from shotline.simulate.cli import simulate
 from shotline.topics import app as topics_app
 
@@ -29,6 +30,7 @@ app.add_typer(dev_app, name="dev")
 app.add_typer(topics_app, name="topics")
 app.command()(simulate)
 app.command()(bench)
+app.command("ingest")(ingest_cmd)
 
 
 def main() -> None:
