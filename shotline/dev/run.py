@@ -84,6 +84,11 @@ def start_pipeline(
     return pipeline, wanted
 
 
+def _exit(code: int | None) -> str:
+    # uvicorn re-raises the SIGTERM it handled once shutdown is complete: that is clean.
+    return {0: "ok", -15: "ok, SIGTERM", None: "not started"}.get(code, f"exit {code}")
+
+
 def _where_to_look(layout: Layout, running: list[Stage], run_dir: Path) -> None:
     console.print("[bold]where to look[/bold]")
     for stage in running:
@@ -147,7 +152,7 @@ def run(
     finally:
         if pipeline is not None:
             codes = pipeline.stop()
-            console.print("stopped " + ", ".join(f"{k} ({v})" for k, v in codes.items()))
+            console.print("stopped " + ", ".join(f"{k} ({_exit(v)})" for k, v in codes.items()))
         if "s3" in started:
             s3.down()
         if "kafka" in started:
