@@ -11,6 +11,7 @@ import typer
 from shotline.bench.cli import bench
 from shotline.dev.cli import app as dev_app
 from shotline.ingest_cmd import ingest as ingest_cmd
+from shotline.process_cmd import register as register_processor_verbs
 from shotline.simulate.cli import simulate
 from shotline.topics import app as topics_app
 
@@ -31,6 +32,7 @@ app.add_typer(topics_app, name="topics")
 app.command()(simulate)
 app.command()(bench)
 app.command("ingest")(ingest_cmd)
+register_processor_verbs(app)
 
 
 def main() -> None:
