@@ -21,6 +21,7 @@ from pydantic_settings import (
 
 from ingest.settings import IngestSettings
 from processors.metrics.settings import MetricsSettings
+from processors.runner.settings import RunnerSettings
 from schemas import KafkaSettings, ProjectConfig
 from shotline.dev.settings import DevSettings
 
@@ -46,6 +47,7 @@ class Settings(BaseSettings):
     ingest: IngestSettings = IngestSettings()
     dev: DevSettings = DevSettings()
     metrics: MetricsSettings = MetricsSettings()
+    processors: RunnerSettings = RunnerSettings()
     projects: dict[str, ProjectConfig] = Field(default_factory=dict)
 
     @classmethod

@@ -7,7 +7,12 @@ commits, transactions when ``exactly_once``, retries with backoff for ``Retriabl
 the DLQ, metrics, health and graceful shutdown. Consumer group: ``shotline-<name>``.
 
 Stateful processors restore their state in ``on_assign`` and drop it in ``on_revoke``; the
-runner calls ``handle`` only for partitions whose restore finished.
+runner calls ``handle`` only for partitions whose restore finished. ``handle`` receives the
+records of ONE input partition, in offset order, and may be called again with the same batch
+when it raised (retries) or when its output could not be committed (the runner then revokes
+and re-assigns the partition first): it must not change state it cannot rebuild in
+``on_assign``. For ``exactly_once`` processors the runner calls ``on_assign`` only after it
+has fenced any older producer of those partitions, so a restore reads only committed output.
 """
 
 from __future__ import annotations
@@ -68,6 +73,7 @@ class DeadLetter:
     record: Record[Any]
     error: str
     retriable: bool = False
+    attempts: int = 1
 
 
 @dataclass(frozen=True, slots=True)

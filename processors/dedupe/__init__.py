@@ -1,0 +1,1 @@
+"""Dedupe: duplicate callbacks stop here; each screenshot is published exactly once."""
