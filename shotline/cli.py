@@ -14,6 +14,7 @@ from shotline.ingest_cmd import ingest as ingest_cmd
 from shotline.process_cmd import register as register_processor_verbs
 from shotline.simulate.cli import simulate
 from shotline.topics import app as topics_app
+from shotline.usage_cmd import usage
 
 __all__ = ["app", "main"]
 
@@ -32,6 +33,7 @@ app.add_typer(topics_app, name="topics")
 app.command()(simulate)
 app.command()(bench)
 app.command("ingest")(ingest_cmd)
+app.command("usage")(usage)
 register_processor_verbs(app)
 
 

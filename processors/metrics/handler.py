@@ -1,0 +1,150 @@
+"""The two billing processors, wired to the runner's contract.
+
+``metrics`` (stage 1) reads ``shotline.screenshots.v1`` (keyed by requestId, so a project is
+spread over every partition and instance) and publishes per-(project, second) partial counts
+keyed by project to the internal ``shotline.usage.partials.v1``. ``usage`` (stage 2) reads
+the partials, so each project has exactly one owner that sums its seconds, tracks the
+monthly peak and images, and writes the project-month to the compacted
+``shotline.usage.v1`` — pinned to the partition number it read from. Both are
+``exactly_once``: the runner commits their emits and input offsets in one transaction, and
+``usage`` restores its state from ``shotline.usage.v1`` on assignment.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from pydantic import BaseModel, ConfigDict
+
+from processors.metrics.aggregate import UsageBook
+from processors.metrics.client import ensure_partials_topic, partials_topic, read_usage
+from processors.metrics.exposition import StageOneMetrics, UsageMetrics
+from processors.metrics.logic import RecentIds, Sighting, partials
+from processors.metrics.settings import MetricsSettings
+from processors.runner.contract import Batch, Context, Emit, HandleResult
+from schemas import KafkaSettings, ProjectConfig, Topics
+from schemas.usage import UsagePartial, UsageRecord
+
+__all__ = ["MetricsProcessor", "ScreenshotView", "UsageProcessor"]
+
+
+class CallbackCode(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    code: int
+
+
+class ScreenshotView(BaseModel):
+    """The fields billing reads from a ``shotline.screenshots.v1`` record; others ignored."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    project: str
+    request_id: str
+    event_time: datetime
+    checksum_status: str = "ok"
+    callback: CallbackCode
+
+
+class MetricsProcessor:
+    """Stage 1: count screenshots per (project, UTC second) of each batch."""
+
+    name = "metrics"
+    input_model = ScreenshotView
+    exactly_once = True
+
+    def input_topic(self, topics: Topics) -> str:
+        return topics.screenshots
+
+    async def start(self, ctx: Context) -> None:
+        self.settings = MetricsSettings.model_validate(dict(ctx.settings))
+        self.recent = RecentIds(self.settings.recent_ids)
+        self.metrics = StageOneMetrics(ctx.registry)
+        self.output = partials_topic(ctx.topics)
+        await ensure_partials_topic(ctx.kafka)
+
+    async def stop(self) -> None:
+        return None
+
+    async def on_assign(self, partitions: set[int]) -> None:
+        return None
+
+    async def on_revoke(self, partitions: set[int]) -> None:
+        self.recent.forget_partitions(partitions)
+
+    async def handle(self, batch: Batch[ScreenshotView]) -> HandleResult:
+        sightings = [
+            Sighting(
+                project=r.value.project,
+                request_id=r.value.request_id,
+                second=int(r.value.event_time.astimezone(UTC).timestamp() // 1),
+                code=r.value.callback.code,
+                checksum_mismatch=r.value.checksum_status == "mismatch",
+                partition=r.partition,
+                offset=r.offset,
+            )
+            for r in batch
+        ]
+        out = partials(sightings, self.recent)
+        for p in out:
+            self.metrics.count(p.project, "billable", p.images)
+            self.metrics.count(p.project, "incomplete", p.incomplete)
+            self.metrics.count(p.project, "duplicate", p.duplicates)
+            self.metrics.count(p.project, "checksum_failure", p.checksum_failures)
+        return HandleResult(emits=[Emit(self.output, p.project, p) for p in out])
+
+
+class UsageProcessor:
+    """Stage 2: one owner per project sums partials into monthly usage and the bill."""
+
+    name = "usage"
+    input_model = UsagePartial
+    exactly_once = True
+
+    def input_topic(self, topics: Topics) -> str:
+        return partials_topic(topics)
+
+    async def start(self, ctx: Context) -> None:
+        self.settings = MetricsSettings.model_validate(dict(ctx.settings))
+        self.kafka: KafkaSettings = ctx.kafka
+        self.projects: dict[str, ProjectConfig] = dict(ctx.projects)
+        self.book = UsageBook(self.settings.allowed_lateness_s)
+        self.metrics = UsageMetrics(ctx.registry, self.settings.prices)
+        await ensure_partials_topic(ctx.kafka)
+
+    async def stop(self) -> None:
+        return None
+
+    async def on_assign(self, partitions: set[int]) -> None:
+        """Restore the assigned partitions' project-months from the compacted topic."""
+        restored = await read_usage(self.kafka, sorted(partitions))
+        for partition in partitions:
+            mine = [rec for p, rec in restored if p == partition]
+            self.book.restore(mine, partition)
+        for _, rec in restored:
+            self._publish(rec.project, rec.month)
+
+    async def on_revoke(self, partitions: set[int]) -> None:
+        self.metrics.forget(self.book.drop(partitions))
+
+    async def handle(self, batch: Batch[UsagePartial]) -> HandleResult:
+        touched: dict[tuple[str, str], int] = {}
+        for r in batch:
+            month = self.book.apply(r.value, r.partition, r.offset)
+            touched[(r.value.project, month)] = r.partition
+        now = datetime.now(UTC)
+        emits = []
+        for (project, month), partition in touched.items():
+            record = self._publish(project, month, now)
+            emits.append(Emit(self.kafka.topics.usage, record.key, record, partition))
+        return HandleResult(emits=emits)
+
+    def _publish(self, project: str, month: str, now: datetime | None = None) -> UsageRecord:
+        config = self.projects.get(project)
+        waived = config.waived if config is not None else False
+        record = self.book.snapshot(
+            project, month, self.settings.prices, waived, now or datetime.now(UTC)
+        )
+        budget = float(self.settings.budget_for(project))
+        self.metrics.publish(record, self.book.current_qps(project), budget)
+        return record

@@ -1,0 +1,39 @@
+"""Settings of the billing pipeline (``SHOTLINE_METRICS_*``, TOML ``[metrics]``)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from processors.metrics.pricing import PriceTable
+
+__all__ = ["MetricsSettings"]
+
+
+class MetricsSettings(BaseModel):
+    """The ``metrics`` (stage 1) and ``usage`` (stage 2) processors' section."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+
+    prices: PriceTable = PriceTable()
+    allowed_lateness_s: int = Field(
+        default=600,
+        ge=0,
+        description="How far behind a project's newest screenshot second a late one may "
+        "arrive and still count in its own second's QPS.",
+    )
+    budget_usd: Decimal = Field(
+        default=Decimal("100"), ge=0, description="Monthly budget per project (alerting)."
+    )
+    budgets: dict[str, Decimal] = Field(
+        default_factory=dict, description="Per-project budget overrides, by project key."
+    )
+    recent_ids: int = Field(
+        default=100_000,
+        ge=0,
+        description="requestIds stage 1 remembers per instance to catch leaked duplicates.",
+    )
+
+    def budget_for(self, project: str) -> Decimal:
+        return self.budgets.get(project, self.budget_usd)

@@ -1,0 +1,89 @@
+"""Records of the billing pipeline.
+
+``UsagePartial`` is internal: the ``metrics`` processor (stage 1, input partitioned by
+requestId) counts its screenshots per (project, UTC second) and publishes the partial counts
+keyed by project to ``shotline.usage.partials.v1``. ``UsageRecord`` is the state of one
+project-month that the ``usage`` processor (stage 2, partitioned by project) writes to the
+compacted ``shotline.usage.v1`` keyed ``<project>|<YYYY-MM>``; it holds every field needed
+to resume counting after a restart without loss (the open seconds and the watermark) and
+the bill estimate in USD.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["MONTH_PATTERN", "UsagePartial", "UsageRecord", "month_of", "usage_key"]
+
+MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
+Count = Annotated[int, Field(ge=0)]
+
+
+def month_of(epoch_second: int) -> str:
+    """The UTC calendar month ``YYYY-MM`` of a Unix second."""
+    return datetime.fromtimestamp(epoch_second, UTC).strftime("%Y-%m")
+
+
+def usage_key(project: str, month: str) -> str:
+    """The compaction key of a project-month in ``shotline.usage.v1``."""
+    return f"{project}|{month}"
+
+
+class UsagePartial(BaseModel):
+    """Counts of one project's screenshots in one UTC second, from one stage-1 batch."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    schema_version: Literal[1] = 1
+    project: str
+    second: int = Field(description="Unix second (UTC) of the screenshots' event time.")
+    images: Count = Field(default=0, description="Screenshots with code 200 (billable).")
+    incomplete: Count = Field(default=0, description="Screenshots with another code.")
+    duplicates: Count = Field(default=0, description="requestIds seen again (dedupe leaks).")
+    checksum_failures: Count = Field(default=0, description="checksum_status == mismatch.")
+
+
+class UsageRecord(BaseModel):
+    """One project-month: usage, the bill estimate, and the state needed to resume."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    schema_version: Literal[1] = 1
+    project: str
+    month: Annotated[str, Field(pattern=MONTH_PATTERN)]
+    billable_images: Count = 0
+    incomplete: Count = 0
+    peak_qps: Count = 0
+    peak_second: datetime | None = Field(
+        default=None, description="UTC second in which the month's peak QPS happened."
+    )
+    images_cost_usd: Decimal = Decimal("0.00")
+    qps_cost_usd: Decimal = Decimal("0.00")
+    total_cost_usd: Decimal = Decimal("0.00")
+    waived: bool = False
+    duplicates: Count = 0
+    checksum_failures: Count = 0
+    late_events: Count = Field(
+        default=0,
+        description="Billable screenshots later than the allowed lateness: counted as "
+        "images but not in any second's QPS.",
+    )
+    watermark: int | None = Field(
+        default=None, description="Highest event second seen for the project (Unix s)."
+    )
+    open_seconds: dict[int, int] = Field(
+        default_factory=dict,
+        description="Per-second counts of this month still within the allowed lateness.",
+    )
+    source_offset: int = Field(
+        default=-1, description="Last input offset applied from the partials partition."
+    )
+    updated_at: datetime
+
+    @property
+    def key(self) -> str:
+        return usage_key(self.project, self.month)
