@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import shutil
+import socket
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -16,9 +17,17 @@ from pathlib import Path
 
 from shotline.dev.pipeline import Stage
 
-__all__ = ["Layout", "builtin_processors", "has_verb", "shotline_argv", "stages", "write_config"]
+__all__ = [
+    "Layout",
+    "builtin_processors",
+    "free_port_base",
+    "has_verb",
+    "shotline_argv",
+    "stages",
+    "write_config",
+]
 
-PIPELINE_ORDER = ("dedupe", "enrich", "metrics", "moderate")
+PIPELINE_ORDER = ("dedupe", "enrich", "metrics", "usage", "moderate")
 
 
 def shotline_argv() -> tuple[str, ...]:
@@ -56,6 +65,29 @@ def builtin_processors() -> list[str]:
         return (order.index(name) if name in order else len(order), name)
 
     return sorted(names, key=rank)
+
+
+def free_port_base(count: int) -> int:
+    """A port p such that p .. p+count-1 are all free on loopback right now."""
+    for _ in range(100):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            base: int = probe.getsockname()[1]
+        if base + count > 65535:
+            continue
+        socks: list[socket.socket] = []
+        try:
+            for port in range(base, base + count):
+                sock = socket.socket()
+                socks.append(sock)
+                sock.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for sock in socks:
+                sock.close()
+    raise OSError(f"no {count} consecutive free ports on loopback")
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from shotline.simulate.settings import AGORA_ATTEMPTS, AGORA_TIMEOUT_S
 __all__ = ["HEADERS", "Attempt", "Courier", "Delivery"]
 
 HEADERS = {"Content-Type": "application/json;charset=utf-8"}
+POOL_SIZE = 4  # connections per httpx client
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +48,7 @@ class Delivery:
 
 
 class Courier:
-    """Delivers notifications over one keep-alive HTTP/1.1 connection pool."""
+    """Delivers notifications over keep-alive HTTP/1.1 connections (``concurrency`` in all)."""
 
     def __init__(
         self,
@@ -60,13 +61,20 @@ class Courier:
         self.url = url
         self.timeout_s = timeout_s
         self.max_attempts = attempts
-        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-        self.client = httpx.AsyncClient(
-            http1=True, limits=limits, timeout=timeout_s, transport=transport
-        )
+        # httpcore's pool walks every connection and queued request on each request, so one
+        # big pool costs O(concurrency) CPU per request; small pools keep that constant.
+        pools = max(1, -(-concurrency // POOL_SIZE))
+        size = -(-concurrency // pools)
+        limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
+        self.clients = [
+            httpx.AsyncClient(http1=True, limits=limits, timeout=timeout_s, transport=transport)
+            for _ in range(pools)
+        ]
+        self._next = 0
 
     async def close(self) -> None:
-        await self.client.aclose()
+        for client in self.clients:
+            await client.aclose()
 
     async def deliver(self, body: bytes) -> Delivery:
         """Send ``body`` until it is acknowledged or the attempts run out."""
@@ -79,12 +87,14 @@ class Courier:
         return Delivery(tuple(attempts))
 
     async def _attempt(self, body: bytes) -> Attempt:
+        self._next = (self._next + 1) % len(self.clients)
+        client = self.clients[self._next]
         started = time.perf_counter()
         try:
             # The deadline covers the whole exchange, as Agora's 5 s does; httpx's own
             # timeouts apply per phase only.
             async with asyncio.timeout(self.timeout_s):
-                response = await self.client.post(self.url, content=body, headers=HEADERS)
+                response = await client.post(self.url, content=body, headers=HEADERS)
         except (TimeoutError, httpx.TimeoutException):
             return Attempt("timeout", time.perf_counter() - started)
         except httpx.HTTPError:

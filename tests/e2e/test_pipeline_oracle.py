@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -22,7 +21,13 @@ import pytest
 from schemas import KafkaSettings
 from shotline.dev.pipeline import Pipeline
 from shotline.dev.run import BUCKET, start_pipeline
-from shotline.dev.topology import Layout, builtin_processors, has_verb, shotline_argv
+from shotline.dev.topology import (
+    Layout,
+    builtin_processors,
+    free_port_base,
+    has_verb,
+    shotline_argv,
+)
 from shotline.simulate import FaultRates, SimulateSettings, Stats
 from shotline.simulate.cli import run as simulate
 from tests.conftest import S3_ENDPOINT
@@ -41,34 +46,11 @@ FAULTS = FaultRates(
 )
 
 
-def _free_run(count: int) -> int:
-    """A port p with p .. p+count-1 all free on loopback."""
-    for _ in range(50):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            base: int = probe.getsockname()[1]
-        if base + count > 65535:
-            continue
-        socks = []
-        try:
-            for port in range(base, base + count):
-                sock = socket.socket()
-                socks.append(sock)
-                sock.bind(("127.0.0.1", port))
-            return base
-        except OSError:
-            continue
-        finally:
-            for sock in socks:
-                sock.close()
-    raise RuntimeError("no run of free ports")
-
-
 @pytest.fixture
 def layout() -> Layout:
     return Layout(
-        ingest_port=_free_run(1),
-        processor_base_port=_free_run(6),
+        ingest_port=free_port_base(1),
+        processor_base_port=free_port_base(6),
         project=f"e2e{uuid.uuid4().hex[:8]}",
     )
 

@@ -1,0 +1,182 @@
+"""Scenario ``e2e``: the highest callback rate the whole pipeline sustains with lag <= 1 s.
+
+The pipeline starts as ``make run`` starts it (every processor, then ingest, on free ports
+and a fresh topic prefix). The simulator, in ``SENDERS`` processes of its own and without
+uploads, sends at doubling rates, then once at 3/4 of the first failing rate. A step passes
+when the senders reached 90 % of the asked rate, Agora lost nothing, and at least 99 % of
+the acknowledged screenshots were in ``shotline.screenshots.v1`` (read_committed) within
+1 s of ingest receiving them. The value is the best passing rate.
+
+Baseline, same run: the same senders flat out against a no-op raw ASGI receiver, i.e. the
+load generator's own ceiling on this machine; the ratio says how much of it the pipeline
+keeps. When a step fails because the senders fell short, the generator is the limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+from aiokafka import AIOKafkaConsumer
+
+from schemas import KafkaSettings
+from shotline.bench.model import Measurement
+from shotline.dev.run import start_pipeline
+from shotline.dev.topology import Layout, free_port_base, shotline_argv
+from shotline.settings import load_settings
+from shotline.topics import ensure_topics
+
+__all__ = ["measure", "noop_app"]
+
+LAG_S = 1.0
+FIRST_RATE = 100.0
+MAX_STEPS = 6
+SENDERS = 1  # simulator processes (each about 1,900 callbacks/s flat out on one core here)
+CONCURRENCY = 64  # per sender; Agora's deliveries are many and concurrent
+
+
+async def noop_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """The baseline receiver: reads the body, answers 200 JSON, does nothing else."""
+    if scope["type"] != "http":
+        return
+    while (await receive()).get("more_body"):
+        pass
+    headers = [(b"content-type", b"application/json")]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": b'{"ok":true}'})
+
+
+def _simulate(url: str, rate: float, seconds: float, out: Path) -> tuple[list[str], float, int]:
+    """Run ``SENDERS`` simulator processes at ``rate`` in total; return the acknowledged
+    requestIds, the rate they really sent at, and how many Agora would have lost."""
+    procs, files = [], []
+    for index in range(SENDERS):
+        acked, stats = out / f"acked-{index}.txt", out / f"stats-{index}.json"
+        argv = [
+            *shotline_argv(), "simulate", "--url", url, "--no-upload", "--quiet",
+            "--rate", str(rate / SENDERS), "--duration", str(seconds),
+            "--concurrency", str(CONCURRENCY), "--seed", str(index),
+            "--acked-file", str(acked), "--stats-file", str(stats),
+        ]  # fmt: skip
+        procs.append(subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        files.append((acked, stats))
+    ids: list[str] = []
+    sent, lost = 0.0, 0
+    for proc, (acked, stats) in zip(procs, files, strict=True):
+        proc.wait(seconds + 60)
+        ids += acked.read_text().split()
+        snap = orjson.loads(stats.read_bytes())
+        sent += float(snap["planned"]) / float(snap["elapsed_s"])
+        lost += int(snap["lost"])
+    return ids, sent, lost
+
+
+def _baseline(seconds: float, work: Path) -> float:
+    port = free_port_base(1)
+    argv = [
+        sys.executable, "-m", "uvicorn", "shotline.bench.e2e:noop_app", "--port", str(port),
+        "--loop", "uvloop", "--http", "httptools", "--log-level", "error",
+    ]  # fmt: skip
+    server = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(1.5)
+        _, sent, _ = _simulate(f"http://127.0.0.1:{port}/x", 1e6, seconds, work)
+        return sent
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+async def _watch(kafka: KafkaSettings, arrivals: dict[str, float], ready: asyncio.Event) -> None:
+    """Record, per requestId, seconds from ingest receiving it to reading it downstream."""
+    consumer = AIOKafkaConsumer(
+        kafka.topics.screenshots,
+        **kafka.client_kwargs(),
+        isolation_level="read_committed",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    ready.set()
+    try:
+        while True:
+            for records in (await consumer.getmany(timeout_ms=200)).values():
+                now = time.time()
+                for record in records:
+                    value = orjson.loads(record.value)
+                    received = datetime.fromisoformat(value["received_at"]).timestamp()
+                    arrivals[value["request_id"]] = now - received
+    finally:
+        await consumer.stop()
+
+
+async def _ramp(kafka: KafkaSettings, url: str, budget_s: float, work: Path) -> dict[str, str]:
+    arrivals: dict[str, float] = {}
+    ready = asyncio.Event()
+    watcher = asyncio.create_task(_watch(kafka, arrivals, ready))
+    await ready.wait()
+    best, best_p99, notes = 0.0, float("nan"), []
+    step_s = max(2.0, budget_s / 4)
+
+    async def step(rate: float) -> bool:
+        nonlocal best, best_p99
+        acked, achieved, lost = await asyncio.to_thread(_simulate, url, rate, step_s, work)
+        await asyncio.sleep(LAG_S + 0.5)  # anything later than this is late anyway
+        delays = sorted(arrivals.get(rid, float("inf")) for rid in acked)
+        on_time = sum(d <= LAG_S for d in delays)
+        p99 = delays[min(len(delays) - 1, int(0.99 * len(delays)))] if delays else 0.0
+        ok = bool(acked) and not lost and achieved >= 0.9 * rate
+        ok = ok and on_time >= 0.99 * len(acked)
+        notes.append(
+            f"{rate:.0f}/s {'ok' if ok else 'fail'} (sent {achieved:.0f}/s, p99 {p99:.2f} s)"
+        )
+        if ok and achieved > best:
+            best, best_p99 = achieved, p99
+        return ok
+
+    try:
+        # Double until a step fails (at most MAX_STEPS), then try once halfway back.
+        rate, failed = FIRST_RATE, None
+        for _ in range(MAX_STEPS):
+            if not await step(rate):
+                failed = rate
+                break
+            rate *= 2
+        if failed is not None and failed > FIRST_RATE:
+            await step(failed * 0.75)
+    finally:
+        watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watcher
+    return {"best": f"{best}", "p99": f"{best_p99:.3f}", "steps": ", ".join(notes)}
+
+
+def measure(duration_s: float) -> Measurement:
+    """Sustainable end-to-end rate (lag ≤ 1 s) against the generator's ceiling."""
+    root = load_settings()
+    kafka = root.kafka.model_copy(update={"topic_prefix": f"bench{uuid.uuid4().hex[:8]}."})
+    asyncio.run(ensure_topics(kafka, kafka.topics.specs()))
+    with tempfile.TemporaryDirectory(prefix="shotline-bench-e2e-") as tmp:
+        work = Path(tmp)
+        baseline = _baseline(max(3.0, duration_s / 4), work)
+        layout = Layout(ingest_port=free_port_base(1), processor_base_port=free_port_base(6))
+        pipeline, _ = start_pipeline(work / "run", kafka, layout, "http://127.0.0.1:9000")
+        with pipeline:
+            result = asyncio.run(_ramp(kafka, layout.callback_url, duration_s, work))
+    return Measurement(
+        scenario="e2e",
+        unit="screenshots/s",
+        value=float(result["best"]),
+        baseline=baseline,
+        baseline_name="simulator vs no-op receiver",
+        extra={"p99 lag": f"{result['p99']} s", "steps": result["steps"]},
+    )
