@@ -6,7 +6,9 @@ requestId, project key, user or channel.
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge
+
+from ingest.fastmetrics import LoopCounter, LoopHistogram
 
 __all__ = ["IngestMetrics"]
 
@@ -19,11 +21,12 @@ class IngestMetrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry if registry is not None else CollectorRegistry()
         r = self.registry
-        self.requests = Counter(
-            "shotline_ingest_requests_total",
+        # Touched on every request: the lock-free variants (see ingest.fastmetrics).
+        self.requests = LoopCounter(
+            "shotline_ingest_requests",
             "Callback requests answered, by HTTP status and reason.",
             ["status", "reason"],
-            registry=r,
+            r,
         )
         self.rejected = Counter(
             "shotline_ingest_rejected_total",
@@ -37,24 +40,24 @@ class IngestMetrics:
             ["mode"],
             registry=r,
         )
-        self.request_latency = Histogram(
+        self.request_latency = LoopHistogram(
             "shotline_ingest_request_duration_seconds",
             "Time from request start to response for the callback route.",
-            buckets=_LATENCY_BUCKETS,
-            registry=r,
+            _LATENCY_BUCKETS,
+            r,
         )
-        self.publish_latency = Histogram(
+        self.publish_latency = LoopHistogram(
             "shotline_ingest_publish_duration_seconds",
-            "Time from send to broker ack, by outcome (acked, spooled).",
-            ["outcome"],
-            buckets=_LATENCY_BUCKETS,
-            registry=r,
+            "Time from send to broker ack or spool commit, by outcome (acked, spooled).",
+            _LATENCY_BUCKETS,
+            r,
+            labels=["outcome"],
         )
-        self.accepted = Counter(
-            "shotline_ingest_accepted_total",
+        self.accepted = LoopCounter(
+            "shotline_ingest_accepted",
             "Callbacks answered 200, by where they were made durable (kafka, spool).",
             ["via"],
-            registry=r,
+            r,
         )
         self.spool_depth = Gauge(
             "shotline_ingest_spool_depth_records", "Records in the local spool.", registry=r

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
+from ingest.deadlines import Deadlines
 from ingest.errors import PublishError
 from ingest.metrics import IngestMetrics
 from ingest.records import OutRecord
@@ -72,6 +73,7 @@ class KafkaPublisher:
         self._connect_timeout_s = connect_timeout_s
         self._producer: Any = None
         self._lock = asyncio.Lock()
+        self._deadlines = Deadlines()
 
     @property
     def connected(self) -> bool:
@@ -125,21 +127,25 @@ class KafkaPublisher:
         if producer is None:
             self._metrics.producer_errors.labels(kind="not_started").inc()
             raise PublishError("not_started", "no Kafka producer (broker unreachable)")
+        entry = self._deadlines.start(deadline_s)
         try:
-            async with asyncio.timeout(deadline_s):
-                # Cancelling the delivery future on timeout is safe: aiokafka skips done
-                # futures when the batch resolves, and the record may still land (a
-                # duplicate, which dedupe absorbs).
-                fut = await producer.send(
-                    record.topic, record.value, key=record.key, headers=list(record.headers)
-                )
-                await fut
-        except TimeoutError:
+            fut = await producer.send(
+                record.topic, record.value, key=record.key, headers=list(record.headers)
+            )
+            await fut
+        except asyncio.CancelledError:
+            # The deadline cancelled us. Cancelling the delivery future is safe: aiokafka
+            # skips done futures when the batch resolves, and the record may still land (a
+            # duplicate, which dedupe absorbs).
+            if not self._deadlines.expired(entry):
+                raise
             self._metrics.producer_errors.labels(kind="timeout").inc()
             raise PublishError("timeout", f"no ack within {deadline_s}s") from None
         except KafkaError as exc:
             self._metrics.producer_errors.labels(kind="kafka").inc()
             raise PublishError("kafka", type(exc).__name__) from None
+        finally:
+            entry.finished = True
 
     async def publish_many(self, records: Sequence[OutRecord], deadline_s: float) -> list[bool]:
         producer = self._producer

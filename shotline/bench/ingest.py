@@ -1,0 +1,272 @@
+"""Ingest benchmark: shotline's ingest against the raw baseline in ``bench/``, same broker,
+same run, same load.
+
+Each server runs as its own process (one uvicorn worker, uvloop + httptools) publishing to
+its own fresh topic on the configured Kafka. Load comes from wrk (C, Debian package) over
+loopback with a fixed set of valid, checksummed callbacks; wrk's own CPU time is reported
+so it can be shown not to be the bottleneck. CPU µs/request is the server process's
+user+system time over the measured window divided by the requests it answered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import orjson
+
+from schemas import KafkaSettings, checksum
+from shotline.bench.model import Measurement
+from shotline.settings import load_settings
+from shotline.topics import ensure_topics
+
+__all__ = ["measure"]
+
+ROOT = Path(__file__).resolve().parents[2]
+ADDR = "http://127.0.0.1/v1/callbacks/bench"
+KEY = "bench"
+OBJECT = (
+    "shots/20250101/38f8e3cfdc474cd56fc1ceba380d7e1a_room_{n}__uid_s_{n}__uid_e_video_"
+    "20250101120000123.jpg"
+)
+WRK_THREADS = 2
+WRK_CONNECTIONS = 64
+
+
+@dataclass(frozen=True)
+class Run:
+    requests: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    non_200: int
+    socket_errors: int
+    server_cpu_s: float
+    wrk_cpu_s: float
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds
+
+    @property
+    def cpu_us_per_request(self) -> float:
+        return self.server_cpu_s / max(1, self.requests) * 1e6
+
+
+def _bodies(count: int) -> list[bytes]:
+    bodies = []
+    for n in range(count):
+        request_id = f"bench-{uuid.uuid4().hex}"
+        name = OBJECT.format(n=n)
+        bodies.append(
+            orjson.dumps(
+                {
+                    "requestId": request_id,
+                    "callbackParam": {"cname": f"room_{n}"},
+                    "callbackData": "",
+                    "checksum": checksum(ADDR, 200, name, request_id),
+                    "object": name,
+                    "code": 200,
+                    "msg": "Supervise complete",
+                    "channelName": f"room_{n}",
+                    "userId": str(n),
+                    "timestamp": 1735732800123,
+                }
+            )
+        )
+    return bodies
+
+
+def _wrk_script(path: Path, bodies: list[bytes]) -> None:
+    items = ",\n".join(f"[==[{b.decode()}]==]" for b in bodies)
+    path.write_text(
+        f"local bodies = {{\n{items}\n}}\n"
+        "local reqs = {}\nlocal i = 0\n"
+        "init = function(args)\n"
+        "  local h = {['Content-Type'] = 'application/json;charset=utf-8'}\n"
+        "  for k, b in ipairs(bodies) do\n"
+        f"    reqs[k] = wrk.format('POST', '/v1/callbacks/{KEY}', h, b)\n"
+        "  end\n"
+        "end\n"
+        "request = function()\n  i = i + 1\n  return reqs[(i % #reqs) + 1]\nend\n"
+        "done = function(s, latency, r)\n"
+        "  local e = s.errors\n"
+        "  io.write(string.format('BENCH %d %d %d %d %d %d\\n', s.requests, s.duration,\n"
+        "    latency:percentile(50), latency:percentile(99), e.status,\n"
+        "    e.connect + e.read + e.write + e.timeout))\n"
+        "end\n"
+    )
+
+
+def _tree_cpu_s(pid: int) -> float:
+    """User + system seconds of ``pid`` and its live descendants (uvicorn workers)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    children: dict[int, list[int]] = {}
+    stats: dict[int, list[str]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            stats[int(entry.name)] = fields
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        if current in stats:
+            total += (int(stats[current][11]) + int(stats[current][12])) / ticks
+        todo.extend(children.get(current, []))
+    return total
+
+
+def _wrk(url: str, script: Path, duration_s: float, server_pid: int) -> Run:
+    argv = [
+        "wrk", f"-t{WRK_THREADS}", f"-c{WRK_CONNECTIONS}", f"-d{max(1, round(duration_s))}s",
+        "--timeout", "5s", "-s", str(script), url,
+    ]  # fmt: skip
+    cpu_before = _tree_cpu_s(server_pid)
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    cpu_after = _tree_cpu_s(server_pid)
+    assert proc.stdout is not None
+    out = proc.stdout.read().decode()
+    line = next((x for x in out.splitlines() if x.startswith("BENCH ")), None)
+    if line is None:
+        raise RuntimeError(f"wrk failed: {out}")
+    requests, micros, p50, p99, non_200, socket_errors = (int(x) for x in line.split()[1:])
+    return Run(
+        requests=requests,
+        seconds=micros / 1e6,
+        p50_ms=p50 / 1000,
+        p99_ms=p99 / 1000,
+        non_200=non_200,
+        socket_errors=socket_errors,
+        server_cpu_s=cpu_after - cpu_before,
+        wrk_cpu_s=usage.ru_utime + usage.ru_stime,
+    )
+
+
+def _wait_http(url: str, proc: subprocess.Popen[bytes], timeout_s: float = 30) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer")
+
+
+def _serve(argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("wb") as out:
+        return subprocess.Popen(argv, env={**os.environ, **env}, cwd=ROOT, stdout=out, stderr=out)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _bench_one(
+    name: str, argv: list[str], env: dict[str, str], work: Path, script: Path, duration_s: float
+) -> Run:
+    port = int(env["PORT"])
+    proc = _serve(argv, env, work / f"{name}.log")
+    try:
+        url = f"http://127.0.0.1:{port}"
+        _wait_http(url + "/healthz", proc)
+        _wrk(url, script, min(3.0, duration_s), proc.pid)  # warm-up: connections, JIT-free caches
+        run = _wrk(url, script, duration_s, proc.pid)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    return run
+
+
+def measure(duration_s: float) -> Measurement:
+    """Run the baseline, then shotline's ingest, each under the same wrk load."""
+    if shutil.which("wrk") is None:
+        raise RuntimeError("wrk is not installed: apt-get install -y wrk (make bench does it)")
+    kafka_base = load_settings().kafka
+    tag = uuid.uuid4().hex[:8]
+    kafka_b = KafkaSettings(bootstrap=kafka_base.bootstrap, topic_prefix=f"benchb{tag}.")
+    kafka_s = KafkaSettings(bootstrap=kafka_base.bootstrap, topic_prefix=f"benchs{tag}.")
+    for kafka in (kafka_b, kafka_s):
+        specs = [s for s in kafka.topics.specs(partitions=3) if s.name == kafka.topics.callbacks]
+        asyncio.run(ensure_topics(kafka, specs))
+    with tempfile.TemporaryDirectory(prefix="shotline-bench-") as tmp:
+        work = Path(tmp)
+        script = work / "callbacks.lua"
+        _wrk_script(script, _bodies(2000))
+        config = work / "shotline.toml"
+        config.write_text(f'[projects.{KEY}]\ncallback_addr = "{ADDR}"\n')
+        uvicorn = [sys.executable, "-m", "uvicorn", "--loop", "uvloop", "--http", "httptools"]
+        b_port, s_port = _free_port(), _free_port()
+        baseline = _bench_one(
+            "baseline",
+            [*uvicorn, "--port", str(b_port), "--log-level", "warning", "bench.baseline_app:app"],
+            {
+                "PORT": str(b_port),
+                "BENCH_KAFKA_BOOTSTRAP": kafka_b.bootstrap,
+                "BENCH_TOPIC": kafka_b.topics.callbacks,
+                "BENCH_CALLBACK_ADDR": ADDR,
+            },
+            work, script, duration_s,
+        )  # fmt: skip
+        shotline = _bench_one(
+            "shotline",
+            [str(Path(sys.executable).parent / "shotline"), "ingest", "--port", str(s_port)],
+            {
+                "PORT": str(s_port),
+                "SHOTLINE_CONFIG": str(config),
+                "SHOTLINE_KAFKA_BOOTSTRAP": kafka_s.bootstrap,
+                "SHOTLINE_KAFKA_TOPIC_PREFIX": kafka_s.topic_prefix,
+                "SHOTLINE_INGEST_SPOOL_DIR": str(work / "spool"),
+            },
+            work, script, duration_s,
+        )  # fmt: skip
+    return _measurement(baseline, shotline)
+
+
+def _measurement(baseline: Run, shotline: Run) -> Measurement:
+    extra = {}
+    for label, run in (("shotline", shotline), ("baseline", baseline)):
+        extra[f"{label} p50 ms"] = f"{run.p50_ms:.1f}"
+        extra[f"{label} p99 ms"] = f"{run.p99_ms:.1f}"
+        extra[f"{label} CPU µs/req"] = f"{run.cpu_us_per_request:.0f}"
+        extra[f"{label} non-200"] = str(run.non_200 + run.socket_errors)
+        extra[f"{label} wrk CPU %"] = f"{100 * run.wrk_cpu_s / run.seconds:.0f}"
+    return Measurement(
+        scenario="ingest",
+        unit="req/s",
+        value=shotline.rps,
+        baseline=baseline.rps,
+        baseline_name="raw ASGI + aiokafka (bench/baseline_app.py)",
+        extra=extra,
+    )
+
+
+if __name__ == "__main__":
+    result = measure(float(sys.argv[1]) if len(sys.argv) > 1 else 10.0)
+    print(
+        f"{result.scenario}: shotline {result.value:.0f} {result.unit}, "
+        f"baseline {result.baseline:.0f} {result.unit}, ratio {result.ratio:.2f}"
+    )
+    for key, value in result.extra.items():
+        print(f"  {key}: {value}")
