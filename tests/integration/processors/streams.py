@@ -22,13 +22,18 @@ ROOT = Path(__file__).resolve().parents[3]
 
 
 async def produce(
-    kafka: KafkaSettings, topic: str, items: Iterable[tuple[bytes | None, bytes]]
+    kafka: KafkaSettings,
+    topic: str,
+    items: Iterable[tuple[bytes | None, bytes]],
+    partition: int | None = None,
 ) -> int:
-    """Publish (key, value) pairs with the default partitioner (as ingest does)."""
+    """Publish (key, value) pairs, by default with the key partitioner (as ingest does)."""
     producer = AIOKafkaProducer(bootstrap_servers=kafka.bootstrap, acks="all", linger_ms=5)
     await producer.start()
     try:
-        futures = [await producer.send(topic, value, key=key) for key, value in items]
+        futures = [
+            await producer.send(topic, value, key=key, partition=partition) for key, value in items
+        ]
         await asyncio.gather(*futures)
     finally:
         await producer.stop()
