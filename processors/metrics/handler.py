@@ -148,3 +148,8 @@ class UsageProcessor:
         budget = float(self.settings.budget_for(project))
         self.metrics.publish(record, self.book.current_qps(project), budget)
         return record
+
+
+# The instances the runner loads by name (processors.registry).
+metrics = MetricsProcessor()
+usage = UsageProcessor()
