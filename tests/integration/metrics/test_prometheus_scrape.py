@@ -3,6 +3,7 @@ over its HTTP API returns the peak and the bill computed from the broker's recor
 
 from __future__ import annotations
 
+import json
 import socket
 import time
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ from tests.integration.metrics.harness import run_until_idle
 
 pytestmark = [pytest.mark.kafka, pytest.mark.prometheus, pytest.mark.slow]
 
+DASHBOARD = Path(__file__).resolve().parents[3] / "deploy/grafana/dashboards/shotline-billing.json"
 MARCH = int(datetime(2026, 3, 10, 12, tzinfo=UTC).timestamp())
 
 
@@ -74,6 +76,19 @@ async def test_prometheus_scrapes_peak_and_bill_from_the_usage_processor(
             prom,
             'max(shotline_usage_qps_peak) - scalar(shotline_usage_free_tier{item="qps"})',
         )
+        # Every dashboard query is valid PromQL; the billing ones find this project's series.
+        empty = []
+        for expr in dashboard_queries():
+            result = prom.query(expr)  # raises on a query Prometheus refuses
+            if "shotline_usage_" in expr and not result:
+                empty.append(expr)
     finally:
         prom.stop()
     assert (peak, total, images, over_free) == (501.0, 1.53, 11_001.0, 1.0)
+    assert empty == []
+
+
+def dashboard_queries() -> list[str]:
+    panels = json.loads(DASHBOARD.read_text())["panels"]
+    exprs = [t["expr"] for p in panels for t in p.get("targets", [])]
+    return [e.replace("$project", ".*").replace("$month", ".*") for e in exprs]
