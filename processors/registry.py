@@ -7,5 +7,5 @@ __all__ = ["BUILTINS"]
 BUILTINS: dict[str, str] = {
     "dedupe": "processors.dedupe.handler:processor",
     "metrics": "processors.metrics.handler:metrics",
-    "usage": "processors.metrics.handler:usage",
+    "tally": "processors.metrics.handler:tally",
 }

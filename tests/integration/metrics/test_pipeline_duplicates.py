@@ -1,4 +1,4 @@
-"""Agora-style triple delivery through ``dedupe`` → ``metrics`` → ``usage`` under the real
+"""Agora-style triple delivery through ``dedupe`` → ``tally`` → ``metrics`` under the real
 runner: each screenshot is billed once and the peak is the global per-second count."""
 
 from __future__ import annotations
@@ -53,7 +53,10 @@ async def test_callbacks_delivered_three_times_are_billed_once(
     ]
     await produce(kafka, kafka.topics.callbacks, items)
     log = tmp_path / "process.log"
-    proc = spawn(kafka, ["process", "dedupe", "metrics", "usage", "--port", "0"], log=log)
+    # The price table reaches the running processor from the environment: a free tier of
+    # 400 QPS instead of 500.
+    env = {"SHOTLINE_METRICS_PRICES": '{"free_qps": 400}'}
+    proc = spawn(kafka, ["process", "dedupe", "tally", "metrics", "--port", "0"], env, log)
     try:
         deadline = time.monotonic() + 120
         rec = None
@@ -69,9 +72,9 @@ async def test_callbacks_delivered_three_times_are_billed_once(
         assert stop(proc) == 0, log.read_text()[-3000:]
     assert rec is not None
     assert (rec.billable_images, rec.peak_qps, rec.checksum_failures) == (1_000, 600, 5)
-    # Below the free 10,000 images; peak 600: 100 * $1.5 = $150.00.
+    # Below the free 10,000 images; peak 600 over a free 400: 200 * $1.5 = $300.00.
     assert (rec.images_cost_usd, rec.qps_cost_usd, rec.total_cost_usd) == (
         Decimal("0.00"),
-        Decimal("150.00"),
-        Decimal("150.00"),
+        Decimal("300.00"),
+        Decimal("300.00"),
     )

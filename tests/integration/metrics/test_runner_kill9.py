@@ -1,4 +1,4 @@
-"""``shotline process metrics usage`` under the real runner: SIGKILL mid-stream and a restart
+"""``shotline process tally metrics`` under the real runner: SIGKILL mid-stream and a restart
 neither lose nor double-count a screenshot, and the bill matches the hand computation."""
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ async def test_kill_9_mid_month_and_restart_bills_every_screenshot_once(
     kafka: KafkaSettings, tmp_path: Path
 ) -> None:
     log = tmp_path / "process.log"
-    args = ["process", "metrics", "usage", "--port", "0"]
+    args = ["process", "tally", "metrics", "--port", "0"]
     # First half: 700 in one second + 5,000 more = 5,700 images.
     await publish(kafka, burst("acme", MARCH, 700, "b1") + steady("acme", MARCH + 1, 50, 100, "s1"))
     proc = spawn(kafka, args, log=log)
