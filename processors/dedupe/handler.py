@@ -1,5 +1,9 @@
 """The dedupe processor: ``shotline.callbacks.v1`` → ``shotline.screenshots.v1``, once each.
 
+Duplicates are recognised on the Kafka key (= requestId, as ingest publishes it) before
+the runner decodes them (``skip_key``); a record whose key is not its requestId is
+dead-lettered.
+
 Exactly once: the runner commits each input partition's output and offsets in one Kafka
 transaction. The first record of a requestId within the window is normalised and published
 to the SAME partition number it came from (key = requestId); later ones are dropped. The
@@ -18,7 +22,7 @@ from processors.dedupe.logic import normalise
 from processors.dedupe.seen import SeenSet, digest
 from processors.dedupe.settings import DedupeSettings
 from processors.dedupe.store import OutputLog
-from processors.runner.contract import Batch, Context, Emit, HandleResult
+from processors.runner.contract import Batch, Context, DeadLetter, Emit, HandleResult
 from schemas import CallbackEnvelope, Topics
 
 __all__ = ["DedupeProcessor", "processor"]
@@ -93,16 +97,30 @@ class DedupeProcessor:
         if self._metrics:
             self._metrics["remembered"].set(self._seen.size)
 
+    def skip_key(self, partition: int, key: bytes) -> bool:
+        """A record whose key (= requestId) this partition already emitted is a duplicate."""
+        if self._seen.contains(partition, digest(key)):
+            if self._metrics:
+                self._metrics["duplicates"].inc()
+            return True
+        return False
+
     async def handle(self, batch: Batch[CallbackEnvelope]) -> HandleResult:
         now = _now_ms()
         seen = self._seen
         seen.expire(now)
         fresh: dict[tuple[int, bytes], None] = {}  # committed to ``seen`` only at the end
         emits: list[Emit] = []
+        dead: list[DeadLetter] = []
         duplicates = 0
         tolerance = self._settings.time_tolerance_ms
         for record in batch:
             request_id = record.value.callback.requestId
+            if record.key != request_id:
+                # skip_key trusts the Kafka key: a record keyed otherwise could be dropped
+                # as another id's duplicate, so it is refused instead.
+                dead.append(DeadLetter(record, f"key {record.key!r} is not the requestId"))
+                continue
             key = (record.partition, digest(request_id.encode("utf-8")))
             if key in fresh or seen.contains(*key):
                 duplicates += 1
@@ -123,7 +141,7 @@ class DedupeProcessor:
             self._metrics["duplicates"].inc(duplicates)
             self._metrics["remembered"].set(seen.size)
             self._metrics["evicted"].set(seen.evicted)
-        return HandleResult(emits=emits)
+        return HandleResult(emits=emits, dead=dead)
 
 
 processor = DedupeProcessor()

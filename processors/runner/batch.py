@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from processors.runner.codec import Encoded, RawRecord, dead_letter, decode, encode
-from processors.runner.contract import Processor, Record
+from processors.runner.contract import KeyFilter, Processor, Record
 from processors.runner.metrics import RunnerMetrics
 from processors.runner.retry import handle_with_retries
 from processors.runner.settings import RunnerSettings
@@ -22,7 +22,7 @@ __all__ = ["BatchOutcome", "process_batch"]
 @dataclass(frozen=True, slots=True)
 class BatchOutcome:
     output: list[Encoded]
-    handled: int  # records that were handled (not dead-lettered)
+    handled: int  # records handled or skipped (not dead-lettered)
     emitted: int
     dead_by_reason: dict[str, int]
 
@@ -40,7 +40,12 @@ async def process_batch(
     valid: list[Record[Any]] = []
     dlq: list[Encoded] = []
     reasons: dict[str, int] = {}
+    skip = processor.skip_key if isinstance(processor, KeyFilter) else None
+    skipped = 0
     for raw in raws:
+        if skip is not None and raw.key is not None and skip(raw.partition, raw.key):
+            skipped += 1
+            continue
         decoded = decode(processor.input_model, raw)
         if isinstance(decoded, str):
             dlq.append(
@@ -70,7 +75,7 @@ async def process_batch(
         )
         reasons[reason] = reasons.get(reason, 0) + 1
     output = [encode(emit) for emit in result.emits]
-    handled = len(valid) - len(result.dead)
+    handled = skipped + len(valid) - len(result.dead)
     return BatchOutcome(
         output=output + dlq, handled=handled, emitted=len(output), dead_by_reason=reasons
     )

@@ -9,26 +9,46 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ValidationError
 
 from processors.runner.contract import Emit, Record
 from schemas import DeadLetterRecord
 
-__all__ = ["Encoded", "RawRecord", "dead_letter", "decode", "encode"]
+__all__ = ["Encoded", "Raw", "RawRecord", "dead_letter", "decode", "encode"]
+
+
+class RawRecord(Protocol):
+    """A consumed record as bytes: the attributes aiokafka's ``ConsumerRecord`` has, so the
+    engine hands records over without copying them (tests build their own)."""
+
+    @property
+    def topic(self) -> str: ...
+    @property
+    def partition(self) -> int: ...
+    @property
+    def offset(self) -> int: ...
+    @property
+    def key(self) -> bytes | None: ...
+    @property
+    def value(self) -> bytes | None: ...
+    @property
+    def timestamp(self) -> int: ...
+    @property
+    def headers(self) -> Sequence[tuple[str, bytes]]: ...
 
 
 @dataclass(frozen=True, slots=True)
-class RawRecord:
-    """A consumed record as bytes, independent of the Kafka client library."""
+class Raw:
+    """A ``RawRecord`` built by hand (tests, replays)."""
 
     topic: str
     partition: int
     offset: int
     key: bytes | None
     value: bytes | None
-    timestamp_ms: int
+    timestamp: int = 0
     headers: Sequence[tuple[str, bytes]] = ()
 
 
@@ -44,6 +64,8 @@ class Encoded:
 
 
 def _headers(raw: RawRecord) -> dict[str, str]:
+    if not raw.headers:
+        return {}
     return {name: value.decode("utf-8", "replace") for name, value in raw.headers}
 
 
@@ -61,7 +83,7 @@ def decode(model: type[BaseModel], raw: RawRecord) -> Record[Any] | str:
         topic=raw.topic,
         partition=raw.partition,
         offset=raw.offset,
-        timestamp_ms=raw.timestamp_ms,
+        timestamp_ms=raw.timestamp,
         headers=_headers(raw),
     )
 
@@ -97,7 +119,7 @@ def dead_letter(
         source_partition=raw.partition,
         source_offset=raw.offset,
         source_key=raw.key.decode("utf-8", "replace") if raw.key is not None else None,
-        source_timestamp_ms=raw.timestamp_ms,
+        source_timestamp_ms=raw.timestamp,
         source_headers=_headers(raw),
         first_failure_at=first_failure_at,
         last_failure_at=datetime.now(UTC),

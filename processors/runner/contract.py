@@ -13,6 +13,11 @@ when it raised (retries) or when its output could not be committed (the runner t
 and re-assigns the partition first): it must not change state it cannot rebuild in
 ``on_assign``. For ``exactly_once`` processors the runner calls ``on_assign`` only after it
 has fenced any older producer of those partitions, so a restore reads only committed output.
+
+Optional hook ``skip_key(partition: int, key: bytes) -> bool`` (see ``KeyFilter``): a
+processor that can tell from the Kafka key alone that a record needs nothing (dedupe: a
+requestId already emitted) saves the runner decoding and validating it; skipped records are
+committed like handled ones.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ __all__ = [
     "DeadLetter",
     "Emit",
     "HandleResult",
+    "KeyFilter",
     "Processor",
     "Record",
 ]
@@ -115,3 +121,10 @@ class Processor(Protocol[M]):
     async def on_revoke(self, partitions: set[int]) -> None: ...
 
     async def handle(self, batch: Batch[M]) -> HandleResult: ...
+
+
+@runtime_checkable
+class KeyFilter(Protocol):
+    """The optional fast path: True means the record with this key needs no handling."""
+
+    def skip_key(self, partition: int, key: bytes) -> bool: ...

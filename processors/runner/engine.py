@@ -21,7 +21,6 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError
 
 from processors.runner.batch import process_batch
-from processors.runner.codec import RawRecord
 from processors.runner.contract import Context, Processor
 from processors.runner.errors import FatalError
 from processors.runner.metrics import RunnerMetrics
@@ -114,7 +113,7 @@ class Engine:
 
     async def _one_partition(self, partition: int, msgs: Sequence[Any]) -> tuple[int, int | None]:
         expected = self._next.get(partition, 0)
-        raws = [_raw(m) for m in msgs if m.offset >= expected]
+        raws = msgs if msgs[0].offset >= expected else [m for m in msgs if m.offset >= expected]
         if not raws:
             return partition, None
         begun = time.monotonic()
@@ -224,15 +223,3 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
                 await self.engine._assign(self._mine(assigned) - self.engine._owned)
             except Exception as exc:
                 self.engine._failure = exc
-
-
-def _raw(msg: Any) -> RawRecord:
-    return RawRecord(
-        topic=msg.topic,
-        partition=msg.partition,
-        offset=msg.offset,
-        key=msg.key,
-        value=msg.value,
-        timestamp_ms=msg.timestamp,
-        headers=tuple(msg.headers or ()),
-    )

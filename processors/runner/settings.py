@@ -32,6 +32,11 @@ class RunnerSettings(BaseModel):
     shutdown_timeout_s: float = Field(
         default=30.0, gt=0, description="How long a graceful stop may take before exiting."
     )
+    gc_threshold: int = Field(
+        default=50_000,
+        ge=0,
+        description="Python's generation-0 GC threshold while processors run (0: default).",
+    )
     host: str = Field(default="127.0.0.1", description="Address of /healthz and /metrics.")
     sections: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="Per-processor settings tables, by processor name."

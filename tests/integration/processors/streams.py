@@ -6,12 +6,14 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
+import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from schemas import KafkaSettings
@@ -20,13 +22,18 @@ ROOT = Path(__file__).resolve().parents[3]
 
 
 async def produce(
-    kafka: KafkaSettings, topic: str, items: Iterable[tuple[bytes | None, bytes]]
+    kafka: KafkaSettings,
+    topic: str,
+    items: Iterable[tuple[bytes | None, bytes]],
+    partition: int | None = None,
 ) -> int:
-    """Publish (key, value) pairs with the default partitioner (as ingest does)."""
+    """Publish (key, value) pairs, by default with the key partitioner (as ingest does)."""
     producer = AIOKafkaProducer(bootstrap_servers=kafka.bootstrap, acks="all", linger_ms=5)
     await producer.start()
     try:
-        futures = [await producer.send(topic, value, key=key) for key, value in items]
+        futures = [
+            await producer.send(topic, value, key=key, partition=partition) for key, value in items
+        ]
         await asyncio.gather(*futures)
     finally:
         await producer.stop()
@@ -110,3 +117,31 @@ def stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout_s: fl
     except subprocess.TimeoutExpired:
         proc.kill()
         return proc.wait()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def scrape(port: int, name: str) -> float | None:
+    """The sum of a metric's samples on a runner's /metrics, or None if it does not answer."""
+    try:
+        text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text
+    except httpx.HTTPError:
+        return None
+    values = [
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith(name) and not line.startswith("#")
+    ]
+    return sum(values) if values else None
+
+
+async def wait_until(check: Callable[[], bool], timeout_s: float = 60, what: str = "") -> None:
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or check}")
+        await asyncio.sleep(0.2)
