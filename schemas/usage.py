@@ -1,9 +1,9 @@
 """Records of the billing pipeline.
 
-``UsagePartial`` is internal: the ``metrics`` processor (stage 1, input partitioned by
+``UsagePartial`` is internal: the ``tally`` processor (stage 1, input partitioned by
 requestId) counts its screenshots per (project, UTC second) and publishes the partial counts
 keyed by project to ``shotline.usage.partials.v1``. ``UsageRecord`` is the state of one
-project-month that the ``usage`` processor (stage 2, partitioned by project) writes to the
+project-month that the ``metrics`` processor (stage 2, partitioned by project) writes to the
 compacted ``shotline.usage.v1`` keyed ``<project>|<YYYY-MM>``; it holds every field needed
 to resume counting after a restart without loss (the open seconds and the watermark) and
 the bill estimate in USD.

@@ -18,11 +18,11 @@ ITEMS = ("billable", "incomplete", "duplicate", "checksum_failure")
 
 
 class StageOneMetrics:
-    """Counters of the ``metrics`` processor (rate() of these is processing throughput)."""
+    """Counters of the ``tally`` processor (rate() of these is processing throughput)."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
         self.screenshots = Counter(
-            "shotline_metrics_screenshots_total",
+            "shotline_tally_screenshots_total",
             "Screenshots counted by stage 1, by kind (item).",
             ["project", "item"],
             registry=registry,
@@ -34,39 +34,41 @@ class StageOneMetrics:
 
 
 class UsageMetrics:
-    """Gauges of the ``usage`` processor: the monthly state it owns."""
+    """Gauges of the ``metrics`` processor: the monthly state it owns."""
 
     def __init__(self, registry: CollectorRegistry, prices: PriceTable) -> None:
         def gauge(name: str, doc: str, labels: list[str]) -> Gauge:
             return Gauge(name, doc, labels, registry=registry)
 
         self.qps = gauge(
-            "shotline_usage_qps_current",
+            "shotline_metrics_qps_current",
             "Billable screenshots in the project's last complete event-time second.",
             ["project"],
         )
         self.peak = gauge(
-            "shotline_usage_qps_peak",
+            "shotline_metrics_qps_peak",
             "Highest per-second count of the month.",
             ["project", "month"],
         )
         self.images = gauge(
-            "shotline_usage_billable_images",
+            "shotline_metrics_billable_images",
             "Unique screenshots with code 200 in the month.",
             ["project", "month"],
         )
         self.cost = gauge(
-            "shotline_usage_cost_usd",
+            "shotline_metrics_cost_usd",
             "Estimated Agora bill of the month (item = images, qps, total).",
             ["project", "month", "item"],
         )
         self.events = gauge(
-            "shotline_usage_events",
+            "shotline_metrics_events",
             "Other monthly counts (item = duplicates, checksum_failures, late, incomplete).",
             ["project", "month", "item"],
         )
-        self.budget = gauge("shotline_usage_budget_usd", "Monthly budget per project.", ["project"])
-        free = gauge("shotline_usage_free_tier", "Free tier per month, by item.", ["item"])
+        self.budget = gauge(
+            "shotline_metrics_budget_usd", "Monthly budget per project.", ["project"]
+        )
+        free = gauge("shotline_metrics_free_tier", "Free tier per month, by item.", ["item"])
         free.labels("images").set(prices.free_images)
         free.labels("qps").set(prices.free_qps)
         self._months: dict[str, set[str]] = {}

@@ -1,13 +1,14 @@
 """The two billing processors, wired to the runner's contract.
 
-``metrics`` (stage 1) reads ``shotline.screenshots.v1`` (keyed by requestId, so a project is
+``tally`` (stage 1) reads ``shotline.screenshots.v1`` (keyed by requestId, so a project is
 spread over every partition and instance) and publishes per-(project, second) partial counts
-keyed by project to the internal ``shotline.usage.partials.v1``. ``usage`` (stage 2) reads
+keyed by project to the internal ``shotline.usage.partials.v1``. ``metrics`` (stage 2) reads
 the partials, so each project has exactly one owner that sums its seconds, tracks the
-monthly peak and images, and writes the project-month to the compacted
-``shotline.usage.v1`` — pinned to the partition number it read from. Both are
+monthly peak and images, exports them to Prometheus and writes the project-month to the
+compacted ``shotline.usage.v1`` — pinned to the partition number it read from. Both are
 ``exactly_once``: the runner commits their emits and input offsets in one transaction, and
-``usage`` restores its state from ``shotline.usage.v1`` on assignment.
+``metrics`` restores its state from ``shotline.usage.v1`` on assignment. ``metrics`` owns
+the billing settings (``SHOTLINE_METRICS_*``, the ``[metrics]`` section).
 """
 
 from __future__ import annotations
@@ -20,12 +21,12 @@ from processors.metrics.aggregate import UsageBook
 from processors.metrics.client import ensure_partials_topic, partials_topic, read_usage
 from processors.metrics.exposition import StageOneMetrics, UsageMetrics
 from processors.metrics.logic import RecentIds, Sighting, partials
-from processors.metrics.settings import MetricsSettings
+from processors.metrics.settings import MetricsSettings, TallySettings
 from processors.runner.contract import Batch, Context, Emit, HandleResult
 from schemas import KafkaSettings, ProjectConfig, Topics
 from schemas.usage import UsagePartial, UsageRecord
 
-__all__ = ["MetricsProcessor", "ScreenshotView", "UsageProcessor"]
+__all__ = ["MetricsProcessor", "ScreenshotView", "TallyProcessor"]
 
 
 class CallbackCode(BaseModel):
@@ -46,10 +47,10 @@ class ScreenshotView(BaseModel):
     callback: CallbackCode
 
 
-class MetricsProcessor:
+class TallyProcessor:
     """Stage 1: count screenshots per (project, UTC second) of each batch."""
 
-    name = "metrics"
+    name = "tally"
     input_model = ScreenshotView
     exactly_once = True
 
@@ -57,7 +58,7 @@ class MetricsProcessor:
         return topics.screenshots
 
     async def start(self, ctx: Context) -> None:
-        self.settings = MetricsSettings.model_validate(dict(ctx.settings))
+        self.settings = TallySettings.model_validate(dict(ctx.settings))
         self.recent = RecentIds(self.settings.recent_ids)
         self.metrics = StageOneMetrics(ctx.registry)
         self.output = partials_topic(ctx.topics)
@@ -94,10 +95,10 @@ class MetricsProcessor:
         return HandleResult(emits=[Emit(self.output, p.project, p) for p in out])
 
 
-class UsageProcessor:
+class MetricsProcessor:
     """Stage 2: one owner per project sums partials into monthly usage and the bill."""
 
-    name = "usage"
+    name = "metrics"
     input_model = UsagePartial
     exactly_once = True
 
@@ -148,3 +149,8 @@ class UsageProcessor:
         budget = float(self.settings.budget_for(project))
         self.metrics.publish(record, self.book.current_qps(project), budget)
         return record
+
+
+# The instances the runner loads by name (processors.registry).
+tally = TallyProcessor()
+metrics = MetricsProcessor()

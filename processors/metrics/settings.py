@@ -8,11 +8,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from processors.metrics.pricing import PriceTable
 
-__all__ = ["MetricsSettings"]
+__all__ = ["MetricsSettings", "TallySettings"]
 
 
 class MetricsSettings(BaseModel):
-    """The ``metrics`` (stage 1) and ``usage`` (stage 2) processors' section."""
+    """The billing section: the ``metrics`` processor (stage 2) and ``shotline usage``."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
 
@@ -29,11 +29,18 @@ class MetricsSettings(BaseModel):
     budgets: dict[str, Decimal] = Field(
         default_factory=dict, description="Per-project budget overrides, by project key."
     )
-    recent_ids: int = Field(
-        default=100_000,
-        ge=0,
-        description="requestIds stage 1 remembers per instance to catch leaked duplicates.",
-    )
 
     def budget_for(self, project: str) -> Decimal:
         return self.budgets.get(project, self.budget_usd)
+
+
+class TallySettings(BaseModel):
+    """The ``tally`` processor's section (stage 1; ``SHOTLINE_TALLY_*``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+
+    recent_ids: int = Field(
+        default=100_000,
+        ge=0,
+        description="requestIds remembered per instance to catch duplicates leaking past dedupe.",
+    )

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from processors.metrics.client import read_usage
-from processors.metrics.handler import MetricsProcessor, UsageProcessor
+from processors.metrics.handler import MetricsProcessor, TallyProcessor
 from schemas import KafkaSettings, ProjectConfig
 from schemas.usage import UsageRecord
 from tests.integration.metrics.feed import Shot, burst, publish, steady
@@ -32,8 +32,8 @@ async def usage(kafka: KafkaSettings) -> dict[str, UsageRecord]:
 
 
 async def run_both(kafka: KafkaSettings) -> None:
+    await run_until_idle(TallyProcessor(), kafka, projects=PROJECTS)
     await run_until_idle(MetricsProcessor(), kafka, settings=SETTINGS, projects=PROJECTS)
-    await run_until_idle(UsageProcessor(), kafka, settings=SETTINGS, projects=PROJECTS)
 
 
 async def test_synthetic_month_bills_match_hand_computed_cents(kafka: KafkaSettings) -> None:
@@ -85,21 +85,21 @@ async def test_restart_mid_month_with_a_crash_neither_loses_nor_double_counts(
         "acme", MARCH + 86_401, 52, 100, "s2"
     )
     await publish(kafka, first)
-    await run_until_idle(MetricsProcessor(), kafka, settings=SETTINGS)
+    await run_until_idle(TallyProcessor(), kafka)
     # Stage 2 dies half-way through a transaction: its emits are in the log, uncommitted.
     with pytest.raises(Crashed):
         await run_until_idle(
-            UsageProcessor(), kafka, settings=SETTINGS, crash_after=2, max_records=10
+            MetricsProcessor(), kafka, settings=SETTINGS, crash_after=2, max_records=10
         )
     # A new incarnation fences the old transaction, restores and finishes the first half.
-    await run_until_idle(UsageProcessor(), kafka, settings=SETTINGS, max_records=10)
+    await run_until_idle(MetricsProcessor(), kafka, settings=SETTINGS, max_records=10)
     mid = (await usage(kafka))["acme|2026-03"]
     assert (mid.billable_images, mid.peak_qps) == (6_000, 600)
 
     await publish(kafka, second)
     # Stage 1 crashes too, mid-transaction, before a clean restart.
     with pytest.raises(Crashed):
-        await run_until_idle(MetricsProcessor(), kafka, settings=SETTINGS, crash_after=0)
+        await run_until_idle(TallyProcessor(), kafka, crash_after=0)
     await run_both(kafka)
     end = (await usage(kafka))["acme|2026-03"]
     assert (end.billable_images, end.peak_qps, end.duplicates) == (12_000, 800, 0)
