@@ -27,7 +27,7 @@ __all__ = [
     "write_config",
 ]
 
-PIPELINE_ORDER = ("dedupe", "enrich", "metrics", "usage", "moderate")
+PIPELINE_ORDER = ("dedupe", "enrich", "tally", "metrics", "moderate")
 
 
 def shotline_argv() -> tuple[str, ...]:
