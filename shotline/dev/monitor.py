@@ -7,6 +7,7 @@ the simulator's stats file — so the summary shows what an operator's dashboard
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +19,13 @@ from rich.table import Table
 
 from shotline.dev.pipeline import Stage
 
-__all__ = ["Monitor", "Row", "Samples", "scrape"]
+__all__ = ["Monitor", "Row", "Samples", "render", "scrape"]
+
+BILLABLE = ("shotline_metrics_billable_images", "shotline_usage_billable_images")
+COST = ("shotline_metrics_cost_usd", "shotline_usage_cost_usd")
+PEAK = ("shotline_metrics_qps_peak", "shotline_usage_qps_peak")
+FREE_TIER = ("shotline_metrics_free_tier", "shotline_usage_free_tier")
+RATE_WINDOW_S = 5.0  # rates are averaged over this long, so bursts do not flicker
 
 
 @dataclass(frozen=True)
@@ -63,6 +70,30 @@ class Row:
     notes: str = ""
 
 
+def _first(samples: Samples, names: tuple[str, ...], **labels: str) -> float | None:
+    for name in names:
+        value = samples.total(name, **labels)
+        if value is not None:
+            return value
+    return None
+
+
+def _bill_notes(samples: Samples) -> list[str]:
+    """Billing gauges (``shotline_metrics_*``; ``shotline_usage_*`` in earlier builds)."""
+    notes: list[str] = []
+    images = _first(samples, BILLABLE)
+    if images is not None:
+        free = _first(samples, FREE_TIER, item="images")
+        notes.append(f"billable images {_fmt(images)}" + (f" (free {_fmt(free)})" if free else ""))
+    cost = _first(samples, COST, item="total")
+    if cost is not None:
+        notes.append(f"bill so far ${cost:,.2f}")
+    peak = _first(samples, PEAK)
+    if peak is not None:
+        notes.append(f"peak QPS {_fmt(peak)}")
+    return notes
+
+
 def _fmt(value: float | None, digits: int = 0) -> str:
     return "-" if value is None else f"{value:,.{digits}f}"
 
@@ -73,17 +104,21 @@ class Monitor:
 
     stages: list[Stage]
     sim_stats: Path | None = None
-    last: dict[str, tuple[float, float]] = field(default_factory=dict)
+    history: dict[str, deque[tuple[float, float]]] = field(default_factory=dict)
 
     def _rate(self, key: str, total: float | None) -> float | None:
+        """Per-second change of ``total`` over the last ``RATE_WINDOW_S`` seconds."""
         if total is None:
             return None
         now = time.monotonic()
-        previous = self.last.get(key)
-        self.last[key] = (now, total)
-        if previous is None or now <= previous[0]:
+        points = self.history.setdefault(key, deque())
+        points.append((now, total))
+        while len(points) > 2 and now - points[1][0] >= RATE_WINDOW_S:
+            points.popleft()
+        then, before = points[0]
+        if now <= then:
             return None
-        return max(0.0, (total - previous[1]) / (now - previous[0]))
+        return max(0.0, (total - before) / (now - then))
 
     def _simulator(self) -> Row | None:
         if self.sim_stats is None:
@@ -124,28 +159,20 @@ class Monitor:
         duplicates = samples.total("shotline_dedupe_duplicates_total")
         if duplicates is not None:
             notes.append(f"duplicates dropped {_fmt(duplicates)}")
-        images = samples.total("shotline_usage_billable_images")
-        if images is not None:
-            notes.append(f"billable images {_fmt(images)}")
-        cost = samples.total("shotline_usage_cost_usd", item="total")
-        if cost is None:
-            cost = samples.total("shotline_usage_cost_usd")
-        if cost is not None:
-            notes.append(f"bill so far ${cost:,.2f}")
-        peak = samples.total("shotline_usage_qps_peak")
-        if peak is not None:
-            notes.append(f"peak QPS {_fmt(peak)}")
+        notes += _bill_notes(samples)
         return Row(
             stage.name,
             total,
             self._rate(stage.name, total),
             lag=_fmt(lag),
-            dlq=_fmt(dead),
+            dlq=_fmt(dead or 0.0),
             notes="  ".join(notes),
         )
 
     def poll(self) -> list[Row]:
-        rows = [self._stage(stage) for stage in self.stages]
+        """One row per stage in flow order: simulator, ingest, then the processors."""
+        ordered = sorted(self.stages, key=lambda stage: stage.name != "ingest")
+        rows = [self._stage(stage) for stage in ordered]
         sim = self._simulator()
         return ([sim] if sim else []) + rows
 

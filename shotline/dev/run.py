@@ -102,12 +102,19 @@ def _where_to_look(layout: Layout, running: list[Stage], run_dir: Path) -> None:
         "  AsyncAPI   not served: the processors run on aiokafka directly (no FastStream app "
         "for `faststream docs` to read); topics and records are in README 'Processors'"
     )
-    console.print(f"  bill       {' '.join(shotline_argv())} usage   (when billing is installed)")
+    if has_verb("usage"):
+        config = run_dir / "shotline.toml"
+        usage = (
+            f"SHOTLINE_CONFIG={config} {' '.join(shotline_argv())} usage --project {layout.project}"
+        )
+        console.print(f"  bill       {usage}")
     console.print("  Ctrl-C stops everything this run started")
 
 
 def run(
-    rate: float = typer.Option(20.0, min=0.1, help="Screenshots/s the simulator sends."),
+    rate: float = typer.Option(
+        100.0, min=0.1, help="Screenshots/s the simulator sends (the free 10,000 last ~100 s)."
+    ),
     duration: float | None = typer.Option(None, min=1, help="Stop after this many seconds."),
     ingest_port: int = typer.Option(8080, help="Port of the ingest."),
     processor_port: int = typer.Option(9100, help="First metrics port of the processors."),

@@ -132,7 +132,9 @@ def test_monitor_shows_rate_lag_dlq_duplicates_and_bill(
     Gauge("shotline_processor_consumer_lag_records", "l", registry=registry).set(12)
     Counter("shotline_processor_records_dead_lettered", "d", registry=registry).inc(2)
     Counter("shotline_dedupe_duplicates", "d", registry=registry).inc(40)
-    Gauge("shotline_usage_cost_usd", "c", ["item"], registry=registry).labels("total").set(0.42)
+    Gauge("shotline_metrics_cost_usd", "c", ["item"], registry=registry).labels("total").set(0.42)
+    Gauge("shotline_metrics_billable_images", "b", registry=registry).set(11_400)
+    Gauge("shotline_metrics_free_tier", "f", ["item"], registry=registry).labels("images").set(1e4)
     stats = tmp_path / "sim.json"
     monitor = Monitor([Stage("dedupe", ("x",), metrics_url=url)], sim_stats=stats)
     processed.labels("dedupe").inc(100)
@@ -148,3 +150,4 @@ def test_monitor_shows_rate_lag_dlq_duplicates_and_bill(
     assert (row.lag, row.dlq) == ("12", "2")
     assert "duplicates dropped 40" in row.notes
     assert "bill so far $0.42" in row.notes
+    assert "billable images 11,400 (free 10,000)" in row.notes
