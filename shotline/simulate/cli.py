@@ -81,7 +81,9 @@ async def run(
 
 
 def simulate(
-    url: str = typer.Option(SimulateSettings().url, help="Callback URL of the receiver."),
+    url: str | None = typer.Option(
+        None, help="Callback URL (default http://127.0.0.1:8080/v1/callbacks/<project>)."
+    ),
     project: str = typer.Option("demo", help="Project key (the last path segment)."),
     callback_addr: str | None = typer.Option(
         None, help="callbackAddr in the checksum (default: the URL)."
@@ -125,6 +127,7 @@ def simulate(
     Agora's delivery rules apply: 5 s timeout, success only on HTTP 200 with a JSON body,
     immediate retry, 3 attempts in total, then give up.
     """
+    url = url or f"http://127.0.0.1:8080/v1/callbacks/{project}"
     settings = SimulateSettings(
         url=url, project=project, callback_addr=callback_addr, channels=channels, users=users,
         interval_s=interval, rate=rate, count=count, duration_s=duration,
