@@ -10,8 +10,10 @@ were already up).
 from __future__ import annotations
 
 import asyncio
+import signal
 import time
 from pathlib import Path
+from types import FrameType
 
 import typer
 from rich.console import Console
@@ -84,6 +86,10 @@ def start_pipeline(
     return pipeline, wanted
 
 
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
 def _exit(code: int | None) -> str:
     # uvicorn re-raises the SIGTERM it handled once shutdown is complete: that is clean.
     return {0: "ok", -15: "ok, SIGTERM", None: "not started"}.get(code, f"exit {code}")
@@ -121,6 +127,9 @@ def run(
     project: str = typer.Option("demo", help="Project key of the demo project."),
 ) -> None:
     """Run the whole pipeline locally, fed by the Agora simulator; Ctrl-C stops it."""
+    # A SIGTERM (a supervisor, a CI timeout) stops everything as cleanly as Ctrl-C does;
+    # the children run in their own sessions and would otherwise outlive this process.
+    signal.signal(signal.SIGTERM, _interrupt)
     settings = load_settings()
     kafka_node, s3 = KafkaNode(settings.dev), S3Server(settings.dev)
     layout = Layout(ingest_port=ingest_port, processor_base_port=processor_port, project=project)
@@ -143,12 +152,18 @@ def run(
         _where_to_look(layout, running, run_dir)
         monitor = Monitor(running, sim_stats=run_dir / "simulator.json")
         ends = None if duration is None else time.monotonic() + duration
+        warned = False
         title = f"shotline pipeline  (topics prefix {settings.kafka.topic_prefix or 'none'})"
         with Live(render(monitor.poll(), title), console=console, refresh_per_second=2) as live:
             while ends is None or time.monotonic() < ends:
                 time.sleep(1.0)
                 live.update(render(monitor.poll(), title))
-                dead = {k: v for k, v in pipeline.dead().items() if k != "simulator"}
+                dead = pipeline.dead()
+                if "simulator" in dead and not warned:
+                    warned = True
+                    log = run_dir / "simulator.log"
+                    console.print(f"[yellow]the simulator exited ({dead['simulator']}); see {log}")
+                dead.pop("simulator", None)
                 if dead:
                     raise PipelineError(f"stage(s) exited: {dead}; see logs in {run_dir}")
     except KeyboardInterrupt:
