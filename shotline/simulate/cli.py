@@ -15,6 +15,7 @@ from typing import Annotated
 
 import orjson
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.live import Live
 
@@ -128,17 +129,22 @@ def simulate(
     immediate retry, 3 attempts in total, then give up.
     """
     url = url or f"http://127.0.0.1:8080/v1/callbacks/{project}"
-    settings = SimulateSettings(
-        url=url, project=project, callback_addr=callback_addr, channels=channels, users=users,
-        interval_s=interval, rate=rate, count=count, duration_s=duration,
-        concurrency=concurrency, upload=upload, bucket=bucket, s3_endpoint=s3_endpoint,
-        prefix=prefix, seed=seed,
-        faults=FaultRates(
-            duplicate=duplicate_rate, bad_checksum=bad_checksum_rate, malformed=malformed_rate,
-            compact_timestamp=compact_timestamp_rate, missing_object=missing_object_rate,
-            dropped=dropped_rate,
-        ),
-    )  # fmt: skip
+    try:
+        settings = SimulateSettings(
+            url=url, project=project, callback_addr=callback_addr, channels=channels, users=users,
+            interval_s=interval, rate=rate, count=count, duration_s=duration,
+            concurrency=concurrency, upload=upload, bucket=bucket, s3_endpoint=s3_endpoint,
+            prefix=prefix, seed=seed,
+            faults=FaultRates(
+                duplicate=duplicate_rate, bad_checksum=bad_checksum_rate, malformed=malformed_rate,
+                compact_timestamp=compact_timestamp_rate, missing_object=missing_object_rate,
+                dropped=dropped_rate,
+            ),
+        )  # fmt: skip
+    except ValidationError as exc:
+        for error in exc.errors():
+            console.print(f"[red]error:[/red] {error['msg']}")
+        raise typer.Exit(2) from exc
 
     async def main() -> Stats:
         stop = asyncio.Event()
