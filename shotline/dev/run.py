@@ -10,6 +10,7 @@ were already up).
 from __future__ import annotations
 
 import asyncio
+import shutil
 import signal
 import time
 from pathlib import Path
@@ -23,6 +24,7 @@ from schemas import KafkaSettings
 from shotline.dev.kafka import KafkaNode, ServiceError
 from shotline.dev.monitor import Monitor, render
 from shotline.dev.pipeline import Pipeline, PipelineError, Stage
+from shotline.dev.prometheus import PrometheusServer
 from shotline.dev.s3 import S3Server
 from shotline.dev.topology import (
     Layout,
@@ -86,6 +88,21 @@ def start_pipeline(
     return pipeline, wanted
 
 
+def _prometheus(run_dir: Path, running: list[Stage], port: int) -> PrometheusServer | None:
+    """A Prometheus scraping every stage, if Debian's binary is installed; else None."""
+    if shutil.which("prometheus") is None:
+        console.print("prometheus is not installed (make prometheus-tools); skipping it")
+        return None
+    targets = [s.metrics_url.split("/")[2] for s in running if s.metrics_url]
+    server = PrometheusServer(run_dir / "prometheus", port, targets, interval_s=2.0)
+    try:
+        server.start()
+    except ServiceError as exc:
+        console.print(f"[yellow]prometheus not started:[/yellow] {exc}")
+        return None
+    return server
+
+
 def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
@@ -95,8 +112,13 @@ def _exit(code: int | None) -> str:
     return {0: "ok", -15: "ok, SIGTERM", None: "not started"}.get(code, f"exit {code}")
 
 
-def _where_to_look(layout: Layout, running: list[Stage], run_dir: Path) -> None:
+def _where_to_look(
+    layout: Layout, running: list[Stage], run_dir: Path, prometheus: PrometheusServer | None
+) -> None:
     console.print("[bold]where to look[/bold]")
+    if prometheus is not None:
+        query = "sum by (item) (shotline_metrics_cost_usd)"
+        console.print(f"  prometheus {prometheus.url}/graph  (try: {query})")
     for stage in running:
         console.print(
             f"  {stage.name:9} metrics {stage.metrics_url}   log {run_dir}/{stage.name}.log"
@@ -125,6 +147,9 @@ def run(
     ingest_port: int = typer.Option(8080, help="Port of the ingest."),
     processor_port: int = typer.Option(9100, help="First metrics port of the processors."),
     project: str = typer.Option("demo", help="Project key of the demo project."),
+    prometheus_port: int = typer.Option(
+        9090, help="Port of a local Prometheus scraping every stage (if it is installed)."
+    ),
 ) -> None:
     """Run the whole pipeline locally, fed by the Agora simulator; Ctrl-C stops it."""
     # A SIGTERM (a supervisor, a CI timeout) stops everything as cleanly as Ctrl-C does;
@@ -136,6 +161,7 @@ def run(
     run_dir = settings.dev.home / "run" / "pipeline"
     started: list[str] = []
     pipeline: Pipeline | None = None
+    prometheus: PrometheusServer | None = None
     try:
         with console.status("starting Kafka and S3 (the first run downloads Kafka's jars)…"):
             if kafka_node.up():
@@ -147,9 +173,10 @@ def run(
             pipeline, running = start_pipeline(run_dir, settings.kafka, layout, s3.address)
         if not running:
             console.print("[yellow]no ingest and no processors are installed yet[/yellow]")
+        prometheus = _prometheus(run_dir, running, prometheus_port)
         sim = simulator_stage(layout, run_dir, rate)
         pipeline.start(sim)
-        _where_to_look(layout, running, run_dir)
+        _where_to_look(layout, running, run_dir, prometheus)
         monitor = Monitor(running, sim_stats=run_dir / "simulator.json")
         ends = None if duration is None else time.monotonic() + duration
         warned = False
@@ -172,6 +199,8 @@ def run(
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from exc
     finally:
+        if prometheus is not None:
+            prometheus.stop()
         if pipeline is not None:
             codes = pipeline.stop()
             console.print("stopped " + ", ".join(f"{k} ({_exit(v)})" for k, v in codes.items()))
