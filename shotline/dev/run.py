@@ -199,11 +199,11 @@ def run(
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from exc
     finally:
-        if prometheus is not None:
-            prometheus.stop()
         if pipeline is not None:
             codes = pipeline.stop()
             console.print("stopped " + ", ".join(f"{k} ({_exit(v)})" for k, v in codes.items()))
+        if prometheus is not None:
+            prometheus.stop()
         if "s3" in started:
             s3.down()
         if "kafka" in started:
