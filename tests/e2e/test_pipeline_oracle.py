@@ -112,6 +112,8 @@ async def test_every_acknowledged_screenshot_comes_out_exactly_once(
     assert rejected
     assert dropped
     assert stats.duplicates_acked > 50
+    assert stats.compact_timestamps > 100
+    assert stats.missing_object > 0
 
     # The edge: every acknowledged callback is in callbacks.v1 (at least once), no invalid one.
     edge = await count_ids(kafka, kafka.topics.callbacks, envelope_id, acked, settle_s=0.5)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import asyncio
+import time
 from datetime import UTC, datetime
 
 from shotline.simulate import Courier, Planner, SimulateSettings
@@ -57,3 +59,19 @@ async def test_a_refused_connection_is_a_failure() -> None:
         await courier.close()
     assert [a.outcome for a in delivery.attempts] == ["connection"] * 3
     assert not delivery.acked
+
+
+async def test_concurrency_is_spread_over_parallel_connections(receiver: Receiver) -> None:
+    receiver.misbehaviour = Misbehaviour(status=200, body=b'{"ok": true}', delay_s=0.4)
+    courier = Courier(receiver.url, concurrency=16)
+    bodies = [f'{{"n": {i}}}'.encode() for i in range(16)]
+    started = time.perf_counter()
+    try:
+        deliveries = await asyncio.gather(*(courier.deliver(b) for b in bodies))
+    finally:
+        await courier.close()
+    elapsed = time.perf_counter() - started
+    assert all(d.acked for d in deliveries)
+    # 16 slow answers in parallel take one delay, not sixteen (or four, with one pool).
+    assert elapsed < 1.0
+    assert len(courier.clients) == 4
