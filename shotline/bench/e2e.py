@@ -169,7 +169,8 @@ def measure(duration_s: float) -> Measurement:
         work = Path(tmp)
         baseline = _baseline(max(3.0, duration_s / 4), work)
         layout = Layout(ingest_port=free_port_base(1), processor_base_port=free_port_base(6))
-        pipeline, _ = start_pipeline(work / "run", kafka, layout, "http://127.0.0.1:9000")
+        s3 = f"http://127.0.0.1:{root.dev.s3_port}"  # in the config only: no uploads here
+        pipeline, _ = start_pipeline(work / "run", kafka, layout, s3)
         with pipeline:
             result = asyncio.run(_ramp(kafka, layout.callback_url, duration_s, work))
     return Measurement(
