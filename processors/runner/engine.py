@@ -1,6 +1,6 @@
 """The consume loop of one processor: batches in, output and offsets out, never auto-commit.
 
-Consumer group ``shotline-<name>``, ``enable_auto_commit=False``, ``read_committed``.
+Consumer group ``<prefix>shotline-<name>``, ``enable_auto_commit=False``, ``read_committed``.
 Each poll returns up to ``batch_max_records`` records; each partition's share is handled as
 one batch and committed (``exactly_once``: in the same transaction as its output; otherwise
 after every output send is acknowledged). A rebalance waits for the batch in progress
@@ -48,14 +48,16 @@ class Engine:
         self.settings = settings
         self.metrics = metrics
         self.topic = processor.input_topic(ctx.topics)
-        self.group = f"shotline-{self.name}"
+        self.group = ctx.group_id(self.name)
         self.state = "starting"
         self._lock = asyncio.Lock()
         self._owned: set[int] = set()
         self._next: dict[int, int] = {}  # next offset to handle, per owned partition
         self._failure: BaseException | None = None
         self._txn = (
-            TransactionalSink(ctx.kafka, self.name, self.topic, settings.transaction_timeout_ms)
+            TransactionalSink(
+                ctx.kafka, self.name, self.topic, self.group, settings.transaction_timeout_ms
+            )
             if processor.exactly_once
             else None
         )
