@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from typer.testing import CliRunner
 
 from shotline.cli import app
 from shotline.process_cmd import env_section
+from shotline.settings import load_settings
 
 
 def test_env_section_collects_the_processors_own_variables_and_parses_json() -> None:
@@ -28,3 +32,18 @@ def test_process_list_shows_dedupe_with_its_group_and_guarantee() -> None:
 def test_process_with_an_unknown_name_exits_2_and_says_why() -> None:
     result = CliRunner().invoke(app, ["process", "no-such"])
     assert result.exit_code == 2
+
+
+def test_runner_settings_come_from_env_and_sections_from_toml(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "shotline.toml"
+    config.write_text(
+        "[processors]\nretry_attempts = 5\n\n[processors.sections.dedupe]\nwindow_s = 600\n"
+    )
+    monkeypatch.setenv("SHOTLINE_CONFIG", str(config))
+    monkeypatch.setenv("SHOTLINE_PROCESSORS_BATCH_MAX_RECORDS", "40")
+    settings = load_settings()
+    assert settings.processors.batch_max_records == 40
+    assert settings.processors.retry_attempts == 5
+    assert settings.processors.sections == {"dedupe": {"window_s": 600}}
