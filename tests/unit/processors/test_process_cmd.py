@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from shotline.cli import app
-from shotline.process_cmd import env_section
+from shotline.process_cmd import _since, env_section
 from shotline.settings import load_settings
 
 
@@ -47,3 +49,13 @@ def test_runner_settings_come_from_env_and_sections_from_toml(
     assert settings.processors.batch_max_records == 40
     assert settings.processors.retry_attempts == 5
     assert settings.processors.sections == {"dedupe": {"window_s": 600}}
+
+
+def test_since_accepts_relative_durations_and_iso_times_in_utc() -> None:
+    ago = _since("2h")
+    assert ago is not None
+    assert timedelta(hours=2) - (datetime.now(UTC) - ago) < timedelta(seconds=5)
+    assert _since("2026-03-01T12:00:00") == datetime(2026, 3, 1, 12, tzinfo=UTC)
+    assert _since(None) is None
+    with pytest.raises(typer.BadParameter):
+        _since("yesterday")
