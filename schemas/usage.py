@@ -42,6 +42,11 @@ class UsagePartial(BaseModel):
     project: str
     second: int = Field(description="Unix second (UTC) of the screenshots' event time.")
     images: Count = Field(default=0, description="Screenshots with code 200 (billable).")
+    skewed: Count = Field(
+        default=0,
+        description="Billable screenshots whose time is ahead of their receipt by more than "
+        "the tolerance: billed in their month, kept out of QPS and the watermark.",
+    )
     incomplete: Count = Field(default=0, description="Screenshots with another code.")
     duplicates: Count = Field(default=0, description="requestIds seen again (dedupe leaks).")
     checksum_failures: Count = Field(default=0, description="checksum_status == mismatch.")
@@ -71,6 +76,11 @@ class UsageRecord(BaseModel):
         default=0,
         description="Billable screenshots later than the allowed lateness: counted as "
         "images but not in any second's QPS.",
+    )
+    skewed_events: Count = Field(
+        default=0,
+        description="Billable screenshots dated ahead of their receipt (sender clock "
+        "skew): counted as images but not in any second's QPS.",
     )
     watermark: int | None = Field(
         default=None, description="Highest event second seen for the project (Unix s)."

@@ -33,6 +33,7 @@ class MonthState:
     duplicates: int = 0
     checksum_failures: int = 0
     late_events: int = 0
+    skewed_events: int = 0
 
 
 @dataclass
@@ -60,7 +61,8 @@ class UsageBook:
         self.applied[partition] = offset
         state = self.projects.setdefault(partial.project, ProjectState())
         m = state.months.setdefault(month, MonthState())
-        m.images += partial.images
+        m.images += partial.images + partial.skewed
+        m.skewed_events += partial.skewed
         m.incomplete += partial.incomplete
         m.duplicates += partial.duplicates
         m.checksum_failures += partial.checksum_failures
@@ -109,6 +111,7 @@ class UsageBook:
             duplicates=m.duplicates,
             checksum_failures=m.checksum_failures,
             late_events=m.late_events,
+            skewed_events=m.skewed_events,
             watermark=state.watermark,
             open_seconds={s: c for s, c in state.seconds.items() if month_of(s) == month},
             source_offset=self.applied.get(self.partition_of.get(project, -1), -1),
@@ -127,6 +130,7 @@ class UsageBook:
                 duplicates=r.duplicates,
                 checksum_failures=r.checksum_failures,
                 late_events=r.late_events,
+                skewed_events=r.skewed_events,
             )
             state.seconds.update(r.open_seconds)
             if r.watermark is not None:

@@ -62,7 +62,8 @@ class UsageMetrics:
         )
         self.events = gauge(
             "shotline_metrics_events",
-            "Other monthly counts (item = duplicates, checksum_failures, late, incomplete).",
+            "Other monthly counts (item = duplicates, checksum_failures, late, incomplete, "
+            "skewed).",
             ["project", "month", "item"],
         )
         self.budget = gauge(
@@ -87,6 +88,7 @@ class UsageMetrics:
         self.events.labels(p, m, "checksum_failures").set(record.checksum_failures)
         self.events.labels(p, m, "late").set(record.late_events)
         self.events.labels(p, m, "incomplete").set(record.incomplete)
+        self.events.labels(p, m, "skewed").set(record.skewed_events)
         # Keep the current and the previous month per project: the label set stays bounded.
         for old in sorted(self._months[p])[:-2]:
             self._remove_month(p, old)
@@ -106,7 +108,7 @@ class UsageMetrics:
             _remove(g, p, m)
         for item in ("images", "qps", "total"):
             _remove(self.cost, p, m, item)
-        for item in ("duplicates", "checksum_failures", "late", "incomplete"):
+        for item in ("duplicates", "checksum_failures", "late", "incomplete", "skewed"):
             _remove(self.events, p, m, item)
 
 

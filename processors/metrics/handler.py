@@ -44,6 +44,7 @@ class ScreenshotView(BaseModel):
     request_id: str
     event_time: datetime
     checksum_status: str = "ok"
+    received_at: datetime | None = None
     callback: CallbackCode
 
 
@@ -83,15 +84,17 @@ class TallyProcessor:
                 checksum_mismatch=r.value.checksum_status == "mismatch",
                 partition=r.partition,
                 offset=r.offset,
+                received_second=_second(r.value.received_at),
             )
             for r in batch
         ]
-        out = partials(sightings, self.recent)
+        out = partials(sightings, self.recent, self.settings.max_future_s)
         for p in out:
             self.metrics.count(p.project, "billable", p.images)
             self.metrics.count(p.project, "incomplete", p.incomplete)
             self.metrics.count(p.project, "duplicate", p.duplicates)
             self.metrics.count(p.project, "checksum_failure", p.checksum_failures)
+            self.metrics.count(p.project, "skewed", p.skewed)
         return HandleResult(emits=[Emit(self.output, p.project, p) for p in out])
 
 
@@ -149,6 +152,10 @@ class MetricsProcessor:
         budget = float(self.settings.budget_for(project))
         self.metrics.publish(record, self.book.current_qps(project), budget)
         return record
+
+
+def _second(when: datetime | None) -> int | None:
+    return None if when is None else int(when.timestamp() // 1)
 
 
 # The instances the runner loads by name (processors.registry).

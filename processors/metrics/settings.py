@@ -44,3 +44,9 @@ class TallySettings(BaseModel):
         ge=0,
         description="requestIds remembered per instance to catch duplicates leaking past dedupe.",
     )
+    max_future_s: int = Field(
+        default=300,
+        ge=0,
+        description="A screenshot dated further ahead of its receipt is billed but kept out "
+        "of QPS (sender clock skew).",
+    )
