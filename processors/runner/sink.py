@@ -101,22 +101,31 @@ class TransactionalSink:
                     await producer.stop()
 
     async def commit(self, partition: int, records: Sequence[Encoded], next_offset: int) -> None:
-        """Publish ``records`` and commit ``next_offset`` for ``partition`` atomically."""
+        """Publish ``records`` and commit ``next_offset`` for ``partition`` atomically.
+
+        On ``PublishError`` nothing of the batch is visible to ``read_committed`` readers; the
+        producer may be unusable (fenced) and the caller must ``close`` and re-``open`` it.
+        """
         producer = self._producers.get(partition)
         if producer is None:
             raise PublishError(f"partition {partition} has no open producer")
+        # aiokafka guards its transaction state machine with assert: a fenced producer
+        # raises AssertionError on begin, so both count as "this producer is done".
         try:
             await producer.begin_transaction()
-            try:
-                await _send_all(producer, records)
-                offsets = {TopicPartition(self._topic, partition): next_offset}
-                await producer.send_offsets_to_transaction(offsets, self._group)
-            except BaseException:
-                await producer.abort_transaction()
-                raise
+        except (KafkaError, AssertionError) as exc:
+            raise PublishError(f"cannot begin a transaction: {exc!r}") from exc
+        try:
+            await _send_all(producer, records)
+            offsets = {TopicPartition(self._topic, partition): next_offset}
+            await producer.send_offsets_to_transaction(offsets, self._group)
             await producer.commit_transaction()
-        except KafkaError as exc:
-            raise PublishError(f"transaction failed: {type(exc).__name__}: {exc}") from exc
+        except BaseException as exc:
+            with contextlib.suppress(KafkaError, AssertionError):
+                await producer.abort_transaction()
+            if isinstance(exc, (KafkaError, AssertionError)):
+                raise PublishError(f"transaction failed: {exc!r}") from exc
+            raise
 
     async def stop(self) -> None:
         await self.close(set(self._producers))

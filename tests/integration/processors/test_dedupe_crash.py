@@ -48,28 +48,37 @@ def request_ids(records: list[tuple[int, bytes | None, bytes]]) -> Counter[str]:
     return Counter(orjson.loads(value)["request_id"] for _, _, value in records)
 
 
-async def test_kill_9_mid_stream_then_restart_loses_and_duplicates_nothing(
+async def test_sigterm_and_kill_9_mid_stream_then_restart_lose_and_duplicate_nothing(
     kafka: KafkaSettings, tmp_path: Path
 ) -> None:
     log = tmp_path / "dedupe.log"
     args = ["process", "dedupe", "--port", "0"]
     first = spawn(kafka, args, SMALL_BATCHES, log)
-    feeding = asyncio.create_task(feed(kafka, range(0, 2000), repeats=2, pause_s=0.1))
-    await wait_for_count(kafka, kafka.topics.screenshots, 300, timeout_s=60)
-    first.send_signal(signal.SIGKILL)
-    assert first.wait(timeout=10) == -signal.SIGKILL
-    await asyncio.sleep(1)
-    second = spawn(kafka, args, SMALL_BATCHES, log)
+    feeding = asyncio.create_task(feed(kafka, range(0, 3000), repeats=2, pause_s=0.3))
+    second = third = None
     try:
+        await wait_for_count(kafka, kafka.topics.screenshots, 200, timeout_s=60)
+        # Graceful: finishes its batch, commits, leaves the group, exits 0 promptly.
+        assert stop(first, signal.SIGTERM, timeout_s=15) == 0, log.read_text()
+        second = spawn(kafka, args, SMALL_BATCHES, log)
+        await wait_for_count(kafka, kafka.topics.screenshots, 1000, timeout_s=60)
+        assert not feeding.done(), "the stream ended before the kill: feed slower"
+        second.send_signal(signal.SIGKILL)
+        assert second.wait(timeout=10) == -signal.SIGKILL
+        third = spawn(kafka, args, SMALL_BATCHES, log)
         await feeding
-        # Replay the first half again after the restart: all must be recognised.
-        await feed(kafka, range(0, 1000), repeats=1, pause_s=0)
-        await wait_for_count(kafka, kafka.topics.screenshots, 2000, timeout_s=90)
-        records = await wait_for_count(kafka, kafka.topics.screenshots, 2001, timeout_s=3)
+        # Replay the first half again after the restarts: all must be recognised.
+        await feed(kafka, range(0, 1500), repeats=1, pause_s=0)
+        await wait_for_count(kafka, kafka.topics.screenshots, 3000, timeout_s=90)
+        records = await wait_for_count(kafka, kafka.topics.screenshots, 3001, timeout_s=3)
     finally:
-        assert stop(second) == 0, log.read_text()
+        feeding.cancel()
+        for proc in (first, second):
+            stop(proc)
+        if third is not None:
+            assert stop(third) == 0, log.read_text()
     counts = request_ids(records)
-    assert set(counts) == {f"req-{i}" for i in range(2000)}, "a requestId is missing"
+    assert set(counts) == {f"req-{i}" for i in range(3000)}, "a requestId is missing"
     assert max(counts.values()) == 1, [k for k, v in counts.items() if v > 1][:10]
 
 
