@@ -82,12 +82,19 @@ class UsageBook:
             state.seconds = {s: c for s, c in state.seconds.items() if s >= cutoff}
         return month
 
-    def current_qps(self, project: str) -> int:
-        """Billable screenshots in the last complete second before the watermark."""
+    def current_qps(self, project: str, now_s: int | None = None, stale_s: int = 60) -> int:
+        """Billable screenshots in the last complete second before the watermark; 0 when
+        ``now_s`` is given and the watermark is more than ``stale_s`` behind it."""
         state = self.projects.get(project)
         if state is None or state.watermark is None:
             return 0
+        if now_s is not None and now_s - state.watermark > stale_s:
+            return 0
         return state.seconds.get(state.watermark - 1, 0)
+
+    def current(self, now_s: int, stale_s: int = 60) -> dict[str, int]:
+        """``current_qps`` of every owned project (safe to call from a scrape thread)."""
+        return {p: self.current_qps(p, now_s, stale_s) for p in list(self.projects)}
 
     def snapshot(
         self, project: str, month: str, prices: PriceTable, waived: bool, now: datetime

@@ -13,6 +13,7 @@ the billing settings (``SHOTLINE_METRICS_*``, the ``[metrics]`` section).
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 from pydantic import BaseModel, ConfigDict
@@ -113,7 +114,9 @@ class MetricsProcessor:
         self.kafka: KafkaSettings = ctx.kafka
         self.projects: dict[str, ProjectConfig] = dict(ctx.projects)
         self.book = UsageBook(self.settings.allowed_lateness_s)
-        self.metrics = UsageMetrics(ctx.registry, self.settings.prices)
+        self.metrics = UsageMetrics(
+            ctx.registry, self.settings.prices, lambda: self.book.current(int(time.time()))
+        )
         await ensure_partials_topic(ctx.kafka)
 
     async def stop(self) -> None:
@@ -149,8 +152,7 @@ class MetricsProcessor:
         record = self.book.snapshot(
             project, month, self.settings.prices, waived, now or datetime.now(UTC)
         )
-        budget = float(self.settings.budget_for(project))
-        self.metrics.publish(record, self.book.current_qps(project), budget)
+        self.metrics.publish(record, float(self.settings.budget_for(project)))
         return record
 
 
