@@ -24,7 +24,7 @@ from processors.metrics.exposition import StageOneMetrics, UsageMetrics
 from processors.metrics.logic import RecentIds, Sighting, partials
 from processors.metrics.settings import MetricsSettings, TallySettings
 from processors.runner.contract import Batch, Context, Emit, HandleResult
-from schemas import KafkaSettings, ProjectConfig, Topics
+from schemas import HEADER_PROJECT, KafkaSettings, ProjectConfig, Topics
 from schemas.usage import UsagePartial, UsageRecord
 
 __all__ = ["MetricsProcessor", "ScreenshotView", "TallyProcessor"]
@@ -96,7 +96,11 @@ class TallyProcessor:
             self.metrics.count(p.project, "duplicate", p.duplicates)
             self.metrics.count(p.project, "checksum_failure", p.checksum_failures)
             self.metrics.count(p.project, "skewed", p.skewed)
-        return HandleResult(emits=[Emit(self.output, p.project, p) for p in out])
+        return HandleResult(
+            emits=[
+                Emit(self.output, p.project, p, headers={HEADER_PROJECT: p.project}) for p in out
+            ]
+        )
 
 
 class MetricsProcessor:
@@ -143,7 +147,8 @@ class MetricsProcessor:
         emits = []
         for (project, month), partition in touched.items():
             record = self._publish(project, month, now)
-            emits.append(Emit(self.kafka.topics.usage, record.key, record, partition))
+            headers = {HEADER_PROJECT: project}
+            emits.append(Emit(self.kafka.topics.usage, record.key, record, partition, headers))
         return HandleResult(emits=emits)
 
     def _publish(self, project: str, month: str, now: datetime | None = None) -> UsageRecord:

@@ -94,6 +94,7 @@ async def run_until_idle(
                     emit.value.model_dump_json().encode(),
                     key=emit.key.encode() if emit.key else None,
                     partition=emit.partition,
+                    headers=[(k, v.encode()) for k, v in emit.headers.items()],
                 )
             if crash_after is not None and batches >= crash_after:
                 await producer.flush()

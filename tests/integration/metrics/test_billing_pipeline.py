@@ -52,18 +52,19 @@ async def test_synthetic_month_bills_match_hand_computed_cents(kafka: KafkaSetti
     # af is waived: usage is shown, the cost is 0.
     shots += steady("af", MARCH, 110, 100, "s")
     await publish(kafka, shots)
-    # Injected duplicates: 40 acme burst records delivered again.
-    await publish(kafka, burst("acme", MARCH, 40, "burst") + burst("acme", MARCH, 40, "other"))
+    # Injected duplicates: 40 acme burst records delivered again (plus 40 new ids later on).
+    again = burst("acme", MARCH, 40, "burst") + burst("acme", MARCH + 150, 40, "other")
+    await publish(kafka, again)
     await run_both(kafka)
 
     records = await usage(kafka)
     acme, beta, af = records["acme|2026-03"], records["beta|2026-03"], records["af|2026-03"]
-    assert (acme.billable_images, acme.peak_qps, acme.duplicates) == (12_547, 2_040, 40)
-    # 12,547 images (12,500 + 7 mismatching + 40 new "other" ids), peak 2,040:
-    # images 2,547 * 0.00003 = 0.07641 -> 0.08; QPS 1,540 * 1.5 = 2,310.00; total 2,310.08.
+    assert (acme.billable_images, acme.peak_qps, acme.duplicates) == (12_547, 2_000, 40)
+    # 12,547 images (12,500 + 7 mismatching + 40 new "other" ids), peak 2,000:
+    # images 2,547 * 0.00003 = 0.07641 -> 0.08; QPS 1,500 * 1.5 = 2,250.00; total 2,250.08.
     assert acme.images_cost_usd == Decimal("0.08")
-    assert acme.qps_cost_usd == Decimal("2310.00")
-    assert acme.total_cost_usd == Decimal("2310.08")
+    assert acme.qps_cost_usd == Decimal("2250.00")
+    assert acme.total_cost_usd == Decimal("2250.08")
     assert (acme.checksum_failures, acme.incomplete) == (7, 3)
     assert acme.peak_second == datetime.fromtimestamp(MARCH, UTC)
     assert (beta.billable_images, beta.peak_qps) == (1_000, 501)
