@@ -50,6 +50,11 @@ class UsagePartial(BaseModel):
     incomplete: Count = Field(default=0, description="Screenshots with another code.")
     duplicates: Count = Field(default=0, description="requestIds seen again (dedupe leaks).")
     checksum_failures: Count = Field(default=0, description="checksum_status == mismatch.")
+    tick: bool = Field(
+        default=False,
+        description="Carries no counts: the metrics processor sends one to a quiet partition "
+        "so that its pending snapshot is written in a transaction.",
+    )
 
 
 class UsageRecord(BaseModel):

@@ -82,6 +82,10 @@ class UsageBook:
             state.seconds = {s: c for s, c in state.seconds.items() if s >= cutoff}
         return month
 
+    def skip(self, partition: int, offset: int) -> None:
+        """Mark a position applied that carries no counts (a tick)."""
+        self.applied[partition] = max(self.applied.get(partition, -1), offset)
+
     def current_qps(self, project: str, now_s: int | None = None, stale_s: int = 60) -> int:
         """Billable screenshots in the last complete second before the watermark; 0 when
         ``now_s`` is given and the watermark is more than ``stale_s`` behind it."""

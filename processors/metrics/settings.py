@@ -23,6 +23,12 @@ class MetricsSettings(BaseModel):
         description="How far behind a project's newest screenshot second a late one may "
         "arrive and still count in its own second's QPS.",
     )
+    snapshot_interval_s: float = Field(
+        default=1.0,
+        ge=0,
+        description="How often a partition's changed project-months are written to "
+        "shotline.usage.v1; a restore replays the partials since the last write.",
+    )
     budget_usd: Decimal = Field(
         default=Decimal("100"), ge=0, description="Monthly budget per project (alerting)."
     )

@@ -19,7 +19,8 @@ from tests.integration.metrics.harness import Crashed, run_until_idle
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 
 MARCH = int(datetime(2026, 3, 10, 12, tzinfo=UTC).timestamp())
-SETTINGS = {"allowed_lateness_s": 600}
+# A snapshot after every batch: each run ends with shotline.usage.v1 complete.
+SETTINGS = {"allowed_lateness_s": 600, "snapshot_interval_s": 0}
 PROJECTS = {
     "acme": ProjectConfig(callback_addr="https://acme.example/cb"),
     "beta": ProjectConfig(callback_addr="https://beta.example/cb"),
@@ -109,3 +110,29 @@ async def test_restart_mid_month_with_a_crash_neither_loses_nor_double_counts(
         Decimal("450.00"),
         Decimal("450.06"),
     )
+
+
+async def test_restore_replays_the_partials_committed_after_the_last_snapshot(
+    kafka: KafkaSettings,
+) -> None:
+    # Part A: 600 in one second + 2,400 more; part B an hour later: 700 + 2,300. Totals
+    # 6,000 images, peak 700.
+    await publish(kafka, burst("acme", MARCH, 600, "a") + steady("acme", MARCH + 1, 24, 100, "a"))
+    await run_until_idle(TallyProcessor(), kafka)
+    await run_until_idle(MetricsProcessor(), kafka, settings=SETTINGS)  # snapshot: part A
+    later = MARCH + 3_600
+    await publish(kafka, burst("acme", later, 700, "b") + steady("acme", later + 1, 23, 100, "b"))
+    await run_until_idle(TallyProcessor(), kafka)
+    # Snapshots at most hourly: part B's batches commit their offsets without one, then the
+    # process dies mid-transaction.
+    hourly = {"snapshot_interval_s": 3600}
+    with pytest.raises(Crashed):
+        await run_until_idle(
+            MetricsProcessor(), kafka, settings=hourly, crash_after=4, max_records=5
+        )
+    early = (await usage(kafka))["acme|2026-03"]
+    assert (early.billable_images, early.peak_qps) == (3_000, 600)  # still part A only
+    # A restart loads that snapshot and replays every partial committed since.
+    await run_until_idle(MetricsProcessor(), kafka, settings=SETTINGS)
+    rec = (await usage(kafka))["acme|2026-03"]
+    assert (rec.billable_images, rec.peak_qps) == (6_000, 700)
