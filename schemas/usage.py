@@ -42,9 +42,19 @@ class UsagePartial(BaseModel):
     project: str
     second: int = Field(description="Unix second (UTC) of the screenshots' event time.")
     images: Count = Field(default=0, description="Screenshots with code 200 (billable).")
+    skewed: Count = Field(
+        default=0,
+        description="Billable screenshots whose time is ahead of their receipt by more than "
+        "the tolerance: billed in their month, kept out of QPS and the watermark.",
+    )
     incomplete: Count = Field(default=0, description="Screenshots with another code.")
     duplicates: Count = Field(default=0, description="requestIds seen again (dedupe leaks).")
     checksum_failures: Count = Field(default=0, description="checksum_status == mismatch.")
+    tick: bool = Field(
+        default=False,
+        description="Carries no counts: the metrics processor sends one to a quiet partition "
+        "so that its pending snapshot is written in a transaction.",
+    )
 
 
 class UsageRecord(BaseModel):
@@ -71,6 +81,11 @@ class UsageRecord(BaseModel):
         default=0,
         description="Billable screenshots later than the allowed lateness: counted as "
         "images but not in any second's QPS.",
+    )
+    skewed_events: Count = Field(
+        default=0,
+        description="Billable screenshots dated ahead of their receipt (sender clock "
+        "skew): counted as images but not in any second's QPS.",
     )
     watermark: int | None = Field(
         default=None, description="Highest event second seen for the project (Unix s)."

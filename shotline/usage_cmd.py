@@ -51,6 +51,7 @@ def as_json(record: UsageRecord) -> dict[str, Any]:
         "checksum_failures": record.checksum_failures,
         "incomplete": record.incomplete,
         "late_events": record.late_events,
+        "skewed_events": record.skewed_events,
         "updated_at": record.updated_at.isoformat(),
     }
 

@@ -33,6 +33,7 @@ class MonthState:
     duplicates: int = 0
     checksum_failures: int = 0
     late_events: int = 0
+    skewed_events: int = 0
 
 
 @dataclass
@@ -60,7 +61,8 @@ class UsageBook:
         self.applied[partition] = offset
         state = self.projects.setdefault(partial.project, ProjectState())
         m = state.months.setdefault(month, MonthState())
-        m.images += partial.images
+        m.images += partial.images + partial.skewed
+        m.skewed_events += partial.skewed
         m.incomplete += partial.incomplete
         m.duplicates += partial.duplicates
         m.checksum_failures += partial.checksum_failures
@@ -80,12 +82,23 @@ class UsageBook:
             state.seconds = {s: c for s, c in state.seconds.items() if s >= cutoff}
         return month
 
-    def current_qps(self, project: str) -> int:
-        """Billable screenshots in the last complete second before the watermark."""
+    def skip(self, partition: int, offset: int) -> None:
+        """Mark a position applied that carries no counts (a tick)."""
+        self.applied[partition] = max(self.applied.get(partition, -1), offset)
+
+    def current_qps(self, project: str, now_s: int | None = None, stale_s: int = 60) -> int:
+        """Billable screenshots in the last complete second before the watermark; 0 when
+        ``now_s`` is given and the watermark is more than ``stale_s`` behind it."""
         state = self.projects.get(project)
         if state is None or state.watermark is None:
             return 0
+        if now_s is not None and now_s - state.watermark > stale_s:
+            return 0
         return state.seconds.get(state.watermark - 1, 0)
+
+    def current(self, now_s: int, stale_s: int = 60) -> dict[str, int]:
+        """``current_qps`` of every owned project (safe to call from a scrape thread)."""
+        return {p: self.current_qps(p, now_s, stale_s) for p in list(self.projects)}
 
     def snapshot(
         self, project: str, month: str, prices: PriceTable, waived: bool, now: datetime
@@ -109,6 +122,7 @@ class UsageBook:
             duplicates=m.duplicates,
             checksum_failures=m.checksum_failures,
             late_events=m.late_events,
+            skewed_events=m.skewed_events,
             watermark=state.watermark,
             open_seconds={s: c for s, c in state.seconds.items() if month_of(s) == month},
             source_offset=self.applied.get(self.partition_of.get(project, -1), -1),
@@ -127,6 +141,7 @@ class UsageBook:
                 duplicates=r.duplicates,
                 checksum_failures=r.checksum_failures,
                 late_events=r.late_events,
+                skewed_events=r.skewed_events,
             )
             state.seconds.update(r.open_seconds)
             if r.watermark is not None:

@@ -9,16 +9,23 @@ import asyncio
 import contextlib
 from collections.abc import Iterable
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from pydantic import ValidationError
 
 from processors.runner.errors import RetriableError
 from schemas import KafkaSettings, Topics
-from schemas.usage import UsageRecord
+from schemas.usage import UsagePartial, UsageRecord
 
-__all__ = ["ensure_partials_topic", "partials_topic", "partition_ids", "read_usage"]
+__all__ = [
+    "TickSender",
+    "ensure_partials_topic",
+    "partials_topic",
+    "partition_ids",
+    "read_partials",
+    "read_usage",
+]
 
 _WEEK_MS = 7 * 86_400_000
 
@@ -39,6 +46,31 @@ async def partition_ids(kafka: KafkaSettings, topic: str) -> list[int]:
         raise RetriableError(f"describing {topic}: {exc!r}") from exc
     finally:
         await admin.close()
+
+
+class TickSender:
+    """Publishes ``tick`` partials (no counts) to chosen partials partitions."""
+
+    def __init__(self, kafka: KafkaSettings) -> None:
+        self.topic = partials_topic(kafka.topics)
+        self._producer = AIOKafkaProducer(**kafka.client_kwargs(), acks="all")
+        self._value = UsagePartial(project="", second=0, tick=True).model_dump_json().encode()
+
+    async def start(self) -> None:
+        try:
+            await self._producer.start()
+        except KafkaError as exc:
+            raise RetriableError(f"tick producer: {exc!r}") from exc
+
+    async def stop(self) -> None:
+        await self._producer.stop()
+
+    async def send(self, partition: int, timeout_s: float = 10.0) -> None:
+        try:
+            async with asyncio.timeout(timeout_s):
+                await self._producer.send_and_wait(self.topic, self._value, partition=partition)
+        except (KafkaError, TimeoutError) as exc:
+            raise RetriableError(f"tick to {self.topic}[{partition}]: {exc!r}") from exc
 
 
 async def ensure_partials_topic(kafka: KafkaSettings) -> int:
@@ -103,6 +135,39 @@ async def read_usage(
     finally:
         await consumer.stop()
     return list(latest.values())
+
+
+async def read_partials(
+    kafka: KafkaSettings, partition: int, after: int, timeout_s: float = 60.0
+) -> list[tuple[int, UsagePartial]]:
+    """Committed partials of one partition with offsets above ``after``, up to the last
+    stable offset, each with its offset (the tail a restore replays over the snapshots)."""
+    tp = TopicPartition(partials_topic(kafka.topics), partition)
+    consumer = AIOKafkaConsumer(
+        **kafka.client_kwargs(), enable_auto_commit=False, isolation_level="read_committed"
+    )
+    out: list[tuple[int, UsagePartial]] = []
+    try:
+        await consumer.start()
+        consumer.assign([tp])
+        end = (await consumer.end_offsets([tp]))[tp]
+        if end <= after + 1:
+            return out
+        consumer.seek(tp, after + 1)
+        async with asyncio.timeout(timeout_s):
+            while await consumer.position(tp) < end:
+                batches = await consumer.getmany(tp, timeout_ms=500)
+                for msg in batches.get(tp, []):
+                    if msg.offset < end and msg.value is not None:
+                        try:
+                            out.append((msg.offset, UsagePartial.model_validate_json(msg.value)))
+                        except ValidationError:
+                            continue  # not a partial of this schema: nothing to count
+    except (KafkaError, TimeoutError) as exc:
+        raise RetriableError(f"replaying {tp.topic}[{partition}]: {exc!r}") from exc
+    finally:
+        await consumer.stop()
+    return out
 
 
 async def _behind(

@@ -5,14 +5,16 @@ their series when their partitions are revoked, so sums over instances never dou
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 
 from processors.metrics.pricing import PriceTable
 from schemas.usage import UsageRecord
 
-__all__ = ["StageOneMetrics", "UsageMetrics"]
+__all__ = ["CurrentQps", "StageOneMetrics", "UsageMetrics"]
 
 ITEMS = ("billable", "incomplete", "duplicate", "checksum_failure")
 
@@ -33,18 +35,38 @@ class StageOneMetrics:
             self.screenshots.labels(project, item).inc(n)
 
 
+class CurrentQps(Collector):
+    """``shotline_metrics_qps_current``, computed at scrape time from the owned state, so a
+    project that stopped sending reads 0 instead of its last rate forever."""
+
+    def __init__(self, source: Callable[[], dict[str, int]]) -> None:
+        self.source = source
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        family = GaugeMetricFamily(
+            "shotline_metrics_qps_current",
+            "Billable screenshots in the project's last complete event-time second "
+            "(0 once its newest screenshot is older than a minute).",
+            labels=["project"],
+        )
+        for project, qps in sorted(self.source().items()):
+            family.add_metric([project], qps)
+        yield family
+
+
 class UsageMetrics:
     """Gauges of the ``metrics`` processor: the monthly state it owns."""
 
-    def __init__(self, registry: CollectorRegistry, prices: PriceTable) -> None:
+    def __init__(
+        self,
+        registry: CollectorRegistry,
+        prices: PriceTable,
+        current_qps: Callable[[], dict[str, int]],
+    ) -> None:
         def gauge(name: str, doc: str, labels: list[str]) -> Gauge:
             return Gauge(name, doc, labels, registry=registry)
 
-        self.qps = gauge(
-            "shotline_metrics_qps_current",
-            "Billable screenshots in the project's last complete event-time second.",
-            ["project"],
-        )
+        registry.register(CurrentQps(current_qps))
         self.peak = gauge(
             "shotline_metrics_qps_peak",
             "Highest per-second count of the month.",
@@ -62,7 +84,8 @@ class UsageMetrics:
         )
         self.events = gauge(
             "shotline_metrics_events",
-            "Other monthly counts (item = duplicates, checksum_failures, late, incomplete).",
+            "Other monthly counts (item = duplicates, checksum_failures, late, incomplete, "
+            "skewed).",
             ["project", "month", "item"],
         )
         self.budget = gauge(
@@ -73,10 +96,9 @@ class UsageMetrics:
         free.labels("qps").set(prices.free_qps)
         self._months: dict[str, set[str]] = {}
 
-    def publish(self, record: UsageRecord, current_qps: int, budget: float) -> None:
+    def publish(self, record: UsageRecord, budget: float) -> None:
         p, m = record.project, record.month
         self._months.setdefault(p, set()).add(m)
-        self.qps.labels(p).set(current_qps)
         self.budget.labels(p).set(budget)
         self.peak.labels(p, m).set(record.peak_qps)
         self.images.labels(p, m).set(record.billable_images)
@@ -87,6 +109,7 @@ class UsageMetrics:
         self.events.labels(p, m, "checksum_failures").set(record.checksum_failures)
         self.events.labels(p, m, "late").set(record.late_events)
         self.events.labels(p, m, "incomplete").set(record.incomplete)
+        self.events.labels(p, m, "skewed").set(record.skewed_events)
         # Keep the current and the previous month per project: the label set stays bounded.
         for old in sorted(self._months[p])[:-2]:
             self._remove_month(p, old)
@@ -96,8 +119,7 @@ class UsageMetrics:
         for p in projects:
             for m in self._months.pop(p, set()):
                 self._remove_month(p, m, keep=False)
-            for g in (self.qps, self.budget):
-                _remove(g, p)
+            _remove(self.budget, p)
 
     def _remove_month(self, p: str, m: str, keep: bool = True) -> None:
         if keep:
@@ -106,7 +128,7 @@ class UsageMetrics:
             _remove(g, p, m)
         for item in ("images", "qps", "total"):
             _remove(self.cost, p, m, item)
-        for item in ("duplicates", "checksum_failures", "late", "incomplete"):
+        for item in ("duplicates", "checksum_failures", "late", "incomplete", "skewed"):
             _remove(self.events, p, m, item)
 
 

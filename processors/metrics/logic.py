@@ -28,6 +28,7 @@ class Sighting:
     checksum_mismatch: bool
     partition: int
     offset: int
+    received_second: int | None = None  # when ingest accepted it, if known
 
 
 class RecentIds:
@@ -63,23 +64,34 @@ class RecentIds:
             del self._seen[rid]
 
 
-def partials(sightings: Iterable[Sighting], recent: RecentIds) -> list[UsagePartial]:
+def partials(
+    sightings: Iterable[Sighting], recent: RecentIds, max_future_s: int | None = None
+) -> list[UsagePartial]:
     """Sum a batch per (project, second); one partial per pair, in first-seen order.
 
     Only code 200 screenshots are billable images and count towards QPS; other codes are
-    reported as ``incomplete``. A duplicate is counted as such and nowhere else.
+    reported as ``incomplete``. A duplicate is counted as such and nowhere else. A billable
+    screenshot dated more than ``max_future_s`` after ingest received it (a sender clock
+    running ahead) is ``skewed``: billed, but kept out of QPS, so it cannot push the
+    project's watermark ahead and make every later screenshot look late.
     """
     sums: dict[tuple[str, int], list[int]] = {}
     for s in sightings:
-        # images, incomplete, duplicates, checksum_failures
-        row = sums.setdefault((s.project, s.second), [0, 0, 0, 0])
+        # images, incomplete, duplicates, checksum_failures, skewed
+        row = sums.setdefault((s.project, s.second), [0, 0, 0, 0, 0])
         if recent.is_duplicate(s.request_id, s.partition, s.offset):
             row[2] += 1
             continue
-        if s.code == 200:
-            row[0] += 1
-        else:
+        if s.code != 200:
             row[1] += 1
+        elif (
+            max_future_s is not None
+            and s.received_second is not None
+            and s.second > s.received_second + max_future_s
+        ):
+            row[4] += 1
+        else:
+            row[0] += 1
         if s.checksum_mismatch:
             row[3] += 1
     return [
@@ -90,6 +102,7 @@ def partials(sightings: Iterable[Sighting], recent: RecentIds) -> list[UsagePart
             incomplete=row[1],
             duplicates=row[2],
             checksum_failures=row[3],
+            skewed=row[4],
         )
         for (project, second), row in sums.items()
     ]

@@ -23,6 +23,12 @@ class MetricsSettings(BaseModel):
         description="How far behind a project's newest screenshot second a late one may "
         "arrive and still count in its own second's QPS.",
     )
+    snapshot_interval_s: float = Field(
+        default=1.0,
+        ge=0,
+        description="How often a partition's changed project-months are written to "
+        "shotline.usage.v1; a restore replays the partials since the last write.",
+    )
     budget_usd: Decimal = Field(
         default=Decimal("100"), ge=0, description="Monthly budget per project (alerting)."
     )
@@ -43,4 +49,10 @@ class TallySettings(BaseModel):
         default=100_000,
         ge=0,
         description="requestIds remembered per instance to catch duplicates leaking past dedupe.",
+    )
+    max_future_s: int = Field(
+        default=300,
+        ge=0,
+        description="A screenshot dated further ahead of its receipt is billed but kept out "
+        "of QPS (sender clock skew).",
     )

@@ -73,27 +73,30 @@ async def run_until_idle(
             if not any(fetched.values()):
                 continue
             idle_since = asyncio.get_running_loop().time()
-            batch = [
-                Record(
-                    value=processor.input_model.model_validate_json(m.value),
-                    key=m.key.decode() if m.key else None,
-                    topic=m.topic,
-                    partition=m.partition,
-                    offset=m.offset,
-                    timestamp_ms=m.timestamp,
-                )
-                for messages in fetched.values()
-                for m in messages
-            ]
-            result = await processor.handle(batch)
+            emits = []
+            for messages in fetched.values():  # one partition per handle, as the runner does
+                batch = [
+                    Record(
+                        value=processor.input_model.model_validate_json(m.value),
+                        key=m.key.decode() if m.key else None,
+                        topic=m.topic,
+                        partition=m.partition,
+                        offset=m.offset,
+                        timestamp_ms=m.timestamp,
+                    )
+                    for m in messages
+                ]
+                if batch:
+                    emits.extend((await processor.handle(batch)).emits)
             offsets = {tp: messages[-1].offset + 1 for tp, messages in fetched.items() if messages}
             await producer.begin_transaction()
-            for emit in result.emits:
+            for emit in emits:
                 await producer.send(
                     emit.topic,
                     emit.value.model_dump_json().encode(),
                     key=emit.key.encode() if emit.key else None,
                     partition=emit.partition,
+                    headers=[(k, v.encode()) for k, v in emit.headers.items()],
                 )
             if crash_after is not None and batches >= crash_after:
                 await producer.flush()
@@ -104,6 +107,7 @@ async def run_until_idle(
     finally:
         await consumer.stop()
         await producer.stop()
+        await processor.stop()
     return batches
 
 

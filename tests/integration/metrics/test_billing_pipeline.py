@@ -19,7 +19,8 @@ from tests.integration.metrics.harness import Crashed, run_until_idle
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 
 MARCH = int(datetime(2026, 3, 10, 12, tzinfo=UTC).timestamp())
-SETTINGS = {"allowed_lateness_s": 600}
+# A snapshot after every batch: each run ends with shotline.usage.v1 complete.
+SETTINGS = {"allowed_lateness_s": 600, "snapshot_interval_s": 0}
 PROJECTS = {
     "acme": ProjectConfig(callback_addr="https://acme.example/cb"),
     "beta": ProjectConfig(callback_addr="https://beta.example/cb"),
@@ -52,18 +53,19 @@ async def test_synthetic_month_bills_match_hand_computed_cents(kafka: KafkaSetti
     # af is waived: usage is shown, the cost is 0.
     shots += steady("af", MARCH, 110, 100, "s")
     await publish(kafka, shots)
-    # Injected duplicates: 40 acme burst records delivered again.
-    await publish(kafka, burst("acme", MARCH, 40, "burst") + burst("acme", MARCH, 40, "other"))
+    # Injected duplicates: 40 acme burst records delivered again (plus 40 new ids later on).
+    again = burst("acme", MARCH, 40, "burst") + burst("acme", MARCH + 150, 40, "other")
+    await publish(kafka, again)
     await run_both(kafka)
 
     records = await usage(kafka)
     acme, beta, af = records["acme|2026-03"], records["beta|2026-03"], records["af|2026-03"]
-    assert (acme.billable_images, acme.peak_qps, acme.duplicates) == (12_547, 2_040, 40)
-    # 12,547 images (12,500 + 7 mismatching + 40 new "other" ids), peak 2,040:
-    # images 2,547 * 0.00003 = 0.07641 -> 0.08; QPS 1,540 * 1.5 = 2,310.00; total 2,310.08.
+    assert (acme.billable_images, acme.peak_qps, acme.duplicates) == (12_547, 2_000, 40)
+    # 12,547 images (12,500 + 7 mismatching + 40 new "other" ids), peak 2,000:
+    # images 2,547 * 0.00003 = 0.07641 -> 0.08; QPS 1,500 * 1.5 = 2,250.00; total 2,250.08.
     assert acme.images_cost_usd == Decimal("0.08")
-    assert acme.qps_cost_usd == Decimal("2310.00")
-    assert acme.total_cost_usd == Decimal("2310.08")
+    assert acme.qps_cost_usd == Decimal("2250.00")
+    assert acme.total_cost_usd == Decimal("2250.08")
     assert (acme.checksum_failures, acme.incomplete) == (7, 3)
     assert acme.peak_second == datetime.fromtimestamp(MARCH, UTC)
     assert (beta.billable_images, beta.peak_qps) == (1_000, 501)
@@ -108,3 +110,29 @@ async def test_restart_mid_month_with_a_crash_neither_loses_nor_double_counts(
         Decimal("450.00"),
         Decimal("450.06"),
     )
+
+
+async def test_restore_replays_the_partials_committed_after_the_last_snapshot(
+    kafka: KafkaSettings,
+) -> None:
+    # Part A: 600 in one second + 2,400 more; part B an hour later: 700 + 2,300. Totals
+    # 6,000 images, peak 700.
+    await publish(kafka, burst("acme", MARCH, 600, "a") + steady("acme", MARCH + 1, 24, 100, "a"))
+    await run_until_idle(TallyProcessor(), kafka)
+    await run_until_idle(MetricsProcessor(), kafka, settings=SETTINGS)  # snapshot: part A
+    later = MARCH + 3_600
+    await publish(kafka, burst("acme", later, 700, "b") + steady("acme", later + 1, 23, 100, "b"))
+    await run_until_idle(TallyProcessor(), kafka)
+    # Snapshots at most hourly: part B's batches commit their offsets without one, then the
+    # process dies mid-transaction.
+    hourly = {"snapshot_interval_s": 3600}
+    with pytest.raises(Crashed):
+        await run_until_idle(
+            MetricsProcessor(), kafka, settings=hourly, crash_after=4, max_records=5
+        )
+    early = (await usage(kafka))["acme|2026-03"]
+    assert (early.billable_images, early.peak_qps) == (3_000, 600)  # still part A only
+    # A restart loads that snapshot and replays every partial committed since.
+    await run_until_idle(MetricsProcessor(), kafka, settings=SETTINGS)
+    rec = (await usage(kafka))["acme|2026-03"]
+    assert (rec.billable_images, rec.peak_qps) == (6_000, 700)

@@ -195,3 +195,24 @@ def test_recent_ids_stay_bounded() -> None:
     for i in range(10):
         recent.is_duplicate(f"r{i}", 0, i)
     assert len(recent) == 3
+
+
+def test_screenshot_dated_far_ahead_of_receipt_is_billed_but_cannot_poison_the_watermark() -> None:
+    recent, book = RecentIds(100), UsageBook(60)
+    now = [
+        Sighting("acme", f"r{i}", MARCH, 200, False, 0, i, received_second=MARCH + 1)
+        for i in range(3)
+    ]
+    ahead = Sighting("acme", "x", MARCH + 7_200, 200, False, 0, 3, received_second=MARCH + 1)
+    later = [
+        Sighting("acme", f"s{i}", MARCH + 5, 200, False, 0, 10 + i, received_second=MARCH + 6)
+        for i in range(4)
+    ]
+    offset = 0
+    for batch in ([*now, ahead], later):
+        for partial in partials(batch, recent, max_future_s=300):
+            book.apply(partial, 0, offset)
+            offset += 1
+    rec = book.snapshot("acme", "2026-03", PRICES, False, NOW)
+    assert (rec.billable_images, rec.skewed_events, rec.late_events) == (8, 1, 0)
+    assert (rec.peak_qps, rec.watermark) == (4, MARCH + 5)

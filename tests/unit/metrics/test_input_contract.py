@@ -15,3 +15,4 @@ def test_a_screenshot_record_from_dedupe_validates_as_billing_input() -> None:
     assert (view.project, view.request_id, view.callback.code) == ("acme", "req-7", 200)
     assert view.event_time == datetime(2026, 3, 1, 12, 0, 7, tzinfo=UTC)
     assert view.checksum_status == "ok"
+    assert view.received_at == record.received_at
