@@ -29,6 +29,7 @@ from shotline.dev.s3 import S3Server
 from shotline.dev.topology import (
     Layout,
     builtin_processors,
+    docs_stage,
     has_verb,
     shotline_argv,
     stages,
@@ -127,8 +128,9 @@ def _where_to_look(
         console.print(f"  callbacks  POST {layout.callback_url}")
         console.print(f"  OpenAPI    http://{layout.host}:{layout.ingest_port}/openapi.json")
     console.print(
-        "  AsyncAPI   not served: the processors run on aiokafka directly (no FastStream app "
-        "for `faststream docs` to read); topics and records are in README 'Processors'"
+        f"  AsyncAPI   http://{layout.host}:{layout.docs_port}  (faststream docs serve; the page "
+        "loads its renderer from a CDN; `faststream docs gen shotline.dev.asyncapi:build "
+        "--factory` writes asyncapi.json offline)"
     )
     if has_verb("usage"):
         config = run_dir / "shotline.toml"
@@ -147,6 +149,7 @@ def run(
     ingest_port: int = typer.Option(8080, help="Port of the ingest."),
     processor_port: int = typer.Option(9100, help="First metrics port of the processors."),
     project: str = typer.Option("demo", help="Project key of the demo project."),
+    docs_port: int = typer.Option(8090, help="Port of the AsyncAPI page."),
     prometheus_port: int = typer.Option(
         9090, help="Port of a local Prometheus scraping every stage (if it is installed)."
     ),
@@ -157,7 +160,12 @@ def run(
     signal.signal(signal.SIGTERM, _interrupt)
     settings = load_settings()
     kafka_node, s3 = KafkaNode(settings.dev), S3Server(settings.dev)
-    layout = Layout(ingest_port=ingest_port, processor_base_port=processor_port, project=project)
+    layout = Layout(
+        ingest_port=ingest_port,
+        processor_base_port=processor_port,
+        project=project,
+        docs_port=docs_port,
+    )
     run_dir = settings.dev.home / "run" / "pipeline"
     started: list[str] = []
     pipeline: Pipeline | None = None
@@ -174,6 +182,8 @@ def run(
         if not running:
             console.print("[yellow]no ingest and no processors are installed yet[/yellow]")
         prometheus = _prometheus(run_dir, running, prometheus_port)
+        docs = docs_stage(layout)
+        pipeline.start(docs)
         sim = simulator_stage(layout, run_dir, rate)
         pipeline.start(sim)
         _where_to_look(layout, running, run_dir, prometheus)
@@ -191,6 +201,7 @@ def run(
                     log = run_dir / "simulator.log"
                     console.print(f"[yellow]the simulator exited ({dead['simulator']}); see {log}")
                 dead.pop("simulator", None)
+                dead.pop("asyncapi", None)  # documentation only: the pipeline runs without it
                 if dead:
                     raise PipelineError(f"stage(s) exited: {dead}; see logs in {run_dir}")
     except KeyboardInterrupt:

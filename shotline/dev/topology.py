@@ -20,6 +20,7 @@ from shotline.dev.pipeline import Stage
 __all__ = [
     "Layout",
     "builtin_processors",
+    "docs_stage",
     "free_port_base",
     "has_verb",
     "shotline_argv",
@@ -98,6 +99,7 @@ class Layout:
     ingest_port: int = 8080
     processor_base_port: int = 9100  # processor i serves /metrics on base + i
     project: str = "demo"
+    docs_port: int = 8090  # the AsyncAPI page (faststream docs serve)
 
     @property
     def callback_url(self) -> str:
@@ -133,6 +135,16 @@ def stages(layout: Layout, processors: list[str], ingest: bool = True) -> list[S
             )
         )
     return out
+
+
+def docs_stage(layout: Layout) -> Stage:
+    """``faststream docs serve`` of the pipeline's AsyncAPI document (shotline.dev.asyncapi)."""
+    url = f"http://{layout.host}:{layout.docs_port}"
+    argv = (
+        sys.executable, "-m", "faststream", "docs", "serve", "shotline.dev.asyncapi:build",
+        "--factory", "--host", layout.host, "--port", str(layout.docs_port),
+    )  # fmt: skip
+    return Stage("asyncapi", argv, health_url=url)
 
 
 def write_config(

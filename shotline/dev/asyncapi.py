@@ -1,0 +1,81 @@
+"""An AsyncAPI document of the pipeline's topics, for ``faststream docs serve|gen``.
+
+The exactly-once processors run on aiokafka directly, so there is no running FastStream
+app to document. This builds a documentation-only one: a subscriber per built-in processor
+(its input topic, consumer group ``shotline-<name>`` and input model, discovered from the
+registry) and a publisher per record shotline writes (model from ``schemas``). It never
+connects to Kafka. Serve it with::
+
+    faststream docs serve shotline.dev.asyncapi:build --factory --port 8090
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from faststream import FastStream
+from faststream.kafka import KafkaBroker
+from faststream.specification import AsyncAPI
+from pydantic import BaseModel
+
+from schemas import CallbackEnvelope, Topics
+from schemas.deadletter import DeadLetterRecord
+from schemas.screenshot import ScreenshotRecord
+from schemas.usage import UsageRecord
+from shotline.dev.topology import builtin_processors
+from shotline.settings import load_settings
+
+__all__ = ["OUTPUTS", "build", "describe"]
+
+# What each stage writes: (writer, topic attribute of Topics, record model, summary).
+OUTPUTS: tuple[tuple[str, str, type[BaseModel], str], ...] = (
+    ("ingest", "callbacks", CallbackEnvelope, "Accepted callbacks, key = requestId."),
+    ("dedupe", "screenshots", ScreenshotRecord, "Each screenshot exactly once."),
+    ("metrics", "usage", UsageRecord, "Monthly usage and bill per project (compacted)."),
+    ("any processor", "dlq", DeadLetterRecord, "Dead letters with their cause (replayable)."),
+)
+
+
+def _handler(model: type[Any]) -> Any:
+    async def documented(msg: Any) -> None:
+        """Documentation only: the runner consumes this topic."""
+
+    # FastStream reads the message schema from the annotation; set it per processor.
+    documented.__annotations__ = {"msg": model, "return": None}
+    return documented
+
+
+def describe(topics: Topics, bootstrap: str, processors: list[str]) -> FastStream:
+    """A FastStream app whose AsyncAPI schema documents ``processors`` and the outputs."""
+    broker = KafkaBroker(bootstrap, description="shotline's Kafka cluster")
+    app = FastStream(
+        broker,
+        specification=AsyncAPI(
+            title="shotline",
+            version="1",
+            description="Agora screenshot callbacks → deduplicated, billed records on Kafka.",
+        ),
+    )
+    registry = importlib.import_module("processors.registry")
+    for name in processors:
+        module, _, attr = registry.BUILTINS[name].partition(":")
+        processor = getattr(importlib.import_module(module), attr)
+        summary = (type(processor).__doc__ or name).strip().splitlines()[0]
+        broker.subscriber(
+            processor.input_topic(topics),
+            group_id=f"shotline-{name}",
+            title=f"{name} reads {processor.input_topic(topics)}",
+            description=summary,
+        )(_handler(processor.input_model))
+    for writer, attr, model, summary in OUTPUTS:
+        topic = getattr(topics, attr)
+        broker.publisher(topic, title=f"{writer} writes {topic}", description=summary, schema=model)
+    return app
+
+
+def build() -> FastStream:
+    """``faststream docs serve shotline.dev.asyncapi:build --factory``: settings from the
+    environment (``SHOTLINE_KAFKA_*``)."""
+    kafka = load_settings().kafka
+    return describe(kafka.topics, kafka.bootstrap, builtin_processors())
