@@ -14,10 +14,10 @@ and re-assigns the partition first): it must not change state it cannot rebuild 
 ``on_assign``. For ``exactly_once`` processors the runner calls ``on_assign`` only after it
 has fenced any older producer of those partitions, so a restore reads only committed output.
 
-Optional hook ``skip_key(partition: int, key: bytes) -> bool`` (see ``KeyFilter``): a
-processor that can tell from the Kafka key alone that a record needs nothing (dedupe: a
-requestId already emitted) saves the runner decoding and validating it; skipped records are
-committed like handled ones.
+Optional hook ``skip_keys(partition, keys) -> list[bool]`` (see ``KeyFilter``): a processor
+that can tell from the Kafka keys alone that records need nothing (dedupe: a requestId
+already emitted, or repeated earlier in the same batch) saves the runner decoding and
+validating them; skipped records are committed like handled ones.
 """
 
 from __future__ import annotations
@@ -130,6 +130,7 @@ class Processor(Protocol[M]):
 
 @runtime_checkable
 class KeyFilter(Protocol):
-    """The optional fast path: True means the record with this key needs no handling."""
+    """The optional fast path, called once per partition batch before decoding: one flag
+    per key (offset order), True meaning "this record needs no handling"."""
 
-    def skip_key(self, partition: int, key: bytes) -> bool: ...
+    def skip_keys(self, partition: int, keys: Sequence[bytes | None]) -> Sequence[bool]: ...
