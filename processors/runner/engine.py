@@ -196,12 +196,14 @@ class Engine:
                 self.metrics.lag.labels(self.name, str(partition)).set(lag)
 
     async def _shutdown(self) -> None:
+        # Not under the lock: stopping the consumer may wait for a rebalance in progress,
+        # whose listener takes the lock. The loop has exited, so no batch is in flight.
+        if self._consumer is not None:
+            try:
+                await self._consumer.stop()  # leaves the group
+            except KafkaError as exc:
+                log.warning("processor %s: consumer stop: %s", self.name, exc)
         async with self._lock:
-            if self._consumer is not None:
-                try:
-                    await self._consumer.stop()  # leaves the group
-                except KafkaError as exc:
-                    log.warning("processor %s: consumer stop: %s", self.name, exc)
             await self._revoke(set(self._owned))
             if self._txn is not None:
                 await self._txn.stop()

@@ -27,6 +27,7 @@ from faststream.kafka.annotations import KafkaMessage
 
 from processors.runner.batch import process_batch
 from processors.runner.contract import Context, Processor
+from processors.runner.errors import FatalError
 from processors.runner.metrics import RunnerMetrics
 from processors.runner.settings import RunnerSettings
 from processors.runner.sink import AtLeastOnceSink
@@ -56,6 +57,8 @@ class StreamEngine:
         self._sink = AtLeastOnceSink(ctx.kafka)
         self._lock = asyncio.Lock()
         self._closing = False
+        self._fatal: FatalError | None = None
+        self._wake = asyncio.Event()  # set when a batch raised FatalError
         self._owned: set[int] = set()
         self._broker = KafkaBroker(
             ctx.kafka.bootstrap,
@@ -81,11 +84,16 @@ class StreamEngine:
             await self._sink.start()
             await self._broker.start()
             self.state = "running"
-            await stop.wait()
+            waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
+            _, pending = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            for waiting in pending:
+                waiting.cancel()
             self.state = "stopping"
             async with self._lock:
                 self._closing = True
             await self._broker.stop()  # waits for the batch in flight to be acked
+            if self._fatal is not None:
+                raise self._fatal
         except BaseException:
             self.state = "failed"
             raise
@@ -104,8 +112,15 @@ class StreamEngine:
             by_partition: dict[int, list[Any]] = defaultdict(list)
             for record in batch:
                 by_partition[record.partition].append(record)
-            for partition, raws in by_partition.items():
-                await self._one_partition(partition, raws)
+            try:
+                for partition, raws in by_partition.items():
+                    await self._one_partition(partition, raws)
+            except FatalError as exc:  # stop the process; the batch stays uncommitted
+                self._fatal = exc
+                self._closing = True
+                self._wake.set()
+                await message.nack()
+                return
         consumer = getattr(message, "consumer", None)
         for partition, raws in by_partition.items():
             end = consumer.highwater(TopicPartition(self.topic, partition)) if consumer else None
