@@ -77,7 +77,8 @@ def process(
             proc = load_processor(name, BUILTINS)
             mode = "exactly-once" if proc.exactly_once else "at-least-once"
             topic = proc.input_topic(settings.kafka.topics)
-            typer.echo(f"{name}\t{topic}\tshotline-{name}\t{mode}\t{BUILTINS[name]}")
+            group = f"{settings.kafka.topic_prefix}shotline-{name}"
+            typer.echo(f"{name}\t{topic}\t{group}\t{mode}\t{BUILTINS[name]}")
         return
     if not names:
         raise typer.BadParameter("name at least one processor, or use --list")

@@ -7,6 +7,7 @@ from processors.runner.contract import (
     DeadLetter,
     Emit,
     HandleResult,
+    KeyFilter,
     Processor,
     Record,
 )
@@ -21,6 +22,7 @@ __all__ = [
     "Emit",
     "FatalError",
     "HandleResult",
+    "KeyFilter",
     "Processor",
     "Record",
     "RetriableError",

@@ -21,6 +21,7 @@ from processors.runner.engine import Engine
 from processors.runner.health import HealthServer
 from processors.runner.metrics import RunnerMetrics
 from processors.runner.settings import RunnerSettings
+from processors.runner.stream import StreamEngine
 
 __all__ = ["Runner", "tune_gc"]
 
@@ -41,6 +42,16 @@ def tune_gc(threshold: int) -> None:
         gc.set_threshold(threshold, gen1, gen2)
 
 
+def _engine(
+    processor: Processor[Any], ctx: Context, settings: RunnerSettings, metrics: RunnerMetrics
+) -> Engine | StreamEngine:
+    """Exactly-once processors need transactions (aiokafka); the others run on FastStream,
+    unless the connection needs SASL/TLS, which only the aiokafka engine passes through."""
+    if processor.exactly_once or ctx.kafka.security_protocol != "PLAINTEXT":
+        return Engine(processor, ctx, settings, metrics)
+    return StreamEngine(processor, ctx, settings, metrics)
+
+
 class Runner:
     """Runs ``(processor, context)`` pairs sharing one metrics registry and health port."""
 
@@ -58,7 +69,7 @@ class Runner:
         registry = units[0][1].registry
         metrics = RunnerMetrics(registry)
         self.settings = settings
-        self.engines = [Engine(p, ctx, settings, metrics) for p, ctx in units]
+        self.engines = [_engine(p, ctx, settings, metrics) for p, ctx in units]
         self.health = HealthServer(
             registry,
             lambda: {engine.name: engine.state for engine in self.engines},

@@ -101,6 +101,11 @@ class Context:
     def topics(self) -> Topics:
         return self.kafka.topics
 
+    def group_id(self, processor: str) -> str:
+        """``shotline-<name>``, behind the topic prefix so prefixed deployments (and tests)
+        sharing a cluster never share a consumer group."""
+        return f"{self.kafka.topic_prefix}shotline-{processor}"
+
 
 @runtime_checkable
 class Processor(Protocol[M]):

@@ -1,6 +1,6 @@
 """The consume loop of one processor: batches in, output and offsets out, never auto-commit.
 
-Consumer group ``shotline-<name>``, ``enable_auto_commit=False``, ``read_committed``.
+Consumer group ``<prefix>shotline-<name>``, ``enable_auto_commit=False``, ``read_committed``.
 Each poll returns up to ``batch_max_records`` records; each partition's share is handled as
 one batch and committed (``exactly_once``: in the same transaction as its output; otherwise
 after every output send is acknowledged). A rebalance waits for the batch in progress
@@ -48,14 +48,17 @@ class Engine:
         self.settings = settings
         self.metrics = metrics
         self.topic = processor.input_topic(ctx.topics)
-        self.group = f"shotline-{self.name}"
+        self.group = ctx.group_id(self.name)
         self.state = "starting"
         self._lock = asyncio.Lock()
         self._owned: set[int] = set()
         self._next: dict[int, int] = {}  # next offset to handle, per owned partition
+        self._publish_failures: dict[int, int] = {}  # consecutive, per partition
         self._failure: BaseException | None = None
         self._txn = (
-            TransactionalSink(ctx.kafka, self.name, self.topic, settings.transaction_timeout_ms)
+            TransactionalSink(
+                ctx.kafka, self.name, self.topic, self.group, settings.transaction_timeout_ms
+            )
             if processor.exactly_once
             else None
         )
@@ -129,9 +132,15 @@ class Engine:
                 await self._plain.publish(outcome.output)
         except PublishError as exc:
             self.metrics.failed.labels(self.name, "publish").inc()
-            log.warning("processor %s: partition %d not committed: %s", self.name, partition, exc)
-            await self._reset(partition)
+            failures = self._publish_failures.get(partition, 0) + 1
+            self._publish_failures[partition] = failures
+            log.warning(
+                "processor %s: partition %d not committed (%d in a row): %s",
+                self.name, partition, failures, exc,
+            )  # fmt: skip
+            await self._reset(partition, backoff_s=min(30.0, 0.5 * 2**failures))
             return partition, None
+        self._publish_failures.pop(partition, None)
         self._next[partition] = next_offset
         self.metrics.processed.labels(self.name).inc(outcome.handled)
         self.metrics.emitted.labels(self.name).inc(outcome.emitted)
@@ -140,10 +149,12 @@ class Engine:
         self.metrics.batch_seconds.labels(self.name).observe(time.monotonic() - begun)
         return partition, next_offset
 
-    async def _reset(self, partition: int) -> None:
-        """Forget a partition whose output did not commit, then take it up again afresh."""
+    async def _reset(self, partition: int, backoff_s: float) -> None:
+        """Forget a partition whose output did not commit, then take it up again afresh
+        (fence, restore, seek to the committed offset) after ``backoff_s`` — which also lets
+        a rebalance that fenced us reach our consumer first."""
         await self._revoke({partition})
-        await asyncio.sleep(1.0)  # let a rebalance that fenced us reach our consumer
+        await asyncio.sleep(backoff_s)
         tp = TopicPartition(self.topic, partition)
         if tp in self._consumer.assignment():
             await self._assign({partition})

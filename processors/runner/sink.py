@@ -63,12 +63,12 @@ async def _send_all(producer: Any, records: Sequence[Encoded]) -> None:
 
 class TransactionalSink:
     def __init__(
-        self, kafka: KafkaSettings, processor: str, input_topic: str, timeout_ms: int
+        self, kafka: KafkaSettings, processor: str, input_topic: str, group: str, timeout_ms: int
     ) -> None:
         self._kafka = kafka
         self._processor = processor
         self._topic = input_topic
-        self._group = f"shotline-{processor}"
+        self._group = group
         self._timeout_ms = timeout_ms
         self._producers: dict[int, Any] = {}
 

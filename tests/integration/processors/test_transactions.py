@@ -19,6 +19,10 @@ from tests.integration.processors.streams import read_all
 pytestmark = [pytest.mark.kafka]
 
 
+def GROUP(kafka: KafkaSettings) -> str:
+    return f"{kafka.topic_prefix}shotline-dedupe"
+
+
 def outputs(topic: str, ids: range) -> list[Encoded]:
     return [Encoded(topic, 0, f"req-{i}".encode(), b"{}", []) for i in ids]
 
@@ -36,8 +40,8 @@ async def test_new_owner_fences_the_old_and_its_open_transaction_is_aborted(
     kafka: KafkaSettings,
 ) -> None:
     topics = kafka.topics
-    old = TransactionalSink(kafka, "dedupe", topics.callbacks, 60_000)
-    new = TransactionalSink(kafka, "dedupe", topics.callbacks, 60_000)
+    old = TransactionalSink(kafka, "dedupe", topics.callbacks, GROUP(kafka), 60_000)
+    new = TransactionalSink(kafka, "dedupe", topics.callbacks, GROUP(kafka), 60_000)
     await old.open({0})
     try:
         await old.commit(0, outputs(topics.screenshots, range(0, 5)), next_offset=5)
@@ -59,14 +63,14 @@ async def test_new_owner_fences_the_old_and_its_open_transaction_is_aborted(
     uncommitted = [key for _, key, _ in await read_all(kafka, topics.screenshots, committed=False)]
     assert b"req-zombie" in uncommitted, "the zombie's record was written, then aborted"
     tp = TopicPartition(topics.callbacks, 0)
-    assert await committed_offset(kafka, "shotline-dedupe", tp) == 7
+    assert await committed_offset(kafka, GROUP(kafka), tp) == 7
 
 
 async def test_restore_reads_the_committed_keys_of_only_the_asked_partitions(
     kafka: KafkaSettings,
 ) -> None:
     topics = kafka.topics
-    sink = TransactionalSink(kafka, "dedupe", topics.callbacks, 60_000)
+    sink = TransactionalSink(kafka, "dedupe", topics.callbacks, GROUP(kafka), 60_000)
     await sink.open({0, 1})
     try:
         await sink.commit(0, outputs(topics.screenshots, range(0, 3)), next_offset=3)
