@@ -90,9 +90,13 @@ class UsageRecord(BaseModel):
     watermark: int | None = Field(
         default=None, description="Highest event second seen for the project (Unix s)."
     )
-    open_seconds: dict[int, int] = Field(
-        default_factory=dict,
-        description="Per-second counts of this month still within the allowed lateness.",
+    open_from: int | None = Field(
+        default=None, description="First second (Unix s) of ``open_counts``."
+    )
+    open_counts: list[int] = Field(
+        default_factory=list,
+        description="Counts of the consecutive seconds from ``open_from`` that are still "
+        "within the allowed lateness (a compact form: about 4 bytes per second).",
     )
     source_offset: int = Field(
         default=-1, description="Last input offset applied from the partials partition."
@@ -102,3 +106,18 @@ class UsageRecord(BaseModel):
     @property
     def key(self) -> str:
         return usage_key(self.project, self.month)
+
+    @property
+    def open_seconds(self) -> dict[int, int]:
+        """The open seconds with a count, as ``{unix_second: count}``."""
+        if self.open_from is None:
+            return {}
+        return {self.open_from + i: c for i, c in enumerate(self.open_counts) if c}
+
+    @staticmethod
+    def pack_seconds(seconds: dict[int, int]) -> tuple[int | None, list[int]]:
+        """``(open_from, open_counts)`` of a ``{unix_second: count}`` map."""
+        if not seconds:
+            return None, []
+        first, last = min(seconds), max(seconds)
+        return first, [seconds.get(s, 0) for s in range(first, last + 1)]

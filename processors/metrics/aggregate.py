@@ -108,6 +108,9 @@ class UsageBook:
         m = state.months.get(month, MonthState())
         cost = bill(m.images, m.peak, prices, waived)
         peak_at = None if m.peak_second is None else datetime.fromtimestamp(m.peak_second, UTC)
+        open_from, open_counts = UsageRecord.pack_seconds(
+            {s: c for s, c in state.seconds.items() if month_of(s) == month}
+        )
         return UsageRecord(
             project=project,
             month=month,
@@ -124,7 +127,8 @@ class UsageBook:
             late_events=m.late_events,
             skewed_events=m.skewed_events,
             watermark=state.watermark,
-            open_seconds={s: c for s, c in state.seconds.items() if month_of(s) == month},
+            open_from=open_from,
+            open_counts=open_counts,
             source_offset=self.applied.get(self.partition_of.get(project, -1), -1),
             updated_at=now,
         )

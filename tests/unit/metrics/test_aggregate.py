@@ -216,3 +216,15 @@ def test_screenshot_dated_far_ahead_of_receipt_is_billed_but_cannot_poison_the_w
     rec = book.snapshot("acme", "2026-03", PRICES, False, NOW)
     assert (rec.billable_images, rec.skewed_events, rec.late_events) == (8, 1, 0)
     assert (rec.peak_qps, rec.watermark) == (4, MARCH + 5)
+
+
+def test_open_seconds_survive_the_compact_record_form_and_stay_small() -> None:
+    book = UsageBook(600)
+    for k in range(601):
+        book.apply(UsagePartial(project="acme", second=MARCH + k, images=400 + k % 7), 0, k)
+    book.apply(UsagePartial(project="acme", second=MARCH + 700, images=1), 0, 601)
+    rec = book.snapshot("acme", "2026-03", PRICES, False, NOW)
+    again = UsageRecord.model_validate_json(rec.model_dump_json())
+    assert again.open_seconds == book.projects["acme"].seconds
+    assert len(again.open_seconds) == 502  # seconds MARCH+100 .. MARCH+600, and MARCH+700
+    assert len(rec.model_dump_json()) < 4_000
