@@ -27,6 +27,8 @@ from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 
 from schemas import KafkaSettings
 from shotline.bench.model import Measurement
@@ -160,6 +162,20 @@ async def _ramp(kafka: KafkaSettings, url: str, budget_s: float, work: Path) -> 
     return {"best": f"{best}", "p99": f"{best_p99:.3f}", "steps": ", ".join(notes)}
 
 
+async def _drop_topics(kafka: KafkaSettings) -> None:
+    """Delete every topic of this run's prefix (processors may add their own), best effort."""
+    admin = AIOKafkaAdminClient(**kafka.client_kwargs())
+    await admin.start()
+    try:
+        names = [t for t in await admin.list_topics() if t.startswith(kafka.topic_prefix)]
+        if names:
+            await admin.delete_topics(names)
+    except KafkaError:
+        pass  # a leftover prefixed topic harms nobody
+    finally:
+        await admin.close()
+
+
 def measure(duration_s: float) -> Measurement:
     """Sustainable end-to-end rate (lag ≤ 1 s) against the generator's ceiling."""
     root = load_settings()
@@ -171,8 +187,11 @@ def measure(duration_s: float) -> Measurement:
         layout = Layout(ingest_port=free_port_base(1), processor_base_port=free_port_base(6))
         s3 = f"http://127.0.0.1:{root.dev.s3_port}"  # in the config only: no uploads here
         pipeline, _ = start_pipeline(work / "run", kafka, layout, s3)
-        with pipeline:
-            result = asyncio.run(_ramp(kafka, layout.callback_url, duration_s, work))
+        try:
+            with pipeline:
+                result = asyncio.run(_ramp(kafka, layout.callback_url, duration_s, work))
+        finally:
+            asyncio.run(_drop_topics(kafka))
     return Measurement(
         scenario="e2e",
         unit="screenshots/s",
