@@ -19,6 +19,7 @@ import orjson
 import pytest
 
 from schemas import KafkaSettings
+from shotline.dev.monitor import Monitor
 from shotline.dev.pipeline import Pipeline
 from shotline.dev.run import BUCKET, start_pipeline
 from shotline.dev.topology import (
@@ -131,6 +132,16 @@ async def test_every_acknowledged_screenshot_comes_out_exactly_once(
     assert not doubled, f"{len(doubled)} screenshots came out more than once"
     assert not extra, f"{len(extra)} screenshots came out that were never acknowledged"
 
+    # What `make run` shows: the same numbers, read from the stages' metrics endpoints.
+    rows = {row.stage: row for row in Monitor(pipeline.stages).poll()}
+    assert rows["ingest"].total == sum(edge.values())
+    assert rows["dedupe"].total == sum(edge.values())
+    dropped_duplicates = sum(edge.values()) - len(acked)
+    assert f"duplicates dropped {dropped_duplicates:,}" in rows["dedupe"].notes
+
     if has_verb("usage") and "metrics" in builtin_processors():
         images = await _bill_images(tmp_path, kafka, layout.project, len(acked))
         assert images == len(acked)
+        notes = {row.stage: row for row in Monitor(pipeline.stages).poll()}["metrics"].notes
+        assert f"billable images {len(acked):,}" in notes
+        assert "bill so far $0.00" in notes  # inside the free 10,000 images
