@@ -8,11 +8,14 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+from typer.testing import CliRunner
 
+import shotline.bench.cli as bench_cli
 from shotline.bench.machine import describe_machine, kafka_version
 from shotline.bench.model import Measurement
 from shotline.bench.runner import discover, run_scenarios
 from shotline.bench.table import END, START, markdown_table, splice
+from shotline.cli import app
 
 SCENARIO = """
 from shotline.bench.model import Measurement
@@ -101,3 +104,27 @@ def test_machine_description_names_cpu_cores_python_and_kafka() -> None:
     assert "Python 3." in text
     assert f"Apache Kafka {kafka_version()}" in text
     assert kafka_version()[0].isdigit()
+
+
+def test_bench_verb_prints_the_table_and_rewrites_the_readme(
+    package: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bench_cli, "discover", lambda: discover(package))
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# t\n{START}\nold\n{END}\ntail\n")
+    args = ["bench", "-s", "ingest", "-s", "e2e", "--duration", "1", "--readme", str(readme)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    text = readme.read_text()
+    assert "old" not in text
+    assert "| ingest | 100 |" in text
+    assert "| e2e | 100 |" in text
+    assert text.endswith(f"{END}\ntail\n")
+
+
+def test_bench_verb_fails_when_a_scenario_fails(
+    package: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bench_cli, "discover", lambda: discover(package))
+    result = CliRunner().invoke(app, ["bench", "-s", "metrics", "--duration", "1"])
+    assert result.exit_code == 1
