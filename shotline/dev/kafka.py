@@ -88,8 +88,8 @@ class KafkaNode:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         cluster_id = _kafka_uuid()
         cmd = self._java(
-            libs, "kafka.tools.StorageTool", "format", "-t", cluster_id,
-            "-c", str(self.properties), "--ignore-formatted",
+            libs, "kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}",
+            f"--config={self.properties}", "--ignore-formatted",
         )  # fmt: skip
         result = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if result.returncode != 0:
