@@ -199,8 +199,9 @@ def _bench_one(
     return run
 
 
-def measure(duration_s: float) -> Measurement:
-    """Run the baseline, then shotline's ingest, each under the same wrk load."""
+def measure(duration_s: float, workers: int = 1) -> Measurement:
+    """Run the baseline, then shotline's ingest, each with ``workers`` uvicorn workers under
+    the same wrk load."""
     if shutil.which("wrk") is None:
         raise RuntimeError("wrk is not installed: apt-get install -y wrk (make bench does it)")
     kafka_base = load_settings().kafka
@@ -220,7 +221,8 @@ def measure(duration_s: float) -> Measurement:
         b_port, s_port = _free_port(), _free_port()
         baseline = _bench_one(
             "baseline",
-            [*uvicorn, "--port", str(b_port), "--log-level", "warning", "bench.baseline_app:app"],
+            [*uvicorn, "--port", str(b_port), "--workers", str(workers), "--log-level", "warning",
+             "bench.baseline_app:app"],
             {
                 "PORT": str(b_port),
                 "BENCH_KAFKA_BOOTSTRAP": kafka_b.bootstrap,
@@ -231,7 +233,8 @@ def measure(duration_s: float) -> Measurement:
         )  # fmt: skip
         shotline = _bench_one(
             "shotline",
-            [str(Path(sys.executable).parent / "shotline"), "ingest", "--port", str(s_port)],
+            [str(Path(sys.executable).parent / "shotline"), "ingest", "--port", str(s_port),
+             "--workers", str(workers)],
             {
                 "PORT": str(s_port),
                 "SHOTLINE_CONFIG": str(config),
@@ -262,8 +265,11 @@ def _measurement(baseline: Run, shotline: Run) -> Measurement:
     )
 
 
-if __name__ == "__main__":
-    result = measure(float(sys.argv[1]) if len(sys.argv) > 1 else 10.0)
+if __name__ == "__main__":  # python -m shotline.bench.ingest [seconds] [workers]
+    result = measure(
+        float(sys.argv[1]) if len(sys.argv) > 1 else 10.0,
+        workers=int(sys.argv[2]) if len(sys.argv) > 2 else 1,
+    )
     print(
         f"{result.scenario}: shotline {result.value:.0f} {result.unit}, "
         f"baseline {result.baseline:.0f} {result.unit}, ratio {result.ratio:.2f}"
