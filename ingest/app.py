@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -44,8 +45,11 @@ class _Disconnected(Exception):
 class IngestApp:
     """``app = IngestApp(service)``; run ``startup``/``shutdown`` (uvicorn's lifespan does)."""
 
-    def __init__(self, service: IngestService) -> None:
+    def __init__(
+        self, service: IngestService, on_started: Callable[[], None] | None = None
+    ) -> None:
         self.service = service
+        self._on_started = on_started
         self._metrics = service.metrics
         self._limit = service.settings.max_body_bytes
         self._ok = self._metrics.requests.labels(status="200", reason="ok")
@@ -54,6 +58,8 @@ class IngestApp:
 
     async def startup(self) -> None:
         await self.service.start()
+        if self._on_started is not None:
+            self._on_started()
 
     async def shutdown(self) -> None:
         await self.service.stop()

@@ -67,8 +67,10 @@ class Drainer:
     async def drain_once(self) -> int:
         """Publish one batch of the oldest records; return how many left the spool."""
         await self._spool.oldest_age_s()
-        if not self._publisher.connected and not await self._publisher.recreate():
-            return 0
+        if not self._publisher.connected:
+            await self._publisher.start()  # a no-op if another drainer connected it already
+            if not self._publisher.connected:
+                return 0
         rows = await self._spool.peek(self._batch)
         if not rows:
             self._failing_since = None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from prometheus_client import CollectorRegistry
 
@@ -23,8 +23,10 @@ def create_app(
     *,
     publisher: Publisher | None = None,
     registry: CollectorRegistry | None = None,
+    on_started: Callable[[], None] | None = None,
 ) -> IngestApp:
-    """An app with a fresh metrics registry; ``publisher`` replaces Kafka in tests."""
+    """An app with a fresh metrics registry; ``publisher`` replaces Kafka in tests;
+    ``on_started`` runs once the service is up (the CLI tunes the process there)."""
     metrics = IngestMetrics(registry)
     if publisher is None:
         publisher = KafkaPublisher(
@@ -34,4 +36,4 @@ def create_app(
             max_batch_bytes=settings.max_batch_bytes,
         )
     service = IngestService(settings, projects, kafka.topics, publisher, metrics)
-    return IngestApp(service)
+    return IngestApp(service, on_started)

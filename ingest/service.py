@@ -13,6 +13,7 @@ from ingest.callbacks import CallbackVerifier
 from ingest.delivery import Delivery
 from ingest.drainer import Drainer
 from ingest.metrics import IngestMetrics
+from ingest.orphans import OrphanDrainer
 from ingest.publisher import Publisher
 from ingest.rejections import RejectionSink
 from ingest.security import IpAllowlist
@@ -68,6 +69,7 @@ class IngestService:
         self.spool: Spool | None = None
         self.delivery: Delivery | None = None
         self.drainer: Drainer | None = None
+        self.orphans = OrphanDrainer(settings, publisher)
 
     async def start(self) -> None:
         s = self.settings
@@ -94,10 +96,12 @@ class IngestService:
             stuck_after_s=s.producer_stuck_after_s,
         )
         self.drainer.start()
+        self.orphans.start()
         log.info("ingest ready: spool %s, %d projects", spool.path, len(self.projects))
 
     async def stop(self) -> None:
         """After in-flight requests finished: stop draining, flush, close the spool cleanly."""
+        await self.orphans.stop()
         if self.drainer is not None:
             await self.drainer.stop()
         await self.rejections.drain()

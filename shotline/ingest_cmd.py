@@ -7,6 +7,7 @@ its own spool slot. SIGTERM lets in-flight requests finish, then closes the spoo
 
 from __future__ import annotations
 
+import gc
 import logging
 
 import typer
@@ -21,7 +22,17 @@ __all__ = ["build_app", "ingest"]
 def build_app() -> IngestApp:
     """uvicorn's app factory: settings are read here, in each worker, never at import."""
     settings = load_settings()
-    return create_app(settings.ingest, settings.kafka, settings.projects)
+    return create_app(settings.ingest, settings.kafka, settings.projects, on_started=_tune_gc)
+
+
+def _tune_gc() -> None:
+    # Everything alive after startup (modules, pydantic schemas, the producer) lives as long as
+    # the process: freezing it keeps the collector from rescanning it, and a larger young
+    # generation means fewer collections on the request path. Measured: p99 and CPU/request
+    # closer to the raw baseline (README, ingest benchmark).
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, 20, 20)
 
 
 def ingest(

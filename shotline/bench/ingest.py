@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -23,6 +24,7 @@ from pathlib import Path
 
 import httpx
 import orjson
+from aiokafka.admin import AIOKafkaAdminClient
 
 from schemas import KafkaSettings, checksum
 from shotline.bench.model import Measurement
@@ -44,6 +46,8 @@ WRK_CONNECTIONS = 64
 
 @dataclass(frozen=True)
 class Run:
+    """One wrk run against one server."""
+
     requests: int
     seconds: float
     p50_ms: float
@@ -62,49 +66,19 @@ class Run:
         return self.server_cpu_s / max(1, self.requests) * 1e6
 
 
-def _bodies(count: int) -> list[bytes]:
-    bodies = []
+def _write_bodies(path: Path, count: int) -> None:
+    """``count`` distinct valid callbacks with correct checksums, one JSON per line."""
+    lines = []
     for n in range(count):
-        request_id = f"bench-{uuid.uuid4().hex}"
-        name = OBJECT.format(n=n)
-        bodies.append(
-            orjson.dumps(
-                {
-                    "requestId": request_id,
-                    "callbackParam": {"cname": f"room_{n}"},
-                    "callbackData": "",
-                    "checksum": checksum(ADDR, 200, name, request_id),
-                    "object": name,
-                    "code": 200,
-                    "msg": "Supervise complete",
-                    "channelName": f"room_{n}",
-                    "userId": str(n),
-                    "timestamp": 1735732800123,
-                }
-            )
-        )
-    return bodies
-
-
-def _wrk_script(path: Path, bodies: list[bytes]) -> None:
-    items = ",\n".join(f"[==[{b.decode()}]==]" for b in bodies)
-    path.write_text(
-        f"local bodies = {{\n{items}\n}}\n"
-        "local reqs = {}\nlocal i = 0\n"
-        "init = function(args)\n"
-        "  local h = {['Content-Type'] = 'application/json;charset=utf-8'}\n"
-        "  for k, b in ipairs(bodies) do\n"
-        f"    reqs[k] = wrk.format('POST', '/v1/callbacks/{KEY}', h, b)\n"
-        "  end\n"
-        "end\n"
-        "request = function()\n  i = i + 1\n  return reqs[(i % #reqs) + 1]\nend\n"
-        "done = function(s, latency, r)\n"
-        "  local e = s.errors\n"
-        "  io.write(string.format('BENCH %d %d %d %d %d %d\\n', s.requests, s.duration,\n"
-        "    latency:percentile(50), latency:percentile(99), e.status,\n"
-        "    e.connect + e.read + e.write + e.timeout))\n"
-        "end\n"
-    )
+        request_id, name = f"bench-{uuid.uuid4().hex}", OBJECT.format(n=n)
+        body = {
+            "requestId": request_id, "callbackParam": {"cname": f"room_{n}"},
+            "callbackData": "", "checksum": checksum(ADDR, 200, name, request_id),
+            "object": name, "code": 200, "msg": "Supervise complete",
+            "channelName": f"room_{n}", "userId": str(n), "timestamp": 1735732800123,
+        }  # fmt: skip
+        lines.append(orjson.dumps(body))
+    path.write_bytes(b"\n".join(lines) + b"\n")
 
 
 def _tree_cpu_s(pid: int) -> float:
@@ -129,10 +103,11 @@ def _tree_cpu_s(pid: int) -> float:
     return total
 
 
-def _wrk(url: str, script: Path, duration_s: float, server_pid: int) -> Run:
+def _wrk(url: str, bodies: Path, duration_s: float, server_pid: int) -> Run:
     argv = [
         "wrk", f"-t{WRK_THREADS}", f"-c{WRK_CONNECTIONS}", f"-d{max(1, round(duration_s))}s",
-        "--timeout", "5s", "-s", str(script), url,
+        "--timeout", "5s", "-s", str(ROOT / "bench" / "callbacks.lua"), url,
+        "--", str(bodies), f"/v1/callbacks/{KEY}",
     ]  # fmt: skip
     cpu_before = _tree_cpu_s(server_pid)
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -145,62 +120,57 @@ def _wrk(url: str, script: Path, duration_s: float, server_pid: int) -> Run:
     if line is None:
         raise RuntimeError(f"wrk failed: {out}")
     requests, micros, p50, p99, non_200, socket_errors = (int(x) for x in line.split()[1:])
+    cpu_s, wrk_cpu_s = cpu_after - cpu_before, usage.ru_utime + usage.ru_stime
     return Run(
-        requests=requests,
-        seconds=micros / 1e6,
-        p50_ms=p50 / 1000,
-        p99_ms=p99 / 1000,
-        non_200=non_200,
-        socket_errors=socket_errors,
-        server_cpu_s=cpu_after - cpu_before,
-        wrk_cpu_s=usage.ru_utime + usage.ru_stime,
+        requests, micros / 1e6, p50 / 1e3, p99 / 1e3, non_200, socket_errors, cpu_s, wrk_cpu_s
     )
 
 
-def _wait_http(url: str, proc: subprocess.Popen[bytes], timeout_s: float = 30) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}")
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    raise RuntimeError(f"{url} did not answer")
-
-
-def _serve(argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("wb") as out:
-        return subprocess.Popen(argv, env={**os.environ, **env}, cwd=ROOT, stdout=out, stderr=out)
+def _bench_one(
+    name: str, argv: list[str], env: dict[str, str], work: Path, bodies: Path, duration_s: float
+) -> Run:
+    """Start one server, wait for it, warm it up, measure it, stop it (SIGTERM)."""
+    with (work / f"{name}.log").open("wb") as log:
+        proc = subprocess.Popen(argv, env={**os.environ, **env}, cwd=ROOT, stdout=log, stderr=log)
+    url = f"http://127.0.0.1:{env['PORT']}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{name} did not start; see {work / name}.log")
+            try:
+                httpx.get(url + "/healthz", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        _wrk(url, bodies, min(3.0, duration_s), proc.pid)  # warm-up
+        run = _wrk(url, bodies, duration_s, proc.pid)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    if run.non_200 or run.socket_errors:
+        raise RuntimeError(f"{name}: {run.non_200} non-2xx and {run.socket_errors} socket errors")
+    return run
 
 
 def _free_port() -> int:
-    import socket
-
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
 
-def _bench_one(
-    name: str, argv: list[str], env: dict[str, str], work: Path, script: Path, duration_s: float
-) -> Run:
-    port = int(env["PORT"])
-    proc = _serve(argv, env, work / f"{name}.log")
+async def _delete_topics(kafka: KafkaSettings, names: list[str]) -> None:
+    admin = AIOKafkaAdminClient(**kafka.client_kwargs())
+    await admin.start()
     try:
-        url = f"http://127.0.0.1:{port}"
-        _wait_http(url + "/healthz", proc)
-        _wrk(url, script, min(3.0, duration_s), proc.pid)  # warm-up: connections, JIT-free caches
-        run = _wrk(url, script, duration_s, proc.pid)
+        await admin.delete_topics(names)
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-    return run
+        await admin.close()
 
 
-def measure(duration_s: float) -> Measurement:
-    """Run the baseline, then shotline's ingest, each under the same wrk load."""
+def measure(duration_s: float, workers: int = 1) -> Measurement:
+    """Run the baseline, then shotline's ingest, each with ``workers`` uvicorn workers under
+    the same wrk load."""
     if shutil.which("wrk") is None:
         raise RuntimeError("wrk is not installed: apt-get install -y wrk (make bench does it)")
     kafka_base = load_settings().kafka
@@ -210,38 +180,44 @@ def measure(duration_s: float) -> Measurement:
     for kafka in (kafka_b, kafka_s):
         specs = [s for s in kafka.topics.specs(partitions=3) if s.name == kafka.topics.callbacks]
         asyncio.run(ensure_topics(kafka, specs))
+    try:
+        baseline, shotline = _both(kafka_b, kafka_s, duration_s, workers)
+    finally:
+        for kafka in (kafka_b, kafka_s):
+            asyncio.run(_delete_topics(kafka, [kafka.topics.callbacks]))
+    return _measurement(baseline, shotline)
+
+
+def _both(
+    kafka_b: KafkaSettings, kafka_s: KafkaSettings, duration_s: float, workers: int
+) -> tuple[Run, Run]:
     with tempfile.TemporaryDirectory(prefix="shotline-bench-") as tmp:
         work = Path(tmp)
-        script = work / "callbacks.lua"
-        _wrk_script(script, _bodies(2000))
+        bodies = work / "callbacks.jsonl"
+        _write_bodies(bodies, 2000)
         config = work / "shotline.toml"
         config.write_text(f'[projects.{KEY}]\ncallback_addr = "{ADDR}"\n')
         uvicorn = [sys.executable, "-m", "uvicorn", "--loop", "uvloop", "--http", "httptools"]
         b_port, s_port = _free_port(), _free_port()
         baseline = _bench_one(
             "baseline",
-            [*uvicorn, "--port", str(b_port), "--log-level", "warning", "bench.baseline_app:app"],
-            {
-                "PORT": str(b_port),
-                "BENCH_KAFKA_BOOTSTRAP": kafka_b.bootstrap,
-                "BENCH_TOPIC": kafka_b.topics.callbacks,
-                "BENCH_CALLBACK_ADDR": ADDR,
-            },
-            work, script, duration_s,
+            [*uvicorn, "--port", str(b_port), "--workers", str(workers), "--log-level", "warning",
+             "bench.baseline_app:app"],
+            {"PORT": str(b_port), "BENCH_KAFKA_BOOTSTRAP": kafka_b.bootstrap,
+             "BENCH_TOPIC": kafka_b.topics.callbacks, "BENCH_CALLBACK_ADDR": ADDR},
+            work, bodies, duration_s,
         )  # fmt: skip
         shotline = _bench_one(
             "shotline",
-            [str(Path(sys.executable).parent / "shotline"), "ingest", "--port", str(s_port)],
-            {
-                "PORT": str(s_port),
-                "SHOTLINE_CONFIG": str(config),
-                "SHOTLINE_KAFKA_BOOTSTRAP": kafka_s.bootstrap,
-                "SHOTLINE_KAFKA_TOPIC_PREFIX": kafka_s.topic_prefix,
-                "SHOTLINE_INGEST_SPOOL_DIR": str(work / "spool"),
-            },
-            work, script, duration_s,
+            [str(Path(sys.executable).parent / "shotline"), "ingest", "--port", str(s_port),
+             "--workers", str(workers)],
+            {"PORT": str(s_port), "SHOTLINE_CONFIG": str(config),
+             "SHOTLINE_KAFKA_BOOTSTRAP": kafka_s.bootstrap,
+             "SHOTLINE_KAFKA_TOPIC_PREFIX": kafka_s.topic_prefix,
+             "SHOTLINE_INGEST_SPOOL_DIR": str(work / "spool")},
+            work, bodies, duration_s,
         )  # fmt: skip
-    return _measurement(baseline, shotline)
+    return baseline, shotline
 
 
 def _measurement(baseline: Run, shotline: Run) -> Measurement:
@@ -250,23 +226,17 @@ def _measurement(baseline: Run, shotline: Run) -> Measurement:
         extra[f"{label} p50 ms"] = f"{run.p50_ms:.1f}"
         extra[f"{label} p99 ms"] = f"{run.p99_ms:.1f}"
         extra[f"{label} CPU µs/req"] = f"{run.cpu_us_per_request:.0f}"
-        extra[f"{label} non-200"] = str(run.non_200 + run.socket_errors)
         extra[f"{label} wrk CPU %"] = f"{100 * run.wrk_cpu_s / run.seconds:.0f}"
-    return Measurement(
-        scenario="ingest",
-        unit="req/s",
-        value=shotline.rps,
-        baseline=baseline.rps,
-        baseline_name="raw ASGI + aiokafka (bench/baseline_app.py)",
-        extra=extra,
-    )
+    name = "raw ASGI + aiokafka (bench/baseline_app.py)"
+    return Measurement("ingest", "req/s", shotline.rps, baseline.rps, name, extra)
 
 
-if __name__ == "__main__":
-    result = measure(float(sys.argv[1]) if len(sys.argv) > 1 else 10.0)
-    print(
-        f"{result.scenario}: shotline {result.value:.0f} {result.unit}, "
-        f"baseline {result.baseline:.0f} {result.unit}, ratio {result.ratio:.2f}"
+if __name__ == "__main__":  # python -m shotline.bench.ingest [seconds] [workers]
+    result = measure(
+        float(sys.argv[1]) if len(sys.argv) > 1 else 10.0,
+        workers=int(sys.argv[2]) if len(sys.argv) > 2 else 1,
     )
+    print(f"ingest: shotline {result.value:.0f} req/s, baseline {result.baseline:.0f} req/s, "
+          f"ratio {result.ratio:.2f}")  # fmt: skip
     for key, value in result.extra.items():
         print(f"  {key}: {value}")

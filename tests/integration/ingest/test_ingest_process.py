@@ -3,6 +3,9 @@ the spool's size limit; SIGTERM closes cleanly."""
 
 from __future__ import annotations
 
+import asyncio
+import signal
+import time
 from pathlib import Path
 
 import httpx
@@ -100,3 +103,50 @@ async def test_full_spool_answers_503_and_never_200(
     metrics = httpx.get(f"{process.url}/metrics").text
     assert "shotline_ingest_spool_full 1.0" in metrics
     assert process.terminate() in (0, -15)
+
+
+async def test_sigterm_under_load_finishes_in_flight_requests_and_loses_none(
+    kafka: KafkaSettings, tmp_path: Path, ingest_processes: list[IngestProcess]
+) -> None:
+    process = IngestProcess(
+        environment(kafka, tmp_path, kafka.bootstrap, SHOTLINE_INGEST_WORKERS="2"),
+        free_port(),
+        tmp_path / "ingest.log",
+    )
+    ingest_processes.append(process)
+    process.start()
+    acked: set[str] = set()
+    other: list[int] = []
+    refused = 0
+    counter = iter(range(100_000))
+
+    async def sender(client: httpx.AsyncClient) -> None:
+        nonlocal refused
+        for i in counter:
+            try:
+                response = await client.post(
+                    f"/v1/callbacks/{KEY}", content=orjson.dumps(body(f"term-{i}")), headers=HEADERS
+                )
+            except httpx.TransportError:
+                refused += 1  # arrived after the listener closed: never acknowledged
+                return
+            if response.status_code == 200:
+                acked.add(f"term-{i}")
+            else:
+                other.append(response.status_code)
+
+    async with httpx.AsyncClient(base_url=process.url, timeout=10) as client:
+        senders = [asyncio.create_task(sender(client)) for _ in range(16)]
+        deadline = time.monotonic() + 30
+        while len(acked) < 300 and not other and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        assert process.proc is not None
+        process.proc.send_signal(signal.SIGTERM)
+        await asyncio.gather(*senders)
+    assert process.proc.wait(timeout=30) in (0, -15)
+    assert other == []
+    assert len(acked) >= 300
+    spools = sorted(p.name for p in (tmp_path / "spool").glob("spool-*.sqlite3"))
+    assert spools == ["spool-0.sqlite3", "spool-1.sqlite3"]  # one per worker
+    in_kafka = {r.key.decode() for r in await read_topic(kafka, kafka.topics.callbacks, 30)}
+    assert acked - in_kafka == set()

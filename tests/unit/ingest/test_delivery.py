@@ -118,3 +118,29 @@ async def test_producer_failing_past_the_stuck_limit_is_recreated(tmp_path: Path
         await wait_for(lambda: publisher.recreated >= 1)
     finally:
         await app.shutdown()
+
+
+async def test_spool_left_by_a_larger_worker_count_is_adopted_drained_and_removed(
+    tmp_path: Path,
+) -> None:
+    publisher = FakePublisher()
+    publisher.down = True
+    apps = [make_app(tmp_path, publisher) for _ in range(3)]  # three "workers"
+    for app in apps:
+        await app.startup()
+    async with client_for(apps[2]) as c:
+        for i in range(4):
+            assert (await c.post(URL, content=body(i), headers=HEADERS)).status_code == 200
+    for app in apps:
+        await app.shutdown()
+    assert (tmp_path / "spool" / "spool-2.sqlite3").exists()
+    publisher.down = False
+    survivor = make_app(tmp_path, publisher, workers=1)
+    await survivor.startup()
+    try:
+        await wait_for(lambda: len(publisher.published) == 4)
+        await wait_for(lambda: not (tmp_path / "spool" / "spool-2.sqlite3").exists())
+    finally:
+        await survivor.shutdown()
+    assert {r.key for r in publisher.published} == {f"req-{i}".encode() for i in range(4)}
+    assert not (tmp_path / "spool" / "spool-1.sqlite3").exists()  # empty orphans go too
