@@ -78,6 +78,10 @@ class Engine:
             auto_offset_reset="earliest",
             isolation_level="read_committed",
             max_partition_fetch_bytes=4 << 20,
+            # A restore in on_assign (dedupe: up to a window of output) runs between polls
+            # and inside the rebalance; both limits must outlast it.
+            max_poll_interval_ms=self.settings.max_poll_interval_ms,
+            rebalance_timeout_ms=self.settings.max_poll_interval_ms,
         )
         self._consumer.subscribe([self.topic], listener=RebalanceListener(self))
         try:
