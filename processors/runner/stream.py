@@ -18,7 +18,8 @@ import asyncio
 import logging
 import time
 from collections import defaultdict
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 from aiokafka import ConsumerRebalanceListener, TopicPartition
 from faststream import AckPolicy
@@ -26,6 +27,7 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
 from processors.runner.batch import process_batch
+from processors.runner.codec import Encoded
 from processors.runner.contract import Context, Processor
 from processors.runner.errors import FatalError
 from processors.runner.metrics import RunnerMetrics
@@ -37,6 +39,14 @@ __all__ = ["StreamEngine"]
 log = logging.getLogger("shotline.processors")
 
 
+class Sink(Protocol):
+    """Where output goes (``AtLeastOnceSink``; tests pass an in-memory one)."""
+
+    async def start(self) -> None: ...
+    async def publish(self, records: Sequence[Encoded]) -> None: ...
+    async def stop(self) -> None: ...
+
+
 class StreamEngine:
     """Runs one at-least-once processor until ``stop`` is set; ``state`` feeds ``/healthz``."""
 
@@ -46,6 +56,7 @@ class StreamEngine:
         ctx: Context,
         settings: RunnerSettings,
         metrics: RunnerMetrics,
+        sink: Sink | None = None,
     ) -> None:
         self.processor = processor
         self.name = processor.name
@@ -54,7 +65,7 @@ class StreamEngine:
         self.metrics = metrics
         self.topic = processor.input_topic(ctx.topics)
         self.state = "starting"
-        self._sink = AtLeastOnceSink(ctx.kafka)
+        self._sink: Sink = sink if sink is not None else AtLeastOnceSink(ctx.kafka)
         self._lock = asyncio.Lock()
         self._closing = False
         self._fatal: FatalError | None = None
@@ -104,7 +115,7 @@ class StreamEngine:
 
     async def _on_batch(self, message: KafkaMessage) -> None:
         records = message.raw_message
-        batch = records if isinstance(records, tuple) else (records,)
+        batch = records if isinstance(records, (tuple, list)) else (records,)
         async with self._lock:
             if self._closing:
                 await message.nack()  # redelivered to whoever owns the partition next
@@ -121,9 +132,9 @@ class StreamEngine:
                 self._wake.set()
                 await message.nack()
                 return
-        consumer = getattr(message, "consumer", None)
+        highwater = getattr(getattr(message, "consumer", None), "highwater", None)
         for partition, raws in by_partition.items():
-            end = consumer.highwater(TopicPartition(self.topic, partition)) if consumer else None
+            end = highwater(TopicPartition(self.topic, partition)) if highwater else None
             if end is not None:
                 lag = max(0, end - raws[-1].offset - 1)
                 self.metrics.lag.labels(self.name, str(partition)).set(lag)
