@@ -8,7 +8,7 @@ monthly peak and images, exports them to Prometheus and writes the project-month
 compacted ``shotline.usage.v1`` — pinned to the partition number it read from. Both are
 ``exactly_once``: the runner commits their emits and input offsets in one transaction, and
 ``metrics`` restores its state on assignment. ``metrics`` owns the billing settings
-(``SHOTLINE_METRICS_*``, the ``[metrics]`` section).
+(``MetricsSettings``: env ``SHOTLINE_METRICS_*``, TOML ``[processors.sections.metrics]``).
 
 ``metrics`` writes a partition's changed project-months together, at most every
 ``snapshot_interval_s``, each stamped with the partition's last applied partial offset (the
