@@ -1,7 +1,7 @@
 """The dedupe processor: ``shotline.callbacks.v1`` → ``shotline.screenshots.v1``, once each.
 
 Duplicates are recognised on the Kafka key (= requestId, as ingest publishes it) before
-the runner decodes them (``skip_key``); a record whose key is not its requestId is
+the runner decodes them (``skip_keys``); a record whose key is not its requestId is
 dead-lettered.
 
 Exactly once: the runner commits each input partition's output and offsets in one Kafka
@@ -14,6 +14,7 @@ survives restarts, ``kill -9`` and rebalances without a store of its own.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from prometheus_client import Counter, Gauge
@@ -97,13 +98,23 @@ class DedupeProcessor:
         if self._metrics:
             self._metrics["remembered"].set(self._seen.size)
 
-    def skip_key(self, partition: int, key: bytes) -> bool:
-        """A record whose key (= requestId) this partition already emitted is a duplicate."""
-        if self._seen.contains(partition, digest(key)):
-            if self._metrics:
-                self._metrics["duplicates"].inc()
-            return True
-        return False
+    def skip_keys(self, partition: int, keys: Sequence[bytes | None]) -> list[bool]:
+        """Duplicates by key (= requestId): already emitted by this partition, or repeated
+        earlier in this batch. A repeat of a record that then fails validation is dropped
+        with it; replaying the dead letter restores the id."""
+        seen = self._seen
+        in_batch: set[bytes] = set()
+        flags: list[bool] = []
+        for key in keys:
+            if key is None:
+                flags.append(False)
+                continue
+            key_digest = digest(key)
+            flags.append(key_digest in in_batch or seen.contains(partition, key_digest))
+            in_batch.add(key_digest)
+        if self._metrics:
+            self._metrics["duplicates"].inc(sum(flags))
+        return flags
 
     async def handle(self, batch: Batch[CallbackEnvelope]) -> HandleResult:
         now = _now_ms()
@@ -117,7 +128,7 @@ class DedupeProcessor:
         for record in batch:
             request_id = record.value.callback.requestId
             if record.key != request_id:
-                # skip_key trusts the Kafka key: a record keyed otherwise could be dropped
+                # skip_keys trusts the Kafka key: a record keyed otherwise could be dropped
                 # as another id's duplicate, so it is refused instead.
                 dead.append(DeadLetter(record, f"key {record.key!r} is not the requestId"))
                 continue

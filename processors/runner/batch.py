@@ -40,10 +40,14 @@ async def process_batch(
     valid: list[Record[Any]] = []
     dlq: list[Encoded] = []
     reasons: dict[str, int] = {}
-    skip = processor.skip_key if isinstance(processor, KeyFilter) else None
+    skip = (
+        processor.skip_keys(raws[0].partition, [raw.key for raw in raws])
+        if isinstance(processor, KeyFilter) and raws
+        else [False] * len(raws)
+    )
     skipped = 0
-    for raw in raws:
-        if skip is not None and raw.key is not None and skip(raw.partition, raw.key):
+    for raw, skipping in zip(raws, skip, strict=True):
+        if skipping:
             skipped += 1
             continue
         decoded = decode(processor.input_model, raw)

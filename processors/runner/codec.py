@@ -52,7 +52,7 @@ class Raw:
     headers: Sequence[tuple[str, bytes]] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built per output record, and frozen costs ~0.7 µs
 class Encoded:
     """An ``Emit`` as bytes, ready for the producer."""
 

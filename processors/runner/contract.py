@@ -4,20 +4,22 @@ A processor is a named unit with one input topic and an async handler over batch
 validated records. It returns what to publish (``Emit``) and what to dead-letter
 (``DeadLetter``); the runner owns the plumbing — consuming in batches, explicit offset
 commits, transactions when ``exactly_once``, retries with backoff for ``RetriableError``,
-the DLQ, metrics, health and graceful shutdown. Consumer group: ``shotline-<name>``.
+the DLQ, metrics, health and graceful shutdown. Consumer group: ``shotline-<name>`` behind
+the topic prefix (``Context.group_id``).
 
 Stateful processors restore their state in ``on_assign`` and drop it in ``on_revoke``; the
 runner calls ``handle`` only for partitions whose restore finished. ``handle`` receives the
 records of ONE input partition, in offset order, and may be called again with the same batch
-when it raised (retries) or when its output could not be committed (the runner then revokes
-and re-assigns the partition first): it must not change state it cannot rebuild in
-``on_assign``. For ``exactly_once`` processors the runner calls ``on_assign`` only after it
-has fenced any older producer of those partitions, so a restore reads only committed output.
+when it raised (retries) or when its output could not be committed (exactly-once: the
+runner revokes and re-assigns the partition first; at-least-once: the batch is redelivered):
+it must not change state it cannot rebuild in ``on_assign``. For ``exactly_once``
+processors the runner calls ``on_assign`` only after it has fenced any older producer of
+those partitions, so a restore reads only committed output.
 
-Optional hook ``skip_key(partition: int, key: bytes) -> bool`` (see ``KeyFilter``): a
-processor that can tell from the Kafka key alone that a record needs nothing (dedupe: a
-requestId already emitted) saves the runner decoding and validating it; skipped records are
-committed like handled ones.
+Optional hook ``skip_keys(partition, keys) -> list[bool]`` (see ``KeyFilter``): a processor
+that can tell from the Kafka keys alone that records need nothing (dedupe: a requestId
+already emitted, or repeated earlier in the same batch) saves the runner decoding and
+validating them; skipped records are committed like handled ones.
 """
 
 from __future__ import annotations
@@ -130,6 +132,7 @@ class Processor(Protocol[M]):
 
 @runtime_checkable
 class KeyFilter(Protocol):
-    """The optional fast path: True means the record with this key needs no handling."""
+    """The optional fast path, called once per partition batch before decoding: one flag
+    per key (offset order), True meaning "this record needs no handling"."""
 
-    def skip_key(self, partition: int, key: bytes) -> bool: ...
+    def skip_keys(self, partition: int, keys: Sequence[bytes | None]) -> Sequence[bool]: ...

@@ -17,13 +17,14 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
 from processors.runner.batch import process_batch
 from processors.runner.contract import Context, Processor
 from processors.runner.errors import FatalError
 from processors.runner.metrics import RunnerMetrics
+from processors.runner.rebalance import RebalanceListener
 from processors.runner.settings import RunnerSettings
 from processors.runner.sink import AtLeastOnceSink, PublishError, TransactionalSink
 
@@ -54,6 +55,7 @@ class Engine:
         self._owned: set[int] = set()
         self._next: dict[int, int] = {}  # next offset to handle, per owned partition
         self._publish_failures: dict[int, int] = {}  # consecutive, per partition
+        self._suspended: dict[int, int] = {}  # revoked by a rebalance, state kept: next offset
         self._failure: BaseException | None = None
         self._txn = (
             TransactionalSink(
@@ -76,8 +78,12 @@ class Engine:
             auto_offset_reset="earliest",
             isolation_level="read_committed",
             max_partition_fetch_bytes=4 << 20,
+            # A restore in on_assign (dedupe: up to a window of output) runs between polls
+            # and inside the rebalance; both limits must outlast it.
+            max_poll_interval_ms=self.settings.max_poll_interval_ms,
+            rebalance_timeout_ms=self.settings.max_poll_interval_ms,
         )
-        self._consumer.subscribe([self.topic], listener=_Rebalance(self))
+        self._consumer.subscribe([self.topic], listener=RebalanceListener(self))
         try:
             await self._consumer.start()
             self.state = "running"
@@ -160,32 +166,63 @@ class Engine:
             await self._assign({partition})
 
     async def _assign(self, partitions: set[int]) -> None:
+        """Take partitions up: fence their producers first, then for each either resume it
+        (it was ours before this rebalance and nobody committed on it since, so the
+        processor's state is still right) or restore it (``on_assign``); then seek to the
+        committed offset."""
         if self._txn is not None:
             await self._txn.open(partitions)
-        await self.processor.on_assign(partitions)
+        committed: dict[int, int | None] = {}
+        for partition in partitions:
+            committed[partition] = await self._consumer.committed(
+                TopicPartition(self.topic, partition)
+            )
+        resumed = {
+            p for p in partitions if p in self._suspended and self._suspended[p] == committed[p]
+        }
+        stale = {p for p in partitions - resumed if p in self._suspended}
+        for partition in partitions:
+            self._suspended.pop(partition, None)
+        if stale:
+            await self.processor.on_revoke(stale)
+        if partitions - resumed:
+            await self.processor.on_assign(partitions - resumed)
         for partition in partitions:
             tp = TopicPartition(self.topic, partition)
-            committed = await self._consumer.committed(tp)
-            if committed is None:
+            offset = committed[partition]
+            if offset is None:
                 await self._consumer.seek_to_beginning(tp)
-                self._next[partition] = 0
             else:
-                self._consumer.seek(tp, committed)
-                self._next[partition] = committed
+                self._consumer.seek(tp, offset)
+            self._next[partition] = offset or 0
         self._owned |= partitions
         self.metrics.assigned.labels(self.name).set(len(self._owned))
 
-    async def _revoke(self, partitions: set[int]) -> None:
+    async def _revoke(self, partitions: set[int], suspend: bool = False) -> None:
+        """Give partitions up. ``suspend`` (a rebalance) keeps the processor's state, since
+        the eager protocol revokes everything and usually hands most of it straight back;
+        ``_settle`` drops what did not come back."""
         mine = partitions & self._owned
         self._owned -= mine
         for partition in mine:
-            self._next.pop(partition, None)
+            next_offset = self._next.pop(partition, None)
+            if suspend and next_offset is not None:
+                self._suspended[partition] = next_offset
             self.metrics.lag.remove(self.name, str(partition))
-        if mine:
-            await self.processor.on_revoke(mine)
+        gone = mine - self._suspended.keys()
+        if gone:
+            await self.processor.on_revoke(gone)
         if self._txn is not None:
             await self._txn.close(mine)
         self.metrics.assigned.labels(self.name).set(len(self._owned))
+
+    async def _settle(self, kept: set[int]) -> None:
+        """After a rebalance: state of suspended partitions that went elsewhere is dropped."""
+        lost = set(self._suspended) - kept
+        for partition in lost:
+            del self._suspended[partition]
+        if lost:
+            await self.processor.on_revoke(lost)
 
     def _update_lag(self) -> None:
         for partition in self._owned:
@@ -196,13 +233,16 @@ class Engine:
                 self.metrics.lag.labels(self.name, str(partition)).set(lag)
 
     async def _shutdown(self) -> None:
+        # Not under the lock: stopping the consumer may wait for a rebalance in progress,
+        # whose listener takes the lock. The loop has exited, so no batch is in flight.
+        if self._consumer is not None:
+            try:
+                await self._consumer.stop()  # leaves the group
+            except KafkaError as exc:
+                log.warning("processor %s: consumer stop: %s", self.name, exc)
         async with self._lock:
-            if self._consumer is not None:
-                try:
-                    await self._consumer.stop()  # leaves the group
-                except KafkaError as exc:
-                    log.warning("processor %s: consumer stop: %s", self.name, exc)
             await self._revoke(set(self._owned))
+            await self._settle(set())
             if self._txn is not None:
                 await self._txn.stop()
             if self._plain is not None:
@@ -210,27 +250,3 @@ class Engine:
             await self.processor.stop()
         if self.state != "failed":
             self.state = "stopped"
-
-
-class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
-    """aiokafka swallows listener errors, so they are parked for the loop to raise."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
-    def _mine(self, tps: set[TopicPartition]) -> set[int]:
-        return {tp.partition for tp in tps if tp.topic == self.engine.topic}
-
-    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        async with self.engine._lock:
-            try:
-                await self.engine._revoke(self._mine(revoked))
-            except Exception as exc:
-                self.engine._failure = exc
-
-    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        async with self.engine._lock:
-            try:
-                await self.engine._assign(self._mine(assigned) - self.engine._owned)
-            except Exception as exc:
-                self.engine._failure = exc

@@ -29,6 +29,11 @@ class RunnerSettings(BaseModel):
     transaction_timeout_ms: int = Field(
         default=60_000, gt=0, description="Kafka transaction timeout (exactly-once processors)."
     )
+    max_poll_interval_ms: int = Field(
+        default=900_000,
+        gt=0,
+        description="Longest batch or restore before the group counts the consumer as dead.",
+    )
     shutdown_timeout_s: float = Field(
         default=30.0, gt=0, description="How long a graceful stop may take before exiting."
     )

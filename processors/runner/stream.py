@@ -18,7 +18,8 @@ import asyncio
 import logging
 import time
 from collections import defaultdict
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 from aiokafka import ConsumerRebalanceListener, TopicPartition
 from faststream import AckPolicy
@@ -26,7 +27,9 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
 from processors.runner.batch import process_batch
+from processors.runner.codec import Encoded
 from processors.runner.contract import Context, Processor
+from processors.runner.errors import FatalError
 from processors.runner.metrics import RunnerMetrics
 from processors.runner.settings import RunnerSettings
 from processors.runner.sink import AtLeastOnceSink
@@ -34,6 +37,14 @@ from processors.runner.sink import AtLeastOnceSink
 __all__ = ["StreamEngine"]
 
 log = logging.getLogger("shotline.processors")
+
+
+class Sink(Protocol):
+    """Where output goes (``AtLeastOnceSink``; tests pass an in-memory one)."""
+
+    async def start(self) -> None: ...
+    async def publish(self, records: Sequence[Encoded]) -> None: ...
+    async def stop(self) -> None: ...
 
 
 class StreamEngine:
@@ -45,6 +56,7 @@ class StreamEngine:
         ctx: Context,
         settings: RunnerSettings,
         metrics: RunnerMetrics,
+        sink: Sink | None = None,
     ) -> None:
         self.processor = processor
         self.name = processor.name
@@ -53,9 +65,11 @@ class StreamEngine:
         self.metrics = metrics
         self.topic = processor.input_topic(ctx.topics)
         self.state = "starting"
-        self._sink = AtLeastOnceSink(ctx.kafka)
+        self._sink: Sink = sink if sink is not None else AtLeastOnceSink(ctx.kafka)
         self._lock = asyncio.Lock()
         self._closing = False
+        self._fatal: FatalError | None = None
+        self._wake = asyncio.Event()  # set when a batch raised FatalError
         self._owned: set[int] = set()
         self._broker = KafkaBroker(
             ctx.kafka.bootstrap,
@@ -81,11 +95,16 @@ class StreamEngine:
             await self._sink.start()
             await self._broker.start()
             self.state = "running"
-            await stop.wait()
+            waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
+            _, pending = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            for waiting in pending:
+                waiting.cancel()
             self.state = "stopping"
             async with self._lock:
                 self._closing = True
             await self._broker.stop()  # waits for the batch in flight to be acked
+            if self._fatal is not None:
+                raise self._fatal
         except BaseException:
             self.state = "failed"
             raise
@@ -96,7 +115,7 @@ class StreamEngine:
 
     async def _on_batch(self, message: KafkaMessage) -> None:
         records = message.raw_message
-        batch = records if isinstance(records, tuple) else (records,)
+        batch = records if isinstance(records, (tuple, list)) else (records,)
         async with self._lock:
             if self._closing:
                 await message.nack()  # redelivered to whoever owns the partition next
@@ -104,11 +123,18 @@ class StreamEngine:
             by_partition: dict[int, list[Any]] = defaultdict(list)
             for record in batch:
                 by_partition[record.partition].append(record)
-            for partition, raws in by_partition.items():
-                await self._one_partition(partition, raws)
-        consumer = getattr(message, "consumer", None)
+            try:
+                for partition, raws in by_partition.items():
+                    await self._one_partition(partition, raws)
+            except FatalError as exc:  # stop the process; the batch stays uncommitted
+                self._fatal = exc
+                self._closing = True
+                self._wake.set()
+                await message.nack()
+                return
+        highwater = getattr(getattr(message, "consumer", None), "highwater", None)
         for partition, raws in by_partition.items():
-            end = consumer.highwater(TopicPartition(self.topic, partition)) if consumer else None
+            end = highwater(TopicPartition(self.topic, partition)) if highwater else None
             if end is not None:
                 lag = max(0, end - raws[-1].offset - 1)
                 self.metrics.lag.labels(self.name, str(partition)).set(lag)

@@ -19,6 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 from prometheus_client import CollectorRegistry
 
 from processors.dedupe.handler import DedupeProcessor
@@ -192,17 +194,33 @@ async def _topics(base: KafkaSettings) -> KafkaSettings:
     return kafka
 
 
+async def _drop_topics(kafka: KafkaSettings) -> None:
+    """Delete a run's topics: each holds hundreds of MB on a shared broker."""
+    admin = AIOKafkaAdminClient(**kafka.client_kwargs())
+    await admin.start()
+    try:
+        await admin.delete_topics([spec.name for spec in kafka.topics.specs()])
+    except KafkaError:
+        pass  # best effort: a leftover prefixed topic harms nobody
+    finally:
+        await admin.close()
+
+
 async def _measure(duration_s: float) -> Measurement:
     settings = load_settings()
     records = int(min(max(duration_s, 1.0) * 60_000, 600_000))
     unique = await _topics(settings.kafka)
-    total = await _fill(unique, records, copies=1)
-    tune_gc(settings.processors.gc_threshold)  # as the runner does, for every side
-    raw = await _raw_loop(unique, total, duration_s)
-    rate, emitted = await _dedupe(unique, total, duration_s)
     agora = await _topics(settings.kafka)
-    agora_total = await _fill(agora, records // 3, copies=3)
-    agora_rate, agora_emitted = await _dedupe(agora, agora_total, duration_s)
+    try:
+        total = await _fill(unique, records, copies=1)
+        tune_gc(settings.processors.gc_threshold)  # as the runner does, for every side
+        raw = await _raw_loop(unique, total, duration_s)
+        rate, emitted = await _dedupe(unique, total, duration_s)
+        agora_total = await _fill(agora, records // 3, copies=3)
+        agora_rate, agora_emitted = await _dedupe(agora, agora_total, duration_s)
+    finally:
+        await _drop_topics(unique)
+        await _drop_topics(agora)
     return Measurement(
         scenario="dedupe",
         unit="records/s",

@@ -7,14 +7,15 @@ downstream because its output is keyed by requestId.
 
 ``fail_projects`` simulates a broken downstream for some projects: their records raise
 ``RetriableError`` — retried, then dead-lettered — until the setting is fixed and the DLQ
-replayed. Settings: ``[processors.sections.flagger]`` or ``SHOTLINE_FLAGGER_<FIELD>``.
+replayed. ``fatal_projects`` raise ``FatalError``: the runner stops, exit code 1.
+Settings: ``[processors.sections.flagger]`` or ``SHOTLINE_FLAGGER_<FIELD>``.
 """
 
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
-from processors.runner import Batch, Context, Emit, HandleResult, RetriableError
+from processors.runner import Batch, Context, Emit, FatalError, HandleResult, RetriableError
 from schemas import ScreenshotRecord, Topics
 
 
@@ -23,6 +24,7 @@ class FlaggerSettings(BaseModel):
 
     topic: str = "shotline.flags.v1"
     fail_projects: tuple[str, ...] = ()
+    fatal_projects: tuple[str, ...] = ()
 
 
 class Flag(BaseModel):
@@ -63,6 +65,8 @@ class Flagger:
         emits = []
         for record in batch:
             shot = record.value
+            if shot.project in self.settings.fatal_projects:
+                raise FatalError(f"project {shot.project}: flagger is misconfigured for it")
             if shot.project in self.settings.fail_projects:
                 raise RetriableError(f"project {shot.project}: flag store unavailable")
             flag = Flag(

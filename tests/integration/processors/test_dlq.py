@@ -115,3 +115,28 @@ async def test_retries_exhausted_go_to_dlq_and_replay_after_fix_delivers_them(
         assert stop(fixed) == 0, (tmp_path / "f2.log").read_text()
     assert "req-7" in {orjson.loads(v)["request_id"] for _, _, v in flags}
     assert len(await read_all(kafka, kafka.topics.dlq)) == 1
+
+
+async def test_fatal_error_stops_the_process_with_exit_1_and_commits_nothing(
+    kafka: KafkaSettings, tmp_path: Path
+) -> None:
+    flags_topic = f"{kafka.topic_prefix}shotline.flags.v1"
+    spec = TopicSpec(name=flags_topic, partitions=3, replication=1, config={})
+    await ensure_topics(kafka, [spec])
+    shot = normalise(envelope(1, project="doom"), 60_000)
+    await produce(kafka, kafka.topics.screenshots, [(b"req-1", shot.model_dump_json().encode())])
+    env = {"SHOTLINE_FLAGGER_FATAL_PROJECTS": '["doom"]'}
+    proc = spawn(kafka, ["process", FLAGGER, "--port", "0"], env, tmp_path / "fatal.log")
+    try:
+        code = proc.wait(timeout=60)
+    finally:
+        stop(proc)
+    assert code == 1, (tmp_path / "fatal.log").read_text()
+    assert "misconfigured" in (tmp_path / "fatal.log").read_text()
+    # Nothing was committed: fixed, the processor handles the record.
+    fixed = spawn(kafka, ["process", FLAGGER, "--port", "0"], log=tmp_path / "fixed.log")
+    try:
+        flags = await wait_for_count(kafka, flags_topic, 1, timeout_s=60)
+    finally:
+        assert stop(fixed) == 0
+    assert [key for _, key, _ in flags] == [b"req-1"]

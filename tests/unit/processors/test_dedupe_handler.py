@@ -46,9 +46,8 @@ async def test_id_seen_in_an_earlier_batch_is_dropped_and_skipped_on_its_key() -
     dedupe = processor()
     await dedupe.handle([record(1)])
     assert (await dedupe.handle([record(1, offset=5)])).emits == []
-    assert dedupe.skip_key(1, b"req-1")
-    assert not dedupe.skip_key(2, b"req-1"), "another partition's ids are not this one's"
-    assert not dedupe.skip_key(1, b"req-9")
+    assert dedupe.skip_keys(1, [b"req-1", b"req-9", b"req-9", None]) == [True, False, True, False]
+    assert dedupe.skip_keys(2, [b"req-1"]) == [False], "another partition's ids are not its"
 
 
 async def test_record_keyed_other_than_its_request_id_is_dead_lettered() -> None:
