@@ -16,8 +16,6 @@ from schemas.usage import UsageRecord
 
 __all__ = ["CurrentQps", "StageOneMetrics", "UsageMetrics"]
 
-ITEMS = ("billable", "incomplete", "duplicate", "checksum_failure")
-
 
 class StageOneMetrics:
     """Counters of the ``tally`` processor (rate() of these is processing throughput)."""

@@ -8,7 +8,7 @@ monthly peak and images, exports them to Prometheus and writes the project-month
 compacted ``shotline.usage.v1`` — pinned to the partition number it read from. Both are
 ``exactly_once``: the runner commits their emits and input offsets in one transaction, and
 ``metrics`` restores its state on assignment. ``metrics`` owns the billing settings
-(``SHOTLINE_METRICS_*``, the ``[metrics]`` section).
+(``MetricsSettings``: env ``SHOTLINE_METRICS_*``, TOML ``[processors.sections.metrics]``).
 
 ``metrics`` writes a partition's changed project-months together, at most every
 ``snapshot_interval_s``, each stamped with the partition's last applied partial offset (the
@@ -26,8 +26,6 @@ import logging
 import time
 from datetime import UTC, datetime
 
-from pydantic import BaseModel, ConfigDict
-
 from processors.metrics.aggregate import UsageBook
 from processors.metrics.client import (
     TickSender,
@@ -37,7 +35,7 @@ from processors.metrics.client import (
     read_usage,
 )
 from processors.metrics.exposition import StageOneMetrics, UsageMetrics
-from processors.metrics.logic import RecentIds, Sighting, partials
+from processors.metrics.logic import RecentIds, ScreenshotView, Sighting, partials
 from processors.metrics.settings import MetricsSettings, TallySettings
 from processors.runner.contract import Batch, Context, Emit, HandleResult
 from processors.runner.errors import RetriableError
@@ -47,25 +45,6 @@ from schemas.usage import UsagePartial, UsageRecord
 __all__ = ["MetricsProcessor", "ScreenshotView", "TallyProcessor"]
 
 log = logging.getLogger("shotline.processors.metrics")
-
-
-class CallbackCode(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    code: int
-
-
-class ScreenshotView(BaseModel):
-    """The fields billing reads from a ``shotline.screenshots.v1`` record; others ignored."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    project: str
-    request_id: str
-    event_time: datetime
-    checksum_status: str = "ok"
-    received_at: datetime | None = None
-    callback: CallbackCode
 
 
 class TallyProcessor:
@@ -129,6 +108,10 @@ class MetricsProcessor:
     input_model = UsagePartial
     exactly_once = True
 
+    def __init__(self) -> None:
+        self._ticker: asyncio.Task[None] | None = None
+        self.ticks: TickSender | None = None
+
     def input_topic(self, topics: Topics) -> str:
         return partials_topic(topics)
 
@@ -146,15 +129,19 @@ class MetricsProcessor:
         await ensure_partials_topic(ctx.kafka)
         self.ticks = TickSender(ctx.kafka)
         await self.ticks.start()
-        self._ticker = asyncio.create_task(self._tick_quiet_partitions())
+        self._ticker = asyncio.create_task(self._tick_quiet_partitions(self.ticks))
 
     async def stop(self) -> None:
-        self._ticker.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._ticker
-        await self.ticks.stop()
+        if self._ticker is not None:
+            self._ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ticker
+            self._ticker = None
+        if self.ticks is not None:
+            await self.ticks.stop()
+            self.ticks = None
 
-    async def _tick_quiet_partitions(self) -> None:
+    async def _tick_quiet_partitions(self, ticks: TickSender) -> None:
         """Snapshots are only written by ``handle``; a partition that went quiet with
         unsaved changes gets a tick record, so the runner calls ``handle`` once more."""
         interval = self.settings.snapshot_interval_s
@@ -168,7 +155,7 @@ class MetricsProcessor:
                 if dirty and now - last >= interval:
                     self.ticked_at[partition] = now
                     try:
-                        await self.ticks.send(partition)
+                        await ticks.send(partition)
                     except RetriableError as exc:  # the next round tries again
                         log.warning("metrics: %s", exc)
 

@@ -11,10 +11,32 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict
 
 from schemas.usage import UsagePartial
 
-__all__ = ["RecentIds", "Sighting", "partials"]
+__all__ = ["RecentIds", "ScreenshotView", "Sighting", "partials"]
+
+
+class CallbackCode(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    code: int
+
+
+class ScreenshotView(BaseModel):
+    """The fields billing reads from a ``shotline.screenshots.v1`` record; others ignored."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    project: str
+    request_id: str
+    event_time: datetime
+    checksum_status: str = "ok"
+    received_at: datetime | None = None
+    callback: CallbackCode
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,11 +1,12 @@
-"""A minimal stand-in for the processor runner (issue 4), used until it lands here.
+"""A minimal, deterministic exactly-once driver for the billing processors.
 
-It does what the contract promises for an ``exactly_once`` processor and nothing more:
-consume with ``read_committed`` in a consumer group, call ``on_assign`` before the first
-batch (after the transactional producer is initialised, which fences and aborts a previous
-incarnation's open transaction), hand validated batches to ``handle``, and commit the emits
-together with the input offsets in one Kafka transaction. ``crash_after`` abandons a
-transaction half-way — emits sent, nothing committed — like a ``kill -9``.
+It does what the runner contract promises for an ``exactly_once`` processor and nothing
+more: consume with ``read_committed``, call ``on_assign`` after the transactional producer
+is initialised (which fences and aborts a previous incarnation's open transaction), hand
+each partition's records to ``handle``, and commit the emits together with the input offsets
+in one Kafka transaction. ``crash_after`` abandons a transaction half-way — emits sent,
+nothing committed — at an exact batch, which the real runner (tested under ``shotline
+process`` in ``test_runner_*.py``) cannot be told to do.
 """
 
 from __future__ import annotations

@@ -1,6 +1,5 @@
 """The two billing stages against the real broker, on synthetic months with bills computed
-by hand. The processors run under ``harness.run_until_idle`` (a minimal exactly-once
-consume→handle→transactional-produce loop) until the runner of issue 4 is merged."""
+by hand, driven by ``harness.run_until_idle`` so that crashes land at exact points."""
 
 from __future__ import annotations
 
