@@ -45,6 +45,7 @@ async def run(
     stop: asyncio.Event | None = None,
     live: bool = False,
     stats_file: Path | None = None,
+    keep_ids: bool = True,
 ) -> Stats:
     """One simulator run against real HTTP and S3; returns its counters."""
     store = None
@@ -58,7 +59,7 @@ async def run(
             pool=settings.upload_threads,
         )
     courier = Courier(settings.url, settings.concurrency, settings.timeout_s, settings.attempts)
-    simulator = Simulator(settings, courier, store)
+    simulator = Simulator(settings, courier, store, keep_ids=keep_ids)
 
     async def report() -> None:
         with Live(simulator.stats.table(), console=console, refresh_per_second=4) as view:
@@ -151,7 +152,8 @@ def simulate(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        return await run(settings, stop, live=not quiet, stats_file=stats_file)
+        keep = any(path is not None for path in (acked_file, dropped_file, rejected_file))
+        return await run(settings, stop, live=not quiet, stats_file=stats_file, keep_ids=keep)
 
     try:
         stats = asyncio.run(main())
@@ -162,5 +164,5 @@ def simulate(
     write_lines(dropped_file, stats.dropped)
     write_lines(rejected_file, stats.rejected)
     console.print(stats.table("Agora simulator — summary"))
-    if stats.lost or stats.unexpected:
+    if stats.counts["lost"] or stats.counts["unexpected"]:
         raise typer.Exit(3)

@@ -37,13 +37,14 @@ class Simulator:
         courier: Courier,
         store: ObjectStore | None,
         clock: Callable[[], datetime] = _now,
+        keep_ids: bool = True,
     ) -> None:
         self.settings = settings
         self.courier = courier
         self.store = store if settings.upload else None
         self.clock = clock
         self.planner = Planner(settings)
-        self.stats = Stats()
+        self.stats = Stats(keep_ids=keep_ids)
         self.executor = ThreadPoolExecutor(settings.upload_threads, "shotline-upload")
 
     async def run(self, stop: asyncio.Event | None = None) -> Stats:
@@ -94,15 +95,15 @@ class Simulator:
         if shot.kind is Kind.MISSING_OBJECT:
             stats.missing_object += 1
         if not shot.sends:
-            stats.dropped.append(shot.request_id)
+            stats.note("dropped", shot.request_id)
             return
         stats.compact_timestamps += shot.compact_timestamp
         delivery = await self.courier.deliver(shot.body)
         self._count(delivery)
         if delivery.acked:
-            (stats.acked if shot.kind.acceptable else stats.unexpected).append(shot.request_id)
+            stats.note("acked" if shot.kind.acceptable else "unexpected", shot.request_id)
         else:
-            (stats.lost if shot.kind.acceptable else stats.rejected).append(shot.request_id)
+            stats.note("lost" if shot.kind.acceptable else "rejected", shot.request_id)
             return
         for _ in range(shot.duplicates):
             again = await self.courier.deliver(shot.body)

@@ -23,7 +23,13 @@ def _quantile(values: list[float], q: float) -> float:
 class Stats:
     """Counters of one run. ``acked`` are requestIds Agora would consider delivered;
     ``lost`` are valid ones it gave up on; ``rejected`` are invalid ones refused as they
-    should be; ``unexpected`` are invalid ones that were acknowledged anyway."""
+    should be; ``unexpected`` are invalid ones that were acknowledged anyway.
+
+    The id lists are kept only with ``keep_ids`` (an oracle needs them); a long-running
+    demo keeps the counts alone, so its memory stays flat.
+    """
+
+    keep_ids: bool = True
 
     started: float = field(default_factory=time.monotonic)
     planned: int = 0
@@ -41,6 +47,14 @@ class Stats:
     dropped: list[str] = field(default_factory=list)
     outcomes: Counter[str] = field(default_factory=Counter)
     latencies: deque[float] = field(default_factory=lambda: deque(maxlen=20_000))
+    counts: Counter[str] = field(default_factory=Counter)
+
+    def note(self, outcome: str, request_id: str) -> None:
+        """Count ``request_id`` under ``outcome`` (acked, lost, rejected, unexpected, dropped)."""
+        self.counts[outcome] += 1
+        if self.keep_ids:
+            ids: list[str] = getattr(self, outcome)
+            ids.append(request_id)
 
     @property
     def elapsed_s(self) -> float:
@@ -54,11 +68,11 @@ class Stats:
             "planned": self.planned,
             "uploaded": self.uploaded,
             "upload_failed": self.upload_failed,
-            "acked": len(self.acked),
-            "lost": len(self.lost),
-            "rejected": len(self.rejected),
-            "unexpected_acks": len(self.unexpected),
-            "dropped": len(self.dropped),
+            "acked": self.counts["acked"],
+            "lost": self.counts["lost"],
+            "rejected": self.counts["rejected"],
+            "unexpected_acks": self.counts["unexpected"],
+            "dropped": self.counts["dropped"],
             "missing_object": self.missing_object,
             "compact_timestamps": self.compact_timestamps,
             "attempts": self.attempts,

@@ -63,10 +63,10 @@ def test_generated_config_is_read_back_by_the_settings(
 
 def test_simulator_stage_arguments_are_all_understood(tmp_path: Path) -> None:
     stage = simulator_stage(Layout(), tmp_path, rate=5)
-    args = [*stage.argv[1:], "--count", "0", "--no-upload"]
+    args = [*stage.argv[1:], "--count", "0", "--no-upload", "--acked-file", str(tmp_path / "a")]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
-    assert (tmp_path / "acked.txt").read_text() == ""
+    assert (tmp_path / "a").read_text() == ""
     assert (tmp_path / "simulator.json").exists()
 
 

@@ -105,3 +105,17 @@ async def test_no_upload_mode_sends_without_touching_the_store(receiver: Receive
 async def test_rate_and_duration_bound_the_run(receiver: Receiver) -> None:
     stats = (await _run(receiver, MemoryStore(), rate=50, count=None, duration_s=1.0)).stats
     assert 40 <= stats.planned <= 60
+
+
+async def test_without_id_lists_only_counts_are_kept(receiver: Receiver) -> None:
+    settings = SimulateSettings(url=receiver.url, rate=2000, count=100, seed=3, faults=FAULTS)
+    courier = Courier(settings.url, settings.concurrency, settings.timeout_s)
+    simulator = Simulator(settings, courier, MemoryStore(), keep_ids=False)
+    try:
+        stats = await simulator.run()
+    finally:
+        await courier.close()
+    assert not stats.acked
+    assert not stats.dropped
+    assert stats.snapshot()["acked"] == len(receiver.accepted) > 0
+    assert stats.snapshot()["dropped"] > 0
