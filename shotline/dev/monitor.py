@@ -106,11 +106,12 @@ class Monitor:
     sim_stats: Path | None = None
     history: dict[str, deque[tuple[float, float]]] = field(default_factory=dict)
 
-    def _rate(self, key: str, total: float | None) -> float | None:
-        """Per-second change of ``total`` over the last ``RATE_WINDOW_S`` seconds."""
+    def _rate(self, key: str, total: float | None, at: float | None = None) -> float | None:
+        """Per-second change of ``total`` over the last ``RATE_WINDOW_S`` seconds; ``at`` is
+        when ``total`` was true, on any clock (default: now)."""
         if total is None:
             return None
-        now = time.monotonic()
+        now = time.monotonic() if at is None else at
         points = self.history.setdefault(key, deque())
         points.append((now, total))
         while len(points) > 2 and now - points[1][0] >= RATE_WINDOW_S:
@@ -132,7 +133,9 @@ class Monitor:
             f"acked {snap['acked']}  lost {snap['lost']}  rejected {snap['rejected']}  "
             f"dup sent {snap['duplicates_sent']}  p99 {snap['p99_ms']} ms"
         )
-        return Row("simulator", total, self._rate("simulator", total), notes=notes)
+        # The file is up to a second old: rate it on the simulator's own clock.
+        rate = self._rate("simulator", total, at=float(snap["elapsed_s"]))
+        return Row("simulator", total, rate, notes=notes)
 
     def _stage(self, stage: Stage) -> Row:
         samples = scrape(stage.metrics_url) if stage.metrics_url else None
