@@ -45,13 +45,18 @@ BUCKET = "shotline-screenshots"
 
 
 def simulator_stage(
-    layout: Layout, run_dir: Path, rate: float, extra: tuple[str, ...] = ()
+    layout: Layout,
+    run_dir: Path,
+    rate: float,
+    s3_endpoint: str = "http://127.0.0.1:9000",
+    extra: tuple[str, ...] = (),
 ) -> Stage:
     """The simulator as a child process, with every fault on at a low rate. No id files:
     it may run for hours, and without them it keeps counts only."""
     argv = (
         *shotline_argv(), "simulate", "--url", layout.callback_url, "--project", layout.project,
         "--rate", str(rate), "--channels", "20", "--users", "5", "--bucket", BUCKET,
+        "--s3-endpoint", s3_endpoint,
         "--duplicate-rate", "0.2", "--bad-checksum-rate", "0.02", "--malformed-rate", "0.02",
         "--compact-timestamp-rate", "0.5", "--missing-object-rate", "0.02",
         "--dropped-rate", "0.01", "--concurrency", "16", "--quiet",
@@ -182,7 +187,7 @@ def run(
         prometheus = _prometheus(run_dir, running, prometheus_port)
         docs = docs_stage(layout)
         pipeline.start(docs)
-        sim = simulator_stage(layout, run_dir, rate)
+        sim = simulator_stage(layout, run_dir, rate, s3.address)
         pipeline.start(sim)
         _where_to_look(layout, running, run_dir, prometheus)
         monitor = Monitor(running, sim_stats=run_dir / "simulator.json")
