@@ -79,8 +79,10 @@ class SimulateSettings(BaseModel):
     @model_validator(mode="after")
     def _check(self) -> SimulateSettings:
         validate_template(self.checksum_template)
-        if self.prefix.startswith("/") or self.prefix.endswith("/"):
-            raise ValueError("prefix must not start or end with '/'")
+        # Agora Console accepts prefix segments of ASCII letters and digits, 128 chars in all.
+        segments = self.prefix.split("/") if self.prefix else []
+        if len(self.prefix) > 128 or not all(seg.isascii() and seg.isalnum() for seg in segments):
+            raise ValueError("prefix must be '/'-separated segments of letters and digits")
         return self
 
     @property

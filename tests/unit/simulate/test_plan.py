@@ -110,3 +110,15 @@ def test_exclusive_fault_rates_above_one_are_refused() -> None:
 def test_interval_sets_the_rate_unless_rate_is_given() -> None:
     assert SimulateSettings(channels=10, users=3, interval_s=5).screenshots_per_s == 6.0
     assert SimulateSettings(rate=250).screenshots_per_s == 250
+
+
+@pytest.mark.parametrize("prefix", ["a_b", "/a", "a/", "a//b", "x" * 129, "dir-1"])
+def test_prefixes_agora_console_refuses_are_refused(prefix: str) -> None:
+    with pytest.raises(ValidationError, match="letters and digits"):
+        SimulateSettings(prefix=prefix)
+
+
+def test_an_empty_prefix_puts_the_date_directory_first() -> None:
+    shot = Planner(SimulateSettings(prefix="", seed=1)).next(NOW)
+    assert shot.object_name.startswith("20261124/")
+    assert parse_object_name(shot.object_name).prefix == ""
