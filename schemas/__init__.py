@@ -8,6 +8,7 @@ from schemas.checksum import (
     validate_template,
 )
 from schemas.config import ChecksumMode, KafkaSettings, ProjectConfig
+from schemas.deadletter import DeadLetterRecord
 from schemas.envelope import (
     HEADER_PROJECT,
     HEADER_TRACEPARENT,
@@ -15,6 +16,7 @@ from schemas.envelope import (
     ChecksumStatus,
 )
 from schemas.objectname import ObjectName, ObjectNameError, parse_object_name
+from schemas.screenshot import Consistency, ScreenshotRecord
 from schemas.timestamps import TimestampError, compact_utc, parse_compact_utc, to_utc
 from schemas.topics import Topics, TopicSpec
 
@@ -27,10 +29,13 @@ __all__ = [
     "CallbackParam",
     "ChecksumMode",
     "ChecksumStatus",
+    "Consistency",
+    "DeadLetterRecord",
     "KafkaSettings",
     "ObjectName",
     "ObjectNameError",
     "ProjectConfig",
+    "ScreenshotRecord",
     "TimestampError",
     "TopicSpec",
     "Topics",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import typer
 
 from shotline.dev.cli import app as dev_app
+from shotline.process_cmd import register as register_processor_verbs
 from shotline.topics import app as topics_app
 
 __all__ = ["app", "main"]
@@ -25,6 +26,7 @@ app = typer.Typer(
 )
 app.add_typer(dev_app, name="dev")
 app.add_typer(topics_app, name="topics")
+register_processor_verbs(app)
 
 
 def main() -> None:

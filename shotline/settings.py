@@ -20,6 +20,7 @@ from pydantic_settings import (
 )
 
 from ingest.settings import IngestSettings
+from processors.runner.settings import RunnerSettings
 from schemas import KafkaSettings, ProjectConfig
 from shotline.dev.settings import DevSettings
 
@@ -44,6 +45,7 @@ class Settings(BaseSettings):
     kafka: KafkaSettings = KafkaSettings()
     ingest: IngestSettings = IngestSettings()
     dev: DevSettings = DevSettings()
+    processors: RunnerSettings = RunnerSettings()
     projects: dict[str, ProjectConfig] = Field(default_factory=dict)
 
     @classmethod

@@ -1,1 +1,33 @@
 """The processor runner: contract, plumbing and the built-in registry."""
+
+from processors.runner.app import Runner
+from processors.runner.contract import (
+    Batch,
+    Context,
+    DeadLetter,
+    Emit,
+    HandleResult,
+    KeyFilter,
+    Processor,
+    Record,
+)
+from processors.runner.errors import FatalError, RetriableError, ShotlineError
+from processors.runner.loader import load_processor
+from processors.runner.settings import RunnerSettings
+
+__all__ = [
+    "Batch",
+    "Context",
+    "DeadLetter",
+    "Emit",
+    "FatalError",
+    "HandleResult",
+    "KeyFilter",
+    "Processor",
+    "Record",
+    "RetriableError",
+    "Runner",
+    "RunnerSettings",
+    "ShotlineError",
+    "load_processor",
+]

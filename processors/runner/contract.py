@@ -4,10 +4,22 @@ A processor is a named unit with one input topic and an async handler over batch
 validated records. It returns what to publish (``Emit``) and what to dead-letter
 (``DeadLetter``); the runner owns the plumbing — consuming in batches, explicit offset
 commits, transactions when ``exactly_once``, retries with backoff for ``RetriableError``,
-the DLQ, metrics, health and graceful shutdown. Consumer group: ``shotline-<name>``.
+the DLQ, metrics, health and graceful shutdown. Consumer group: ``shotline-<name>`` behind
+the topic prefix (``Context.group_id``).
 
 Stateful processors restore their state in ``on_assign`` and drop it in ``on_revoke``; the
-runner calls ``handle`` only for partitions whose restore finished.
+runner calls ``handle`` only for partitions whose restore finished. ``handle`` receives the
+records of ONE input partition, in offset order, and may be called again with the same batch
+when it raised (retries) or when its output could not be committed (exactly-once: the
+runner revokes and re-assigns the partition first; at-least-once: the batch is redelivered):
+it must not change state it cannot rebuild in ``on_assign``. For ``exactly_once``
+processors the runner calls ``on_assign`` only after it has fenced any older producer of
+those partitions, so a restore reads only committed output.
+
+Optional hook ``skip_keys(partition, keys) -> list[bool]`` (see ``KeyFilter``): a processor
+that can tell from the Kafka keys alone that records need nothing (dedupe: a requestId
+already emitted, or repeated earlier in the same batch) saves the runner decoding and
+validating them; skipped records are committed like handled ones.
 """
 
 from __future__ import annotations
@@ -27,6 +39,7 @@ __all__ = [
     "DeadLetter",
     "Emit",
     "HandleResult",
+    "KeyFilter",
     "Processor",
     "Record",
 ]
@@ -68,6 +81,7 @@ class DeadLetter:
     record: Record[Any]
     error: str
     retriable: bool = False
+    attempts: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +103,11 @@ class Context:
     def topics(self) -> Topics:
         return self.kafka.topics
 
+    def group_id(self, processor: str) -> str:
+        """``shotline-<name>``, behind the topic prefix so prefixed deployments (and tests)
+        sharing a cluster never share a consumer group."""
+        return f"{self.kafka.topic_prefix}shotline-{processor}"
+
 
 @runtime_checkable
 class Processor(Protocol[M]):
@@ -109,3 +128,11 @@ class Processor(Protocol[M]):
     async def on_revoke(self, partitions: set[int]) -> None: ...
 
     async def handle(self, batch: Batch[M]) -> HandleResult: ...
+
+
+@runtime_checkable
+class KeyFilter(Protocol):
+    """The optional fast path, called once per partition batch before decoding: one flag
+    per key (offset order), True meaning "this record needs no handling"."""
+
+    def skip_keys(self, partition: int, keys: Sequence[bytes | None]) -> Sequence[bool]: ...

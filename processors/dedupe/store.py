@@ -1,0 +1,90 @@
+"""Restoring the seen-set from the output topic: the Kafka adapter of dedupe.
+
+Output partition p holds exactly the requestIds input partition p has emitted (dedupe
+publishes to the same partition number), so the ids partition p emitted within the window
+are the keys of output partition p from ``offsets_for_times(now - window)`` to its end,
+read ``read_committed``. The runner calls this only after fencing the partition's previous
+producer, so the end is final: an aborted zombie transaction is never counted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaError
+
+from processors.runner.errors import FatalError, RetriableError
+from schemas import KafkaSettings
+
+__all__ = ["OutputLog"]
+
+OnKey = Callable[[int, bytes, int], None]  # (partition, key, timestamp_ms)
+
+
+class OutputLog:
+    def __init__(self, kafka: KafkaSettings, topic: str) -> None:
+        self._kafka = kafka
+        self._topic = topic
+
+    def _consumer(self) -> AIOKafkaConsumer:
+        return AIOKafkaConsumer(
+            **self._kafka.client_kwargs(),
+            group_id=None,
+            enable_auto_commit=False,
+            isolation_level="read_committed",
+            max_partition_fetch_bytes=8 << 20,
+        )
+
+    async def check_partitions(self, input_topic: str) -> int:
+        """The shared partition count; ``FatalError`` unless input and output agree."""
+        consumer = self._consumer()
+        try:
+            await consumer.start()
+            # aiokafka's public partitions_for_topic only knows subscribed topics
+            cluster = await consumer._client.fetch_all_metadata()
+            counts = {t: cluster.partitions_for_topic(t) for t in (input_topic, self._topic)}
+        except KafkaError as exc:
+            raise RetriableError(f"cannot read topic metadata: {exc}") from exc
+        finally:
+            await consumer.stop()
+        sizes = {t: len(parts or ()) for t, parts in counts.items()}
+        if 0 in sizes.values() or len(set(sizes.values())) != 1:
+            raise FatalError(f"dedupe needs equal, non-zero partition counts, found {sizes}")
+        return sizes[input_topic]
+
+    async def replay(self, partitions: set[int], since_ms: int, on_key: OnKey) -> int:
+        """Call ``on_key`` for every committed record of ``partitions`` newer than
+        ``since_ms``; the number of records read."""
+        if not partitions:
+            return 0
+        consumer = self._consumer()
+        tps = [TopicPartition(self._topic, p) for p in sorted(partitions)]
+        count = 0
+        try:
+            await consumer.start()
+            consumer.assign(tps)
+            ends = await consumer.end_offsets(tps)
+            starts = await consumer.offsets_for_times({tp: since_ms for tp in tps})
+            todo = {}
+            for tp in tps:
+                found = starts.get(tp)
+                start = ends[tp] if found is None else found.offset
+                if start < ends[tp]:
+                    consumer.seek(tp, start)
+                    todo[tp] = ends[tp]
+            while todo:
+                batch = await consumer.getmany(*todo, timeout_ms=1000, max_records=20_000)
+                for tp, msgs in batch.items():
+                    for msg in msgs:
+                        if msg.key is not None and msg.offset < todo.get(tp, -1):
+                            on_key(tp.partition, msg.key, msg.timestamp)
+                            count += 1
+                for tp in list(todo):
+                    if await consumer.position(tp) >= todo[tp]:
+                        del todo[tp]
+        except KafkaError as exc:
+            raise RetriableError(f"cannot restore from {self._topic}: {exc}") from exc
+        finally:
+            await consumer.stop()
+        return count

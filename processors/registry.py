@@ -1,0 +1,9 @@
+"""Built-in processors by name → import path. Third-party ones need no entry here."""
+
+from __future__ import annotations
+
+__all__ = ["BUILTINS"]
+
+BUILTINS: dict[str, str] = {
+    "dedupe": "processors.dedupe.handler:processor",
+}

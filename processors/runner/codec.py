@@ -1,0 +1,134 @@
+"""Bytes in, models out, and back: validation of consumed records and DLQ records.
+
+A record whose value does not validate against the processor's input model never reaches
+``handle``: it becomes a dead letter (not retriable — retrying cannot fix bytes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ValidationError
+
+from processors.runner.contract import Emit, Record
+from schemas import DeadLetterRecord
+
+__all__ = ["Encoded", "Raw", "RawRecord", "dead_letter", "decode", "encode"]
+
+
+class RawRecord(Protocol):
+    """A consumed record as bytes: the attributes aiokafka's ``ConsumerRecord`` has, so the
+    engine hands records over without copying them (tests build their own)."""
+
+    @property
+    def topic(self) -> str: ...
+    @property
+    def partition(self) -> int: ...
+    @property
+    def offset(self) -> int: ...
+    @property
+    def key(self) -> bytes | None: ...
+    @property
+    def value(self) -> bytes | None: ...
+    @property
+    def timestamp(self) -> int: ...
+    @property
+    def headers(self) -> Sequence[tuple[str, bytes]]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Raw:
+    """A ``RawRecord`` built by hand (tests, replays)."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    timestamp: int = 0
+    headers: Sequence[tuple[str, bytes]] = ()
+
+
+@dataclass(slots=True)  # not frozen: built per output record, and frozen costs ~0.7 µs
+class Encoded:
+    """An ``Emit`` as bytes, ready for the producer."""
+
+    topic: str
+    partition: int | None
+    key: bytes | None
+    value: bytes
+    headers: list[tuple[str, bytes]]
+
+
+def _headers(raw: RawRecord) -> dict[str, str]:
+    if not raw.headers:
+        return {}
+    return {name: value.decode("utf-8", "replace") for name, value in raw.headers}
+
+
+def decode(model: type[BaseModel], raw: RawRecord) -> Record[Any] | str:
+    """The validated record, or a one-line description of why it is invalid."""
+    try:
+        value = model.model_validate_json(raw.value or b"")
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "value"
+        return f"invalid {model.__name__}: {where}: {first['msg']} ({exc.error_count()} errors)"
+    return Record(
+        value=value,
+        key=raw.key.decode("utf-8", "replace") if raw.key is not None else None,
+        topic=raw.topic,
+        partition=raw.partition,
+        offset=raw.offset,
+        timestamp_ms=raw.timestamp,
+        headers=_headers(raw),
+    )
+
+
+def encode(emit: Emit) -> Encoded:
+    return Encoded(
+        topic=emit.topic,
+        partition=emit.partition,
+        key=emit.key.encode("utf-8") if emit.key is not None else None,
+        value=emit.value.model_dump_json().encode("utf-8"),
+        headers=[(name, value.encode("utf-8")) for name, value in emit.headers.items()],
+    )
+
+
+def dead_letter(
+    processor: str,
+    raw: RawRecord,
+    error: str,
+    error_type: str,
+    attempts: int,
+    retriable: bool,
+    first_failure_at: datetime,
+    dlq_topic: str,
+) -> Encoded:
+    """The DLQ record for ``raw``, keyed like the source so a replay lands on its partition."""
+    record = DeadLetterRecord(
+        processor=processor,
+        error=error[:2000],
+        error_type=error_type,
+        attempts=attempts,
+        retriable=retriable,
+        source_topic=raw.topic,
+        source_partition=raw.partition,
+        source_offset=raw.offset,
+        source_key=raw.key.decode("utf-8", "replace") if raw.key is not None else None,
+        source_timestamp_ms=raw.timestamp,
+        source_headers=_headers(raw),
+        first_failure_at=first_failure_at,
+        last_failure_at=datetime.now(UTC),
+        **DeadLetterRecord.value_fields(raw.value),
+    )
+    return Encoded(
+        topic=dlq_topic,
+        partition=None,
+        key=raw.key,
+        value=record.model_dump_json().encode("utf-8"),
+        headers=[("shotline-processor", processor.encode("utf-8"))],
+    )

@@ -1,0 +1,94 @@
+"""Reading and replaying ``shotline.dlq.v1``: the aiokafka adapter behind ``shotline dlq``.
+
+Replay re-publishes each dead letter's original bytes, key and headers to its source topic
+and source partition (the partition a key hashes to, unless the topic was resized), with an
+idempotent ``acks=all`` producer. Replaying twice is safe for dedupe's input (it keys on
+requestId) and for every processor that is idempotent on its key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.errors import KafkaError
+from pydantic import ValidationError
+
+from processors.runner.errors import RetriableError
+from schemas import DeadLetterRecord, KafkaSettings
+
+__all__ = ["StoredDeadLetter", "read_dead_letters", "replay_dead_letters"]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredDeadLetter:
+    partition: int
+    offset: int
+    record: DeadLetterRecord
+
+
+async def read_dead_letters(kafka: KafkaSettings) -> list[StoredDeadLetter]:
+    """Every committed, well-formed record of the DLQ topic, oldest first per partition."""
+    topic = kafka.topics.dlq
+    consumer = AIOKafkaConsumer(
+        **kafka.client_kwargs(), group_id=None, isolation_level="read_committed"
+    )
+    found: list[StoredDeadLetter] = []
+    try:
+        await consumer.start()
+        # aiokafka's public partitions_for_topic only knows subscribed topics
+        cluster = await consumer._client.fetch_all_metadata()
+        parts = cluster.partitions_for_topic(topic) or set()
+        tps = [TopicPartition(topic, p) for p in sorted(parts)]
+        if not tps:
+            return []
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        ends = await consumer.end_offsets(tps)
+        todo = {tp: end for tp, end in ends.items() if end > 0}
+        while todo:
+            batch = await consumer.getmany(*todo, timeout_ms=1000)
+            for tp, msgs in batch.items():
+                for msg in msgs:
+                    try:
+                        record = DeadLetterRecord.model_validate_json(msg.value or b"")
+                    except ValidationError:
+                        continue  # not ours to list: the DLQ holds only runner records
+                    found.append(StoredDeadLetter(tp.partition, msg.offset, record))
+            for tp in list(todo):
+                if await consumer.position(tp) >= todo[tp]:
+                    del todo[tp]
+    except KafkaError as exc:
+        raise RetriableError(f"cannot read {topic}: {exc}") from exc
+    finally:
+        await consumer.stop()
+    return found
+
+
+async def replay_dead_letters(kafka: KafkaSettings, letters: Sequence[DeadLetterRecord]) -> int:
+    """Publish each letter's original record back to its source; the number published."""
+    producer = AIOKafkaProducer(**kafka.client_kwargs(), acks="all", enable_idempotence=True)
+    try:
+        await producer.start()
+        futures = []
+        for letter in letters:
+            parts = await producer.partitions_for(letter.source_topic)
+            partition = letter.source_partition if letter.source_partition in parts else None
+            headers = [(k, v.encode("utf-8")) for k, v in letter.source_headers.items()]
+            futures.append(
+                await producer.send(
+                    letter.source_topic,
+                    letter.value_bytes(),
+                    key=letter.source_key.encode("utf-8") if letter.source_key else None,
+                    partition=partition,
+                    headers=headers,
+                )
+            )
+        await asyncio.gather(*futures)
+    except KafkaError as exc:
+        raise RetriableError(f"replay failed: {exc}") from exc
+    finally:
+        await producer.stop()
+    return len(letters)

@@ -1,0 +1,252 @@
+"""The consume loop of one processor: batches in, output and offsets out, never auto-commit.
+
+Consumer group ``<prefix>shotline-<name>``, ``enable_auto_commit=False``, ``read_committed``.
+Each poll returns up to ``batch_max_records`` records; each partition's share is handled as
+one batch and committed (``exactly_once``: in the same transaction as its output; otherwise
+after every output send is acknowledged). A rebalance waits for the batch in progress
+(``_lock``); newly assigned partitions are fenced, restored (``on_assign``) and then sought
+to their committed offset, so nothing fetched before the fence is handled. Stopping finishes
+the batch in progress, commits it and leaves the group.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaError
+
+from processors.runner.batch import process_batch
+from processors.runner.contract import Context, Processor
+from processors.runner.errors import FatalError
+from processors.runner.metrics import RunnerMetrics
+from processors.runner.rebalance import RebalanceListener
+from processors.runner.settings import RunnerSettings
+from processors.runner.sink import AtLeastOnceSink, PublishError, TransactionalSink
+
+__all__ = ["Engine"]
+
+log = logging.getLogger("shotline.processors")
+
+
+class Engine:
+    """Runs one processor until ``stop`` is set; ``state`` feeds ``/healthz``."""
+
+    def __init__(
+        self,
+        processor: Processor[Any],
+        ctx: Context,
+        settings: RunnerSettings,
+        metrics: RunnerMetrics,
+    ) -> None:
+        self.processor = processor
+        self.name = processor.name
+        self.ctx = ctx
+        self.settings = settings
+        self.metrics = metrics
+        self.topic = processor.input_topic(ctx.topics)
+        self.group = ctx.group_id(self.name)
+        self.state = "starting"
+        self._lock = asyncio.Lock()
+        self._owned: set[int] = set()
+        self._next: dict[int, int] = {}  # next offset to handle, per owned partition
+        self._publish_failures: dict[int, int] = {}  # consecutive, per partition
+        self._suspended: dict[int, int] = {}  # revoked by a rebalance, state kept: next offset
+        self._failure: BaseException | None = None
+        self._txn = (
+            TransactionalSink(
+                ctx.kafka, self.name, self.topic, self.group, settings.transaction_timeout_ms
+            )
+            if processor.exactly_once
+            else None
+        )
+        self._plain = None if processor.exactly_once else AtLeastOnceSink(ctx.kafka)
+        self._consumer: Any = None
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await self.processor.start(self.ctx)
+        if self._plain is not None:
+            await self._plain.start()
+        self._consumer = AIOKafkaConsumer(
+            **self.ctx.kafka.client_kwargs(),
+            group_id=self.group,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            isolation_level="read_committed",
+            max_partition_fetch_bytes=4 << 20,
+            # A restore in on_assign (dedupe: up to a window of output) runs between polls
+            # and inside the rebalance; both limits must outlast it.
+            max_poll_interval_ms=self.settings.max_poll_interval_ms,
+            rebalance_timeout_ms=self.settings.max_poll_interval_ms,
+        )
+        self._consumer.subscribe([self.topic], listener=RebalanceListener(self))
+        try:
+            await self._consumer.start()
+            self.state = "running"
+            while not stop.is_set():
+                if self._failure is not None:
+                    raise FatalError(f"{self.name}: {self._failure}") from self._failure
+                data = await self._consumer.getmany(
+                    timeout_ms=self.settings.poll_timeout_ms,
+                    max_records=self.settings.batch_max_records,
+                )
+                await self._handle_poll(data)
+            self.state = "stopping"
+        except BaseException:
+            self.state = "failed"
+            raise
+        finally:
+            await self._shutdown()
+
+    async def _handle_poll(self, data: dict[Any, list[Any]]) -> None:
+        commits: dict[TopicPartition, int] = {}
+        async with self._lock:
+            jobs = [
+                self._one_partition(tp.partition, msgs)
+                for tp, msgs in data.items()
+                if tp.partition in self._owned
+            ]
+            for partition, next_offset in await asyncio.gather(*jobs):
+                if next_offset is not None and self._txn is None:
+                    commits[TopicPartition(self.topic, partition)] = next_offset
+        if commits:
+            try:
+                await self._consumer.commit(commits)
+            except KafkaError as exc:  # lost the partition meanwhile: its owner redoes it
+                log.warning("processor %s: offset commit failed: %s", self.name, exc)
+        self._update_lag()
+
+    async def _one_partition(self, partition: int, msgs: Sequence[Any]) -> tuple[int, int | None]:
+        expected = self._next.get(partition, 0)
+        raws = msgs if msgs[0].offset >= expected else [m for m in msgs if m.offset >= expected]
+        if not raws:
+            return partition, None
+        begun = time.monotonic()
+        outcome = await process_batch(
+            self.processor, raws, self.ctx.topics.dlq, self.settings, self.metrics
+        )
+        next_offset = raws[-1].offset + 1
+        try:
+            if self._txn is not None:
+                await self._txn.commit(partition, outcome.output, next_offset)
+            else:
+                assert self._plain is not None
+                await self._plain.publish(outcome.output)
+        except PublishError as exc:
+            self.metrics.failed.labels(self.name, "publish").inc()
+            failures = self._publish_failures.get(partition, 0) + 1
+            self._publish_failures[partition] = failures
+            log.warning(
+                "processor %s: partition %d not committed (%d in a row): %s",
+                self.name, partition, failures, exc,
+            )  # fmt: skip
+            await self._reset(partition, backoff_s=min(30.0, 0.5 * 2**failures))
+            return partition, None
+        self._publish_failures.pop(partition, None)
+        self._next[partition] = next_offset
+        self.metrics.processed.labels(self.name).inc(outcome.handled)
+        self.metrics.emitted.labels(self.name).inc(outcome.emitted)
+        for reason, count in outcome.dead_by_reason.items():
+            self.metrics.dead_lettered.labels(self.name, reason).inc(count)
+        self.metrics.batch_seconds.labels(self.name).observe(time.monotonic() - begun)
+        return partition, next_offset
+
+    async def _reset(self, partition: int, backoff_s: float) -> None:
+        """Forget a partition whose output did not commit, then take it up again afresh
+        (fence, restore, seek to the committed offset) after ``backoff_s`` — which also lets
+        a rebalance that fenced us reach our consumer first."""
+        await self._revoke({partition})
+        await asyncio.sleep(backoff_s)
+        tp = TopicPartition(self.topic, partition)
+        if tp in self._consumer.assignment():
+            await self._assign({partition})
+
+    async def _assign(self, partitions: set[int]) -> None:
+        """Take partitions up: fence their producers first, then for each either resume it
+        (it was ours before this rebalance and nobody committed on it since, so the
+        processor's state is still right) or restore it (``on_assign``); then seek to the
+        committed offset."""
+        if self._txn is not None:
+            await self._txn.open(partitions)
+        committed: dict[int, int | None] = {}
+        for partition in partitions:
+            committed[partition] = await self._consumer.committed(
+                TopicPartition(self.topic, partition)
+            )
+        resumed = {
+            p for p in partitions if p in self._suspended and self._suspended[p] == committed[p]
+        }
+        stale = {p for p in partitions - resumed if p in self._suspended}
+        for partition in partitions:
+            self._suspended.pop(partition, None)
+        if stale:
+            await self.processor.on_revoke(stale)
+        if partitions - resumed:
+            await self.processor.on_assign(partitions - resumed)
+        for partition in partitions:
+            tp = TopicPartition(self.topic, partition)
+            offset = committed[partition]
+            if offset is None:
+                await self._consumer.seek_to_beginning(tp)
+            else:
+                self._consumer.seek(tp, offset)
+            self._next[partition] = offset or 0
+        self._owned |= partitions
+        self.metrics.assigned.labels(self.name).set(len(self._owned))
+
+    async def _revoke(self, partitions: set[int], suspend: bool = False) -> None:
+        """Give partitions up. ``suspend`` (a rebalance) keeps the processor's state, since
+        the eager protocol revokes everything and usually hands most of it straight back;
+        ``_settle`` drops what did not come back."""
+        mine = partitions & self._owned
+        self._owned -= mine
+        for partition in mine:
+            next_offset = self._next.pop(partition, None)
+            if suspend and next_offset is not None:
+                self._suspended[partition] = next_offset
+            self.metrics.lag.remove(self.name, str(partition))
+        gone = mine - self._suspended.keys()
+        if gone:
+            await self.processor.on_revoke(gone)
+        if self._txn is not None:
+            await self._txn.close(mine)
+        self.metrics.assigned.labels(self.name).set(len(self._owned))
+
+    async def _settle(self, kept: set[int]) -> None:
+        """After a rebalance: state of suspended partitions that went elsewhere is dropped."""
+        lost = set(self._suspended) - kept
+        for partition in lost:
+            del self._suspended[partition]
+        if lost:
+            await self.processor.on_revoke(lost)
+
+    def _update_lag(self) -> None:
+        for partition in self._owned:
+            tp = TopicPartition(self.topic, partition)
+            end = self._consumer.last_stable_offset(tp) or self._consumer.highwater(tp)
+            if end is not None and partition in self._next:
+                lag = max(0, end - self._next[partition])
+                self.metrics.lag.labels(self.name, str(partition)).set(lag)
+
+    async def _shutdown(self) -> None:
+        # Not under the lock: stopping the consumer may wait for a rebalance in progress,
+        # whose listener takes the lock. The loop has exited, so no batch is in flight.
+        if self._consumer is not None:
+            try:
+                await self._consumer.stop()  # leaves the group
+            except KafkaError as exc:
+                log.warning("processor %s: consumer stop: %s", self.name, exc)
+        async with self._lock:
+            await self._revoke(set(self._owned))
+            await self._settle(set())
+            if self._txn is not None:
+                await self._txn.stop()
+            if self._plain is not None:
+                await self._plain.stop()
+            await self.processor.stop()
+        if self.state != "failed":
+            self.state = "stopped"

@@ -1,0 +1,56 @@
+"""The record dedupe publishes to ``shotline.screenshots.v1`` (key = requestId).
+
+One record per screenshot, exactly once: the callback as received plus what dedupe derived
+from it — the UTC event time, the parsed object name (or why it did not parse) and whether
+the object name agrees with ``channelName``, ``userId`` and ``timestamp``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from schemas.callback import AgoraCallback
+from schemas.envelope import ChecksumStatus
+from schemas.objectname import ObjectName
+
+__all__ = ["Consistency", "ScreenshotRecord"]
+
+
+class Consistency(BaseModel):
+    """Whether the object name agrees with the callback's fields.
+
+    Each flag is ``None`` when the object name did not parse (nothing to compare).
+    ``time_skew_ms`` is object-name time minus ``timestamp``; ``time_matches`` holds when its
+    magnitude is within the dedupe processor's configured tolerance.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    channel_matches: bool | None
+    uid_matches: bool | None
+    time_matches: bool | None
+    time_skew_ms: int | None
+
+    @property
+    def consistent(self) -> bool:
+        return bool(self.channel_matches and self.uid_matches and self.time_matches)
+
+
+class ScreenshotRecord(BaseModel):
+    """One deduplicated screenshot notification."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    schema_version: Literal[1] = 1
+    project: str
+    request_id: str
+    received_at: datetime
+    event_time: datetime
+    object: ObjectName | None
+    object_error: str | None
+    consistency: Consistency
+    checksum_status: ChecksumStatus
+    callback: AgoraCallback

@@ -1,0 +1,49 @@
+"""Normalising a callback: object name parsed, UTC event time, consistency flags."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from processors.dedupe.logic import normalise
+from schemas import ScreenshotRecord
+from tests.callbacks_factory import envelope
+
+
+def test_consistent_callback_gets_all_flags_true_and_utc_event_time() -> None:
+    record = normalise(envelope(5), tolerance_ms=1000)
+    assert record.request_id == "req-5"
+    assert record.event_time == datetime(2026, 3, 1, 12, 0, 5, tzinfo=UTC)
+    assert record.object is not None
+    assert record.object.cname == "room_1"
+    assert record.object_error is None
+    assert record.consistency.consistent
+    assert record.consistency.time_skew_ms == 0
+
+
+def test_object_name_disagreeing_with_fields_is_flagged_not_rejected() -> None:
+    env = envelope(1)
+    callback = env.callback.model_copy(
+        update={"channelName": "other", "userId": "7", "timestamp": env.callback.timestamp + 5000}
+    )
+    record = normalise(env.model_copy(update={"callback": callback}), tolerance_ms=1000)
+    flags = record.consistency
+    assert (flags.channel_matches, flags.uid_matches, flags.time_matches) == (False, False, False)
+    assert flags.time_skew_ms == -5000
+    assert not flags.consistent
+
+
+def test_unparsable_object_name_gives_null_object_and_the_reason() -> None:
+    env = envelope(2)
+    callback = env.callback.model_copy(update={"object": "not/an-agora-name.png"})
+    record = normalise(env.model_copy(update={"callback": callback}), tolerance_ms=1000)
+    assert record.object is None
+    assert record.object_error is not None
+    assert "yyyymmdd" in record.object_error
+    assert record.consistency.channel_matches is None
+
+
+def test_screenshot_record_round_trips_through_json_with_the_callback_as_received() -> None:
+    record = normalise(envelope(3), tolerance_ms=1000)
+    again = ScreenshotRecord.model_validate_json(record.model_dump_json())
+    assert again == record
+    assert again.callback.as_received()["requestId"] == "req-3"

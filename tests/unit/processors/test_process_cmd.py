@@ -1,0 +1,61 @@
+"""The ``process`` and ``dlq`` verbs: per-processor env sections and the built-in list."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from shotline.cli import app
+from shotline.process_cmd import _since, env_section
+from shotline.settings import load_settings
+
+
+def test_env_section_collects_the_processors_own_variables_and_parses_json() -> None:
+    environ = {
+        "SHOTLINE_DEDUPE_WINDOW_S": "3600",
+        "SHOTLINE_DEDUPE_NAME": "plain text",
+        "SHOTLINE_MY_PLUGIN_LIST": '["a", "b"]',
+        "SHOTLINE_KAFKA_BOOTSTRAP": "x:1",
+    }
+    assert env_section("dedupe", environ) == {"window_s": 3600, "name": "plain text"}
+    assert env_section("my-plugin", environ) == {"list": ["a", "b"]}
+
+
+def test_process_list_shows_dedupe_with_its_group_and_guarantee() -> None:
+    result = CliRunner().invoke(app, ["process", "--list"])
+    assert result.exit_code == 0
+    assert "dedupe\tshotline.callbacks.v1\tshotline-dedupe\texactly-once" in result.output
+
+
+def test_process_with_an_unknown_name_exits_2_and_says_why() -> None:
+    result = CliRunner().invoke(app, ["process", "no-such"])
+    assert result.exit_code == 2
+
+
+def test_runner_settings_come_from_env_and_sections_from_toml(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "shotline.toml"
+    config.write_text(
+        "[processors]\nretry_attempts = 5\n\n[processors.sections.dedupe]\nwindow_s = 600\n"
+    )
+    monkeypatch.setenv("SHOTLINE_CONFIG", str(config))
+    monkeypatch.setenv("SHOTLINE_PROCESSORS_BATCH_MAX_RECORDS", "40")
+    settings = load_settings()
+    assert settings.processors.batch_max_records == 40
+    assert settings.processors.retry_attempts == 5
+    assert settings.processors.sections == {"dedupe": {"window_s": 600}}
+
+
+def test_since_accepts_relative_durations_and_iso_times_in_utc() -> None:
+    ago = _since("2h")
+    assert ago is not None
+    assert timedelta(hours=2) - (datetime.now(UTC) - ago) < timedelta(seconds=5)
+    assert _since("2026-03-01T12:00:00") == datetime(2026, 3, 1, 12, tzinfo=UTC)
+    assert _since(None) is None
+    with pytest.raises(typer.BadParameter):
+        _since("yesterday")

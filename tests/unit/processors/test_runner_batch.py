@@ -1,0 +1,102 @@
+"""One partition batch through the runner's pure path: validation, retries, poison isolation."""
+
+from __future__ import annotations
+
+import pytest
+from prometheus_client import CollectorRegistry
+from pydantic import BaseModel
+
+from processors.runner.batch import BatchOutcome, process_batch
+from processors.runner.codec import Raw
+from processors.runner.contract import Batch, Context, Emit, HandleResult
+from processors.runner.errors import FatalError, RetriableError
+from processors.runner.metrics import RunnerMetrics
+from processors.runner.settings import RunnerSettings
+from schemas import DeadLetterRecord, Topics
+
+FAST = RunnerSettings(retry_attempts=3, retry_initial_s=0.001, retry_max_s=0.002)
+
+
+class Item(BaseModel):
+    n: int
+
+
+class Doubler:
+    """Emits 2n for each item; ``poison`` values raise ``error`` whenever they are handled."""
+
+    name = "doubler"
+    input_model = Item
+    exactly_once = False
+
+    def __init__(self, poison: set[int], error: type[Exception] = RetriableError) -> None:
+        self.poison = poison
+        self.error = error
+        self.calls = 0
+
+    def input_topic(self, topics: Topics) -> str:
+        return topics.screenshots
+
+    async def start(self, ctx: Context) -> None: ...
+    async def stop(self) -> None: ...
+    async def on_assign(self, partitions: set[int]) -> None: ...
+    async def on_revoke(self, partitions: set[int]) -> None: ...
+
+    async def handle(self, batch: Batch[Item]) -> HandleResult:
+        self.calls += 1
+        if any(r.value.n in self.poison for r in batch):
+            raise self.error("downstream said no")
+        return HandleResult(
+            emits=[Emit(topic="out", key=r.key, value=Item(n=2 * r.value.n)) for r in batch]
+        )
+
+
+def raws(*values: bytes) -> list[Raw]:
+    return [Raw("in", 2, 10 + i, f"k{i}".encode(), v) for i, v in enumerate(values)]
+
+
+async def run(proc: Doubler, records: list[Raw]) -> tuple[BatchOutcome, RunnerMetrics]:
+    metrics = RunnerMetrics(CollectorRegistry())
+    return await process_batch(proc, records, "dlq", FAST, metrics), metrics
+
+
+async def test_invalid_value_is_dead_lettered_with_its_source_and_never_handled() -> None:
+    proc = Doubler(poison=set())
+    outcome, metrics = await run(proc, raws(b'{"n": 1}', b'{"n": "x"}', b"\xff\xfe"))
+    assert [o.value for o in outcome.output[:1]] == [b'{"n":2}']
+    letters = [DeadLetterRecord.model_validate_json(o.value) for o in outcome.output[1:]]
+    assert [(d.source_offset, d.error_type, d.attempts) for d in letters] == [
+        (11, "ValidationError", 1),
+        (12, "ValidationError", 1),
+    ]
+    assert letters[0].error.startswith("invalid Item: n:")
+    assert letters[1].value_bytes() == b"\xff\xfe"  # not UTF-8: kept as base64
+    assert letters[1].value_base64 is not None
+    assert outcome.dead_by_reason == {"invalid": 2}
+    assert all(o.topic == "dlq" and o.key is not None for o in outcome.output[1:])
+    assert metrics.failed.labels("doubler", "retriable")._value.get() == 0
+
+
+async def test_retriable_poison_is_isolated_and_the_rest_of_the_batch_is_emitted() -> None:
+    proc = Doubler(poison={2})
+    outcome, metrics = await run(proc, raws(b'{"n": 1}', b'{"n": 2}', b'{"n": 3}'))
+    emitted = [o.value for o in outcome.output if o.topic == "out"]
+    assert emitted == [b'{"n":2}', b'{"n":6}']
+    (letter,) = [DeadLetterRecord.model_validate_json(o.value) for o in outcome.output[2:]]
+    assert (letter.source_offset, letter.attempts, letter.retriable) == (11, 4, True)
+    assert letter.error == "RetriableError: downstream said no"
+    assert proc.calls == 3 + 3  # three batch attempts, then each record alone
+    assert metrics.failed.labels("doubler", "retriable")._value.get() == 4
+
+
+async def test_unexpected_error_skips_the_backoff_and_isolates_the_record() -> None:
+    proc = Doubler(poison={1}, error=KeyError)
+    outcome, _ = await run(proc, raws(b'{"n": 1}', b'{"n": 5}'))
+    assert proc.calls == 1 + 2
+    assert [o.value for o in outcome.output if o.topic == "out"] == [b'{"n":10}']
+    assert outcome.dead_by_reason == {"retries_exhausted": 1}
+
+
+async def test_fatal_error_stops_processing() -> None:
+    proc = Doubler(poison={1}, error=FatalError)
+    with pytest.raises(FatalError):
+        await run(proc, raws(b'{"n": 1}'))
