@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 SHOTLINE := $(BIN)/shotline
 STAMP := $(VENV)/.installed
 
-.PHONY: setup dev-up dev-down test unit lint typecheck run bench clean
+.PHONY: setup prometheus-tools dev-up dev-down test unit lint typecheck run bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,6 +15,10 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 setup: $(STAMP)
+
+# Debian's prometheus + promtool, for the rule tests and the scrape test (apt-get if missing).
+prometheus-tools:
+	@deploy/local/install-prometheus.sh
 
 dev-up: setup
 	@$(SHOTLINE) dev up
@@ -29,12 +33,12 @@ lint: setup
 typecheck: setup
 	@$(BIN)/mypy
 
-unit: setup
+unit: setup prometheus-tools
 	@$(BIN)/pytest -q tests/unit
 
 # Starts the local services if they are not running, runs everything, and stops only what
 # it started (a developer's `make dev-up` stays up).
-test: setup
+test: setup prometheus-tools
 	@set -o pipefail; started=0; \
 	if ! $(SHOTLINE) dev status --quiet; then $(SHOTLINE) dev up && started=1; fi; \
 	$(BIN)/pytest -q tests; rc=$$?; \

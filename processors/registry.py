@@ -6,4 +6,6 @@ __all__ = ["BUILTINS"]
 
 BUILTINS: dict[str, str] = {
     "dedupe": "processors.dedupe.handler:processor",
+    "metrics": "processors.metrics.handler:metrics",
+    "tally": "processors.metrics.handler:tally",
 }

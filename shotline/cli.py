@@ -11,6 +11,7 @@ import typer
 from shotline.dev.cli import app as dev_app
 from shotline.process_cmd import register as register_processor_verbs
 from shotline.topics import app as topics_app
+from shotline.usage_cmd import usage
 
 __all__ = ["app", "main"]
 
@@ -26,6 +27,7 @@ app = typer.Typer(
 )
 app.add_typer(dev_app, name="dev")
 app.add_typer(topics_app, name="topics")
+app.command("usage")(usage)
 register_processor_verbs(app)
 
 

@@ -20,6 +20,7 @@ from pydantic_settings import (
 )
 
 from ingest.settings import IngestSettings
+from processors.metrics.settings import MetricsSettings
 from processors.runner.settings import RunnerSettings
 from schemas import KafkaSettings, ProjectConfig
 from shotline.dev.settings import DevSettings
@@ -45,6 +46,7 @@ class Settings(BaseSettings):
     kafka: KafkaSettings = KafkaSettings()
     ingest: IngestSettings = IngestSettings()
     dev: DevSettings = DevSettings()
+    metrics: MetricsSettings = MetricsSettings()
     processors: RunnerSettings = RunnerSettings()
     projects: dict[str, ProjectConfig] = Field(default_factory=dict)
 

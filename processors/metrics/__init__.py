@@ -1,0 +1,1 @@
+"""Billing: per-second QPS, monthly peak, billable images and the Agora bill estimate."""

@@ -1,0 +1,197 @@
+"""Kafka adapter of the billing pipeline: the internal partials topic and state restore.
+
+aiokafka errors are translated to ``RetriableError`` here and never leak further.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Iterable
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from pydantic import ValidationError
+
+from processors.runner.errors import RetriableError
+from schemas import KafkaSettings, Topics
+from schemas.usage import UsagePartial, UsageRecord
+
+__all__ = [
+    "TickSender",
+    "ensure_partials_topic",
+    "partials_topic",
+    "partition_ids",
+    "read_partials",
+    "read_usage",
+]
+
+_WEEK_MS = 7 * 86_400_000
+
+
+def partials_topic(topics: Topics) -> str:
+    """The internal repartition topic: stage-1 partial counts keyed by project."""
+    return f"{topics.prefix}shotline.usage.partials.v1"
+
+
+async def partition_ids(kafka: KafkaSettings, topic: str) -> list[int]:
+    """The partition numbers of ``topic`` (empty if it does not exist)."""
+    admin = AIOKafkaAdminClient(**kafka.client_kwargs())
+    try:
+        await admin.start()
+        described = await admin.describe_topics([topic])
+        return sorted(p["partition"] for p in described[0]["partitions"])
+    except KafkaError as exc:
+        raise RetriableError(f"describing {topic}: {exc!r}") from exc
+    finally:
+        await admin.close()
+
+
+class TickSender:
+    """Publishes ``tick`` partials (no counts) to chosen partials partitions."""
+
+    def __init__(self, kafka: KafkaSettings) -> None:
+        self.topic = partials_topic(kafka.topics)
+        self._producer = AIOKafkaProducer(**kafka.client_kwargs(), acks="all")
+        self._value = UsagePartial(project="", second=0, tick=True).model_dump_json().encode()
+
+    async def start(self) -> None:
+        try:
+            await self._producer.start()
+        except KafkaError as exc:
+            raise RetriableError(f"tick producer: {exc!r}") from exc
+
+    async def stop(self) -> None:
+        await self._producer.stop()
+
+    async def send(self, partition: int, timeout_s: float = 10.0) -> None:
+        try:
+            async with asyncio.timeout(timeout_s):
+                await self._producer.send_and_wait(self.topic, self._value, partition=partition)
+        except (KafkaError, TimeoutError) as exc:
+            raise RetriableError(f"tick to {self.topic}[{partition}]: {exc!r}") from exc
+
+
+async def ensure_partials_topic(kafka: KafkaSettings) -> int:
+    """Create the partials topic with as many partitions as ``shotline.usage.v1`` (stage 2
+    writes a project's usage to the partition number it reads the project from, so restore
+    reads only its own partitions). Returns that partition count."""
+    admin = AIOKafkaAdminClient(**kafka.client_kwargs())
+    try:
+        await admin.start()
+        described = await admin.describe_topics([kafka.topics.usage])
+        parts = described[0]["partitions"]
+        count = len(parts)
+        if count == 0:
+            raise RetriableError(f"topic {kafka.topics.usage} does not exist yet")
+        name = partials_topic(kafka.topics)
+        if name not in set(await admin.list_topics()):
+            config = {"cleanup.policy": "delete", "retention.ms": str(_WEEK_MS)}
+            # Another instance may create it between list and create.
+            with contextlib.suppress(TopicAlreadyExistsError):
+                await admin.create_topics(
+                    [NewTopic(name, count, len(parts[0]["replicas"]), topic_configs=config)]
+                )
+        return count
+    except KafkaError as exc:
+        raise RetriableError(f"preparing {partials_topic(kafka.topics)}: {exc!r}") from exc
+    finally:
+        await admin.close()
+
+
+async def read_usage(
+    kafka: KafkaSettings, partitions: Iterable[int] | None = None, timeout_s: float = 30.0
+) -> list[tuple[int, UsageRecord]]:
+    """The latest committed record of every key in ``shotline.usage.v1`` (all partitions, or
+    the given ones), each with its partition. Reads with ``read_committed`` up to the last
+    stable offset, so an aborted or open transaction never shows."""
+    topic = kafka.topics.usage
+    consumer = AIOKafkaConsumer(
+        **kafka.client_kwargs(),
+        enable_auto_commit=False,
+        isolation_level="read_committed",
+        auto_offset_reset="earliest",
+    )
+    latest: dict[str, tuple[int, UsageRecord]] = {}
+    try:
+        await consumer.start()
+        if partitions is None:
+            partitions = await partition_ids(kafka, topic)
+        tps = [TopicPartition(topic, p) for p in partitions]
+        if not tps:
+            return []
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        ends = await consumer.end_offsets(tps)
+        async with asyncio.timeout(timeout_s):
+            while await _behind(consumer, tps, ends):
+                batches = await consumer.getmany(timeout_ms=500)
+                for tp, messages in batches.items():
+                    for msg in messages:
+                        _keep(latest, tp.partition, msg.key, msg.value)
+    except (KafkaError, TimeoutError) as exc:
+        raise RetriableError(f"reading {topic}: {exc!r}") from exc
+    finally:
+        await consumer.stop()
+    return list(latest.values())
+
+
+async def read_partials(
+    kafka: KafkaSettings, partition: int, after: int, timeout_s: float = 60.0
+) -> list[tuple[int, UsagePartial]]:
+    """Committed partials of one partition with offsets above ``after``, up to the last
+    stable offset, each with its offset (the tail a restore replays over the snapshots)."""
+    tp = TopicPartition(partials_topic(kafka.topics), partition)
+    consumer = AIOKafkaConsumer(
+        **kafka.client_kwargs(), enable_auto_commit=False, isolation_level="read_committed"
+    )
+    out: list[tuple[int, UsagePartial]] = []
+    try:
+        await consumer.start()
+        consumer.assign([tp])
+        end = (await consumer.end_offsets([tp]))[tp]
+        if end <= after + 1:
+            return out
+        consumer.seek(tp, after + 1)
+        async with asyncio.timeout(timeout_s):
+            while await consumer.position(tp) < end:
+                batches = await consumer.getmany(tp, timeout_ms=500)
+                for msg in batches.get(tp, []):
+                    if msg.offset < end and msg.value is not None:
+                        try:
+                            out.append((msg.offset, UsagePartial.model_validate_json(msg.value)))
+                        except ValidationError:
+                            continue  # not a partial of this schema: nothing to count
+    except (KafkaError, TimeoutError) as exc:
+        raise RetriableError(f"replaying {tp.topic}[{partition}]: {exc!r}") from exc
+    finally:
+        await consumer.stop()
+    return out
+
+
+async def _behind(
+    consumer: AIOKafkaConsumer, tps: list[TopicPartition], ends: dict[TopicPartition, int]
+) -> bool:
+    for tp in tps:
+        if await consumer.position(tp) < ends[tp]:
+            return True
+    return False
+
+
+def _keep(
+    latest: dict[str, tuple[int, UsageRecord]],
+    partition: int,
+    key: bytes | None,
+    value: bytes | None,
+) -> None:
+    if key is None:
+        return
+    if value is None:  # tombstone: the key was deleted
+        latest.pop(key.decode(), None)
+        return
+    try:
+        record = UsageRecord.model_validate_json(value)
+    except ValidationError:
+        return  # not ours (another schema version); never let it block the restore
+    latest[key.decode()] = (partition, record)
