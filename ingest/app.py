@@ -31,7 +31,6 @@ Receive = Any
 Send = Any
 
 _PREFIX = "/v1/callbacks/"
-_JSON = (b"content-type", b"application/json")
 
 
 class _TooLarge(Exception):
