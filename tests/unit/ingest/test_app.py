@@ -250,3 +250,17 @@ async def test_logs_never_carry_the_project_key_or_callback_bodies(
     assert ours  # the outage was logged, so the check below means something
     for secret in (KEY, "guessed-key-xyz", "req-private-123", "private-data", ADDR):
         assert secret not in ours
+
+
+async def test_an_unexpected_error_still_answers_json(
+    app: IngestApp, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    verifier = app.service.projects[KEY].verifier
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(verifier, "verify", broken)
+    response = await post(client, callback_body())
+    assert response.status_code == 500
+    assert response.json() == {"status": "error", "error": "internal"}
