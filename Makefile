@@ -49,6 +49,7 @@ run: setup
 	@$(SHOTLINE) dev run
 
 bench: setup
+	@command -v wrk >/dev/null || apt-get install -y wrk  # the ingest scenario's load generator
 	@$(SHOTLINE) bench --readme README.md
 
 clean:

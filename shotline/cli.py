@@ -9,6 +9,7 @@ from __future__ import annotations
 import typer
 
 from shotline.dev.cli import app as dev_app
+from shotline.ingest_cmd import ingest as ingest_cmd
 from shotline.process_cmd import register as register_processor_verbs
 from shotline.topics import app as topics_app
 from shotline.usage_cmd import usage
@@ -29,6 +30,7 @@ app.add_typer(dev_app, name="dev")
 app.add_typer(topics_app, name="topics")
 app.command("usage")(usage)
 register_processor_verbs(app)
+app.command("ingest")(ingest_cmd)
 
 
 def main() -> None:

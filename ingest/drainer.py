@@ -1,0 +1,106 @@
+"""The background task that moves spooled records to Kafka, oldest first.
+
+A record leaves the spool only after the broker acknowledged it, so a crash between the ack
+and the delete republishes it (a duplicate, which dedupe absorbs), never loses it. When
+sends keep failing for ``stuck_after_s`` the producer is replaced (aiokafka issue #1017).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+
+from ingest.delivery import Delivery
+from ingest.metrics import IngestMetrics
+
+__all__ = ["Drainer"]
+
+log = logging.getLogger("shotline.ingest.drainer")
+
+
+class Drainer:
+    def __init__(
+        self,
+        delivery: Delivery,
+        metrics: IngestMetrics,
+        *,
+        batch: int,
+        interval_s: float,
+        deadline_s: float,
+        stuck_after_s: float,
+    ) -> None:
+        self._delivery = delivery
+        self._publisher = delivery.publisher
+        self._spool = delivery.spool
+        self._metrics = metrics
+        self._batch = batch
+        self._interval_s = interval_s
+        self._deadline_s = deadline_s
+        self._stuck_after_s = stuck_after_s
+        self._failing_since: float | None = None
+        self._connect_backoff = interval_s / 2
+        self._next_connect = 0.0
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._stop.clear()
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="spool-drainer")
+
+    async def stop(self) -> None:
+        self._stop.set()
+        if self._task is not None:
+            await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                moved = await self.drain_once()
+            except Exception:  # the drainer must outlive any one bad round
+                log.exception("spool drain round failed")
+                moved = 0
+            if moved == 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), self._interval_s)
+
+    async def drain_once(self) -> int:
+        """Publish one batch of the oldest records; return how many left the spool."""
+        await self._spool.oldest_age_s()
+        if not self._publisher.connected:
+            if time.monotonic() < self._next_connect:
+                return 0
+            await self._publisher.start()  # a no-op if another drainer connected it already
+            if not self._publisher.connected:
+                # Back off (up to 16 intervals) so an outage is not a reconnect storm.
+                self._connect_backoff = min(self._connect_backoff * 2, 16 * self._interval_s)
+                self._next_connect = time.monotonic() + self._connect_backoff
+                return 0
+            self._connect_backoff = self._interval_s / 2
+        rows = await self._spool.peek(self._batch)
+        if not rows:
+            self._failing_since = None
+            self._delivery.set_degraded(False)
+            return 0
+        acked = await self._publisher.publish_many([r.record for r in rows], self._deadline_s)
+        done = [row for row, ok in zip(rows, acked, strict=True) if ok]
+        await self._spool.delete(done)
+        self._metrics.drained.inc(len(done))
+        if len(done) == len(rows):
+            self._failing_since = None
+        elif self._stuck():
+            await self._publisher.recreate()
+        return len(done)
+
+    def _stuck(self) -> bool:
+        """True once sends have failed for ``stuck_after_s`` (then the clock restarts)."""
+        now = time.monotonic()
+        if self._failing_since is None:
+            self._failing_since = now
+            return False
+        if now - self._failing_since < self._stuck_after_s:
+            return False
+        self._failing_since = None
+        return True
