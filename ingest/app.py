@@ -8,6 +8,7 @@ schema and freshness (422), checksum (401), and only then publish or spool (200/
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -31,7 +32,6 @@ Receive = Any
 Send = Any
 
 _PREFIX = "/v1/callbacks/"
-_JSON = (b"content-type", b"application/json")
 
 
 class _TooLarge(Exception):
@@ -68,10 +68,18 @@ class IngestApp:
         kind = scope["type"]
         if kind == "http":
             path: str = scope["path"]
-            if path.startswith(_PREFIX):
-                await self._callback(scope, receive, send, path[len(_PREFIX) :])
-            else:
-                await self._other(scope, send, path)
+            try:
+                if path.startswith(_PREFIX):
+                    await self._callback(scope, receive, send, path[len(_PREFIX) :])
+                else:
+                    await self._other(scope, send, path)
+            except Exception:
+                # A bug must still answer JSON (Agora counts a non-JSON answer as a failure).
+                log.exception(
+                    "unexpected error on %s", "callback" if path.startswith(_PREFIX) else path
+                )
+                with contextlib.suppress(Exception):  # the response may have started already
+                    await _answer(send, 500, b'{"status":"error","error":"internal"}')
         elif kind == "lifespan":
             await self._lifespan(receive, send)
 

@@ -40,6 +40,8 @@ class Drainer:
         self._deadline_s = deadline_s
         self._stuck_after_s = stuck_after_s
         self._failing_since: float | None = None
+        self._connect_backoff = interval_s / 2
+        self._next_connect = 0.0
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -68,9 +70,15 @@ class Drainer:
         """Publish one batch of the oldest records; return how many left the spool."""
         await self._spool.oldest_age_s()
         if not self._publisher.connected:
+            if time.monotonic() < self._next_connect:
+                return 0
             await self._publisher.start()  # a no-op if another drainer connected it already
             if not self._publisher.connected:
+                # Back off (up to 16 intervals) so an outage is not a reconnect storm.
+                self._connect_backoff = min(self._connect_backoff * 2, 16 * self._interval_s)
+                self._next_connect = time.monotonic() + self._connect_backoff
                 return 0
+            self._connect_backoff = self._interval_s / 2
         rows = await self._spool.peek(self._batch)
         if not rows:
             self._failing_since = None

@@ -79,6 +79,7 @@ class Spool:
         self._writer: asyncio.Task[None] | None = None
         self.depth = 0
         self.bytes = 0
+        self._full = False
 
     def open(self) -> None:
         """Open (creating if needed) the file; count what an earlier run left behind."""
@@ -96,7 +97,8 @@ class Spool:
 
     @property
     def writable(self) -> bool:
-        return self._db is not None and self.bytes < self._max_bytes
+        """Open, and has not refused a record since it last shrank."""
+        return self._db is not None and not self._full and self.bytes < self._max_bytes
 
     def _publish_gauges(self) -> None:
         self._metrics.spool_depth.set(self.depth)
@@ -108,6 +110,7 @@ class Spool:
         if self._db is None:
             raise IngestError("spool is not open")
         if self.bytes + size > self._max_bytes:
+            self._full = True
             self._metrics.spool_full.set(1)
             raise SpoolFullError(f"spool holds {self.bytes} of {self._max_bytes} bytes")
         self.bytes += size  # reserved now so concurrent puts cannot overshoot the limit
@@ -185,7 +188,8 @@ class Spool:
         freed = await asyncio.get_running_loop().run_in_executor(self._thread, self._remove, ids)
         self.depth -= len(ids)
         self.bytes -= freed
-        if self.bytes < self._max_bytes:
+        if ids:
+            self._full = False
             self._metrics.spool_full.set(0)
         self._publish_gauges()
 

@@ -30,11 +30,11 @@ app = typer.Typer(
 )
 app.add_typer(dev_app, name="dev")
 app.add_typer(topics_app, name="topics")
-app.command()(simulate)
-app.command()(bench)
-app.command("ingest")(ingest_cmd)
 app.command("usage")(usage)
 register_processor_verbs(app)
+app.command("ingest")(ingest_cmd)
+app.command()(simulate)
+app.command()(bench)
 
 
 def main() -> None:

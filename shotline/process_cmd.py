@@ -1,8 +1,8 @@
 """``shotline process NAME... | --list`` and ``shotline dlq list|replay``.
 
 Composition root for processors: reads settings once, builds each processor's ``Context``
-(its section = TOML ``[processors.sections.<name>]`` overlaid by env
-``SHOTLINE_<NAME>_<FIELD>``) and hands them to the runner.
+(its section = TOML ``[metrics]`` for billing, then ``[processors.sections.<name>]``,
+overlaid by env ``SHOTLINE_<NAME>_<FIELD>``) and hands them to the runner.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from rich.table import Table
 from processors.registry import BUILTINS
 from processors.runner import Context, FatalError, Runner, load_processor
 from processors.runner.dlq import read_dead_letters, replay_dead_letters
-from shotline.settings import Settings, load_settings
+from shotline.settings import Settings, load_settings, processor_section
 
 __all__ = ["dlq_app", "env_section", "register"]
 
@@ -50,10 +50,7 @@ def _contexts(settings: Settings, names: list[str]) -> list[tuple[Any, Context]]
     units = []
     for spec in names:
         processor = load_processor(spec, BUILTINS)
-        section = {
-            **settings.processors.sections.get(processor.name, {}),
-            **env_section(processor.name),
-        }
+        section = {**processor_section(settings, processor.name), **env_section(processor.name)}
         ctx = Context(
             kafka=settings.kafka, projects=settings.projects, registry=registry, settings=section
         )

@@ -25,7 +25,7 @@ from processors.runner.settings import RunnerSettings
 from schemas import KafkaSettings, ProjectConfig
 from shotline.dev.settings import DevSettings
 
-__all__ = ["Settings", "load_settings"]
+__all__ = ["Settings", "load_settings", "processor_section"]
 
 CONFIG_ENV = "SHOTLINE_CONFIG"
 
@@ -64,6 +64,22 @@ class Settings(BaseSettings):
         if path:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(path)))
         return tuple(sources)
+
+
+# Built-in processors whose section sits at the root of the configuration ([metrics]) rather
+# than under [processors.sections.<name>]; both are honoured, the latter winning.
+_ROOT_PROCESSOR_SECTIONS = frozenset({"metrics"})
+
+
+def processor_section(settings: Settings, name: str) -> dict[str, Any]:
+    """A processor's raw settings table before environment overrides: its root section
+    (only ``[metrics]``, fields explicitly set), then ``[processors.sections.<name>]``."""
+    section: dict[str, Any] = {}
+    if name in _ROOT_PROCESSOR_SECTIONS:
+        root = getattr(settings, name)
+        section.update(root.model_dump(mode="json", exclude_unset=True))
+    section.update(settings.processors.sections.get(name, {}))
+    return section
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -226,3 +226,41 @@ async def test_metrics_count_requests_by_status_and_observe_latency(
     assert 'shotline_ingest_requests_total{reason="malformed_json",status="400"} 1.0' in text
     assert "shotline_ingest_request_duration_seconds_count 2.0" in text
     assert 'shotline_ingest_accepted_total{via="kafka"} 1.0' in text
+
+
+async def test_logs_never_carry_the_project_key_or_callback_bodies(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    publisher = FakePublisher()
+    publisher.down = True  # the spool path logs warnings: they must stay clean too
+    app = make_app(tmp_path, publisher, publish_rejected=True)
+    caplog.set_level("DEBUG")
+    await app.startup()
+    secret_body = callback_body(requestId="req-private-123", callbackData="private-data")
+    try:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://i") as client:
+            assert (await post(client, secret_body)).status_code == 200
+            assert (await post(client, {**secret_body, "checksum": BAD})).status_code == 401
+            assert (await post(client, {**secret_body, "code": "x"})).status_code == 422
+            await post(client, secret_body, url="/v1/callbacks/guessed-key-xyz")
+    finally:
+        await app.shutdown()
+    ours = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("shotline"))
+    assert ours  # the outage was logged, so the check below means something
+    for secret in (KEY, "guessed-key-xyz", "req-private-123", "private-data", ADDR):
+        assert secret not in ours
+
+
+async def test_an_unexpected_error_still_answers_json(
+    app: IngestApp, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    verifier = app.service.projects[KEY].verifier
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(verifier, "verify", broken)
+    response = await post(client, callback_body())
+    assert response.status_code == 500
+    assert response.json() == {"status": "error", "error": "internal"}

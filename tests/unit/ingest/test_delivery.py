@@ -144,3 +144,21 @@ async def test_spool_left_by_a_larger_worker_count_is_adopted_drained_and_remove
         await survivor.shutdown()
     assert {r.key for r in publisher.published} == {f"req-{i}".encode() for i in range(4)}
     assert not (tmp_path / "spool" / "spool-1.sqlite3").exists()  # empty orphans go too
+
+
+async def test_readyz_is_503_when_kafka_is_down_and_the_spool_is_full(tmp_path: Path) -> None:
+    publisher = FakePublisher()
+    publisher.down = True
+    app = make_app(tmp_path, publisher, spool_max_bytes=1500)
+    await app.startup()
+    try:
+        async with client_for(app) as c:
+            assert (await c.get("/readyz")).status_code == 200
+            while (await c.post(URL, content=body(0), headers=HEADERS)).status_code == 200:
+                pass
+            ready = await c.get("/readyz")
+    finally:
+        await app.shutdown()
+    assert ready.status_code == 503
+    assert ready.json()["status"] == "unavailable"
+    assert ready.json()["spool_writable"] is False

@@ -59,3 +59,24 @@ def test_since_accepts_relative_durations_and_iso_times_in_utc() -> None:
     assert _since(None) is None
     with pytest.raises(typer.BadParameter):
         _since("yesterday")
+
+
+def test_toml_metrics_section_reaches_the_processor_and_sections_win(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shotline.settings import processor_section
+
+    config = tmp_path / "shotline.toml"
+    config.write_text(
+        "[metrics]\nallowed_lateness_s = 30\n[metrics.prices]\nfree_qps = 400\n"
+        "[processors.sections.metrics]\nsnapshot_interval_s = 5\n"
+        "[processors.sections.dedupe]\nwindow_s = 60\n"
+    )
+    monkeypatch.setenv("SHOTLINE_CONFIG", str(config))
+    settings = load_settings()
+    metrics = processor_section(settings, "metrics")
+    assert metrics["allowed_lateness_s"] == 30
+    assert metrics["prices"]["free_qps"] == 400
+    assert metrics["snapshot_interval_s"] == 5
+    assert "budget_usd" not in metrics  # defaults stay the processor's own
+    assert processor_section(settings, "dedupe") == {"window_s": 60}
