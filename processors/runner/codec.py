@@ -89,12 +89,14 @@ def decode(model: type[BaseModel], raw: RawRecord) -> Record[Any] | str:
 
 
 def encode(emit: Emit) -> Encoded:
+    value = emit.value
     return Encoded(
         topic=emit.topic,
         partition=emit.partition,
         key=emit.key.encode("utf-8") if emit.key is not None else None,
-        value=emit.value.model_dump_json().encode("utf-8"),
-        headers=[(name, value.encode("utf-8")) for name, value in emit.headers.items()],
+        # the bytes model_dump_json() would return as str, without the str round trip
+        value=value.__pydantic_serializer__.to_json(value),
+        headers=[(name, text.encode("utf-8")) for name, text in emit.headers.items()],
     )
 
 
