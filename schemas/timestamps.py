@@ -55,6 +55,10 @@ def to_utc(value: int | str) -> datetime:
     Strings of digits are accepted because some senders quote numbers; booleans, floats,
     negative numbers, Unix seconds and other lengths are rejected.
     """
+    if type(value) is int and _MIN_MS <= value < _MAX_MS:
+        # the common case, once per record in validation and again for event_time: the
+        # general path below gives the same result for it, after a str() round trip
+        return _EPOCH + timedelta(milliseconds=value)
     if isinstance(value, bool):
         raise TimestampError("timestamp must be an integer, not a boolean")
     if isinstance(value, str):
