@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from string import ascii_lowercase, hexdigits
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
 from schemas.timestamps import TimestampError, parse_compact_utc
 
-__all__ = ["ObjectName", "ObjectNameError", "parse_object_name"]
+__all__ = ["ObjectName", "ObjectNameError", "object_name_fields", "parse_object_name"]
 
 # str methods instead of regular expressions (3x cheaper per name): ``isdecimal`` is
 # exactly what ``\d`` matches in a str pattern, and ``lstrip(chars) == ""`` holds exactly
@@ -44,6 +45,12 @@ class ObjectName(BaseModel):
 
 def parse_object_name(name: str) -> ObjectName:
     """Split an object name into its fields, or raise ``ObjectNameError`` saying why."""
+    return ObjectName(**object_name_fields(name))
+
+
+def object_name_fields(name: str) -> dict[str, Any]:
+    """``parse_object_name`` as the keyword arguments of ``ObjectName``: for a caller that
+    validates a larger model holding it in one pass (dedupe's output record)."""
     head, slash, filename = name.rpartition("/")
     if not slash:
         raise ObjectNameError("object name has no <yyyymmdd>/ directory")
@@ -73,6 +80,12 @@ def parse_object_name(name: str) -> ObjectName:
         utc = parse_compact_utc(utc_text)
     except TimestampError as exc:
         raise ObjectNameError(f"utc part: {exc}") from exc
-    return ObjectName(
-        prefix=prefix, date=date, sid=sid.lower(), cname=cname, uid=uid, type=kind, utc=utc
-    )
+    return {
+        "prefix": prefix,
+        "date": date,
+        "sid": sid.lower(),
+        "cname": cname,
+        "uid": uid,
+        "type": kind,
+        "utc": utc,
+    }
