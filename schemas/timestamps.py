@@ -58,7 +58,7 @@ def to_utc(value: int | str) -> datetime:
     if type(value) is int and _MIN_MS <= value < _MAX_MS:
         # the common case, once per record in validation and again for event_time: the
         # general path below gives the same result for it, after a str() round trip
-        return _EPOCH + timedelta(milliseconds=value)
+        return _EPOCH + timedelta(0, 0, 0, value)  # (days, s, µs, ms): positional is faster
     if isinstance(value, bool):
         raise TimestampError("timestamp must be an integer, not a boolean")
     if isinstance(value, str):
