@@ -1,10 +1,12 @@
 """One partition batch, from bytes to what must be published: decode, handle, dead letters.
 
-Pure of Kafka: the engine feeds ``RawRecord``s and publishes the ``Encoded`` result.
+Pure of Kafka: the engine feeds ``RawRecord``s and publishes the ``Encoded`` result. A
+processor with the ``BytesHandler`` fast path handles the batch in one pass instead.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -12,11 +14,14 @@ from typing import Any
 
 from processors.runner.codec import Encoded, RawRecord, dead_letter, decode, encode
 from processors.runner.contract import KeyFilter, Processor, Record
+from processors.runner.fastpath import BytesHandler
 from processors.runner.metrics import RunnerMetrics
 from processors.runner.retry import handle_with_retries
 from processors.runner.settings import RunnerSettings
 
 __all__ = ["BatchOutcome", "process_batch"]
+
+log = logging.getLogger("shotline.processors")
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +59,24 @@ async def process_batch(
         if isinstance(processor, KeyFilter) and raws
         else [False] * len(raws)
     )
+    if isinstance(processor, BytesHandler):
+        try:
+            fast = processor.handle_bytes(raws, skip)
+        except Exception:  # the regular path retries, isolates or stops as it should
+            log.exception("processor %s: fast path failed, taking the regular one", processor.name)
+        else:
+            dlq = [
+                dead_letter(processor.name, raw, error, kind, 1, False, started, dlq_topic)
+                for kind, dead in (("ValidationError", fast.invalid), ("Rejected", fast.rejected))
+                for raw, error in dead
+            ]
+            reasons = {"invalid": len(fast.invalid), "rejected": len(fast.rejected)}
+            return BatchOutcome(
+                output=fast.output + dlq,
+                handled=len(raws) - len(dlq),
+                emitted=len(fast.output),
+                dead_by_reason={reason: n for reason, n in reasons.items() if n},
+            )
     handled = 0
     model = processor.input_model
     for begin in range(0, len(raws), CHUNK):

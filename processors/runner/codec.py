@@ -16,7 +16,16 @@ from pydantic import BaseModel, ValidationError
 from processors.runner.contract import Emit, Record
 from schemas import DeadLetterRecord
 
-__all__ = ["Encoded", "Raw", "RawRecord", "dead_letter", "decode", "encode"]
+__all__ = [
+    "Encoded",
+    "Raw",
+    "RawRecord",
+    "dead_letter",
+    "decode",
+    "describe_invalid",
+    "encode",
+    "encode_headers",
+]
 
 
 class RawRecord(Protocol):
@@ -69,15 +78,25 @@ def _headers(raw: RawRecord) -> dict[str, str]:
     return {name: value.decode("utf-8", "replace") for name, value in raw.headers}
 
 
+def encode_headers(raw: RawRecord) -> list[tuple[str, bytes]]:
+    """``raw``'s headers as ``encode`` publishes a record that passed them on unchanged."""
+    return [(name, text.encode("utf-8")) for name, text in _headers(raw).items()]
+
+
+def describe_invalid(model: type[BaseModel], exc: ValidationError) -> str:
+    """The one-line cause a dead letter carries for a value that did not validate."""
+    first = exc.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "value"
+    return f"invalid {model.__name__}: {where}: {first['msg']} ({exc.error_count()} errors)"
+
+
 def decode(model: type[BaseModel], raw: RawRecord) -> Record[Any] | str:
     """The validated record, or a one-line description of why it is invalid."""
     try:
         # model_validate_json without its Python wrapper (same validator, defaults)
         value = model.__pydantic_validator__.validate_json(raw.value or b"")
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "value"
-        return f"invalid {model.__name__}: {where}: {first['msg']} ({exc.error_count()} errors)"
+        return describe_invalid(model, exc)
     key = raw.key
     # positional (value, key, topic, partition, offset, timestamp_ms, headers): a frozen
     # dataclass built per record, 0.25 µs cheaper than by keyword
