@@ -19,8 +19,9 @@ from typing import Any
 
 from prometheus_client import Counter, Gauge
 from pydantic import ValidationError
+from pydantic_core import to_json
 
-from processors.dedupe.logic import normalise
+from processors.dedupe.logic import normalise, record_fields
 from processors.dedupe.seen import SeenSet, digest
 from processors.dedupe.settings import DedupeSettings
 from processors.dedupe.store import OutputLog
@@ -194,16 +195,9 @@ class DedupeProcessor:
                 duplicates += 1
                 continue
             fresh[key] = None
-            value = normalise(envelope, tolerance)
-            output.append(
-                Encoded(
-                    topic,
-                    partition,
-                    id_bytes,
-                    value.__pydantic_serializer__.to_json(value),
-                    encode_headers(raw),
-                )
-            )
+            # the JSON of normalise()'s ScreenshotRecord without validating it again
+            value = to_json(record_fields(envelope, tolerance))
+            output.append(Encoded(topic, partition, id_bytes, value, encode_headers(raw)))
         self._remember(fresh, now, duplicates)
         return result
 

@@ -20,7 +20,7 @@ from schemas import (
 )
 from schemas.objectname import object_name_fields
 
-__all__ = ["consistency", "normalise"]
+__all__ = ["consistency", "normalise", "record_fields"]
 
 _UNKNOWN = {
     "channel_matches": None,
@@ -57,7 +57,10 @@ def consistency(
     return Consistency(**flags)
 
 
-def normalise(envelope: CallbackEnvelope, tolerance_ms: int) -> ScreenshotRecord:
+def record_fields(envelope: CallbackEnvelope, tolerance_ms: int) -> dict[str, Any]:
+    """The ``ScreenshotRecord`` of ``envelope`` as plain values, in the model's field order:
+    ``normalise`` validates them; dedupe's fast path serialises them directly, which gives
+    the same JSON (the parts are already validated or computed here; tested byte for byte)."""
     callback = envelope.callback
     event_time = callback.event_time
     name: dict[str, Any] | None
@@ -70,17 +73,36 @@ def normalise(envelope: CallbackEnvelope, tolerance_ms: int) -> ScreenshotRecord
         if name is None
         else _flags(name["cname"], name["uid"], name["utc"], callback, event_time, tolerance_ms)
     )
-    record: ScreenshotRecord = _validate_record(
-        {
-            "project": envelope.project,
-            "request_id": callback.requestId,
-            "received_at": envelope.received_at,
-            "event_time": event_time,
-            "object": name,
-            "object_error": error,
-            "consistency": flags,
-            "checksum_status": envelope.checksum_status,
-            "callback": callback,
-        }
-    )
+    return {
+        "schema_version": 1,
+        "project": envelope.project,
+        "request_id": callback.requestId,
+        "received_at": envelope.received_at,
+        "event_time": event_time,
+        "object": name,
+        "object_error": error,
+        "consistency": flags,
+        "checksum_status": envelope.checksum_status,
+        "callback": callback,
+    }
+
+
+# record_fields must follow the model: a field added to ScreenshotRecord fails here, at import
+if list(ScreenshotRecord.model_fields) != [
+    "schema_version",
+    "project",
+    "request_id",
+    "received_at",
+    "event_time",
+    "object",
+    "object_error",
+    "consistency",
+    "checksum_status",
+    "callback",
+]:
+    raise RuntimeError("processors.dedupe.logic.record_fields is out of date with ScreenshotRecord")
+
+
+def normalise(envelope: CallbackEnvelope, tolerance_ms: int) -> ScreenshotRecord:
+    record: ScreenshotRecord = _validate_record(record_fields(envelope, tolerance_ms))
     return record

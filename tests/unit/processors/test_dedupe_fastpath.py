@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import orjson
 from prometheus_client import CollectorRegistry
 
 from processors.dedupe.handler import DedupeProcessor
@@ -14,7 +15,7 @@ from processors.runner.contract import Batch, HandleResult
 from processors.runner.fastpath import BytesHandler
 from processors.runner.metrics import RunnerMetrics
 from processors.runner.settings import RunnerSettings
-from schemas import CallbackEnvelope, Topics
+from schemas import CallbackEnvelope, ScreenshotRecord, Topics
 from tests.callbacks_factory import envelope, envelope_bytes
 
 
@@ -109,3 +110,40 @@ async def test_fast_path_emits_first_occurrences_and_dead_letters_the_rest() -> 
     ]
     assert outcome.dead_by_reason == {"invalid": 1, "rejected": 2}  # other key, no key
     assert outcome.handled == 8 - 3
+
+
+def unusual_values() -> list[bytes]:
+    """Envelopes that exercise the output JSON: sender extras, non-ASCII, other forms of
+    ``timestamp``, a received_at in another zone, skew beyond tolerance, checksum states."""
+    base = envelope(11, cname="Zimmer_ß_🙂", uid="ü-7")
+    body = orjson.loads(base.model_dump_json())
+    variants = []
+    for change in (
+        {"callback": {**body["callback"], "extraField": {"nested": [1, 2.5, None]}}},
+        {"callback": {**body["callback"], "timestamp": "20260301120011000"}},
+        {"callback": {**body["callback"], "timestamp": 20260301120011250}},
+        {"callback": {**body["callback"], "timestamp": str(body["callback"]["timestamp"])}},
+        {"callback": {**body["callback"], "timestamp": body["callback"]["timestamp"] + 10**7}},
+        {"received_at": "2026-03-01T13:00:11.123456+01:00", "checksum_status": "mismatch"},
+        {"checksum_status": "skipped", "project": 'tenant "quoted" </>'},
+        {
+            "callback": {
+                **body["callback"],
+                "object": "a/b/20260301/" + "f" * 32 + "_x__uid_s_1"
+                "__uid_e_video_20261399000000000.jpg",
+            }
+        },
+    ):
+        variants.append(orjson.dumps({**body, **change}))
+    return variants
+
+
+async def test_fast_path_json_equals_the_validated_model_for_unusual_values() -> None:
+    raws = [Raw("in", 0, i, b"req-11", value) for i, value in enumerate(unusual_values())]
+    for i, raw in enumerate(raws):  # one record per batch: each is new to its processor
+        fast = await run(dedupe(), [raw])
+        regular = await run(Regular(dedupe()), [raw])
+        assert fast.emitted == regular.emitted == 1, i
+        assert comparable(fast) == comparable(regular), i
+        record = ScreenshotRecord.model_validate_json(fast.output[0].value)
+        assert record.model_dump_json().encode() == fast.output[0].value
