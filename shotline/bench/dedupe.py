@@ -1,18 +1,15 @@
-"""Bench scenario ``dedupe``: records/s through the dedupe processor (the real runner,
+"""Bench scenario ``dedupe``: records/s through the dedupe processor (real runner,
 exactly-once transactions, validation, normalisation) against a raw aiokafka
-getmany→produce→commit loop over the same input, in the same run.
+getmany→produce→commit loop (no validation, no transactions: the floor of a Python
+consume-produce loop) over the same input, in the same run.
 
-Fair by construction: both sides read the same pre-filled topics (same broker, data and 3
-partitions; the input holds no transactions, so dedupe's ``read_committed`` changes
-nothing), poll up to the runner's ``batch_max_records`` and pin each output batch to its
-input partition. The baseline does nothing else (no validation, no transactions): it is
-the floor of a Python aiokafka consume-produce loop.
-
-The headline input is the worst case for dedupe: every callback unique, so each one is
-validated, normalised and published. A second run feeds each callback three times back to
-back (Agora's immediate retries) and reports records/s in ``extra``. Each side is timed in
-steady state: from its first committed batch to the moment it has consumed everything (or
-``duration_s`` elapsed), sampled every 50 ms; CPU is this process's, per record.
+Fair: both read the same pre-filled topics (same broker, data, 3 partitions; the input has
+no transactions, so ``read_committed`` changes nothing), poll up to the runner's
+``batch_max_records`` and pin each output batch to its input partition. The headline input
+is the worst case, every callback unique; a second run feeds each one three times back to
+back (Agora's immediate retries). Each side is timed in steady state, from its first
+committed batch until it consumed everything or ``duration_s`` passed (sampled every 50 ms);
+CPU is this process's, per record.
 """
 
 from __future__ import annotations
