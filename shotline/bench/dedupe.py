@@ -6,10 +6,8 @@ consume-produce loop) over the same input, in the same run.
 Fair: both read the same pre-filled topics (same broker, data, 3 partitions; the input has
 no transactions, so ``read_committed`` changes nothing), poll up to the runner's
 ``batch_max_records`` and pin each output batch to its input partition. The headline input
-is the worst case, every callback unique; a second run feeds each one three times back to
-back (Agora's immediate retries). Each side is timed in steady state, from its first
-committed batch until it consumed everything or ``duration_s`` passed (sampled every 50 ms);
-CPU is this process's, per record.
+is the worst case, every callback unique; a second run sends each one three times (Agora's
+retries). Timed in steady state: first committed batch to all consumed or ``duration_s``.
 """
 
 from __future__ import annotations
