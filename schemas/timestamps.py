@@ -27,11 +27,20 @@ def parse_compact_utc(text: str) -> datetime:
     """Parse a 17-digit ``yyyyMMddHHmmssSSS`` UTC time (the object name's ``utc`` part)."""
     if len(text) != 17 or not text.isdigit():
         raise TimestampError(f"expected 17 digits yyyyMMddHHmmssSSS, got {text!r}")
+    # Arithmetic on the digits instead of strptime (5x cheaper; dedupe parses one per
+    # record). Fixed-width fields and datetime's own range checks reject exactly what
+    # strptime("%Y%m%d%H%M%S") did: month 13, day 30 in February, second 60, year 0.
     try:
-        base = datetime.strptime(text[:14], "%Y%m%d%H%M%S").replace(tzinfo=UTC)
+        n = int(text)
+        n, millis = divmod(n, 1000)
+        n, second = divmod(n, 100)
+        n, minute = divmod(n, 100)
+        n, hour = divmod(n, 100)
+        n, day = divmod(n, 100)
+        year, month = divmod(n, 100)
+        return datetime(year, month, day, hour, minute, second, millis * 1000, tzinfo=UTC)
     except ValueError as exc:
         raise TimestampError(f"{text!r} is not a valid yyyyMMddHHmmssSSS time") from exc
-    return base + timedelta(milliseconds=int(text[14:]))
 
 
 def compact_utc(when: datetime) -> str:
@@ -46,6 +55,10 @@ def to_utc(value: int | str) -> datetime:
     Strings of digits are accepted because some senders quote numbers; booleans, floats,
     negative numbers, Unix seconds and other lengths are rejected.
     """
+    if type(value) is int and _MIN_MS <= value < _MAX_MS:
+        # the common case, once per record in validation and again for event_time: the
+        # general path below gives the same result for it, after a str() round trip
+        return _EPOCH + timedelta(0, 0, 0, value)  # (days, s, µs, ms): positional is faster
     if isinstance(value, bool):
         raise TimestampError("timestamp must be an integer, not a boolean")
     if isinstance(value, str):

@@ -7,11 +7,13 @@ records. A missing broker is an error, never a skip.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import Iterator
 
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient
 
 from schemas import KafkaSettings
 from shotline.dev.probe import kafka_serves_metadata
@@ -21,15 +23,43 @@ KAFKA_BOOTSTRAP = os.environ.get("SHOTLINE_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
 S3_ENDPOINT = os.environ.get("SHOTLINE_TEST_S3_ENDPOINT", "http://127.0.0.1:9000")
 
 
+async def _topic_names(bootstrap: str) -> set[str]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        return set(await admin.list_topics())
+    finally:
+        await admin.close()
+
+
+async def _delete_topics(bootstrap: str, names: list[str]) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=60_000)
+    await admin.start()
+    try:
+        for start in range(0, len(names), 100):
+            await admin.delete_topics(names[start : start + 100])
+    finally:
+        await admin.close()
+
+
 @pytest.fixture(scope="session")
-def kafka_bootstrap() -> str:
+def kafka_bootstrap() -> Iterator[str]:
+    """The broker's address; at the end of the session the prefixed topics the tests made
+    are deleted, so repeated runs do not fill a developer's broker."""
     if not kafka_serves_metadata(KAFKA_BOOTSTRAP):
         pytest.fail(f"no Kafka at {KAFKA_BOOTSTRAP}: run `make dev-up` (make test does it)")
-    return KAFKA_BOOTSTRAP
+    before = asyncio.run(_topic_names(KAFKA_BOOTSTRAP))
+    yield KAFKA_BOOTSTRAP
+    after = asyncio.run(_topic_names(KAFKA_BOOTSTRAP))
+    # Only prefixed shotline topics made during this session: never an unprefixed
+    # deployment's topics, Kafka's internal ones, or anything that existed before.
+    made = sorted(n for n in after - before if ".shotline." in n and not n.startswith("_"))
+    if made:
+        asyncio.run(_delete_topics(KAFKA_BOOTSTRAP, made))
 
 
 @pytest.fixture
-async def kafka(kafka_bootstrap: str) -> AsyncIterator[KafkaSettings]:
+async def kafka(kafka_bootstrap: str) -> KafkaSettings:
     """Kafka settings with a fresh topic prefix whose topics all exist (3 partitions)."""
     settings = KafkaSettings(bootstrap=kafka_bootstrap, topic_prefix=f"t{uuid.uuid4().hex[:10]}.")
     await ensure_topics(settings, settings.topics.specs(partitions=3))

@@ -18,15 +18,22 @@ from collections.abc import Sequence
 from typing import Any
 
 from prometheus_client import Counter, Gauge
+from pydantic import ValidationError
+from pydantic_core import to_json
 
-from processors.dedupe.logic import normalise
+from processors.dedupe.logic import normalise, record_fields
 from processors.dedupe.seen import SeenSet, digest
 from processors.dedupe.settings import DedupeSettings
 from processors.dedupe.store import OutputLog
+from processors.runner.codec import Encoded, RawRecord, describe_invalid, encode_headers
 from processors.runner.contract import Batch, Context, DeadLetter, Emit, HandleResult
+from processors.runner.fastpath import BytesResult
 from schemas import CallbackEnvelope, Topics
 
 __all__ = ["DedupeProcessor", "processor"]
+
+
+_validate_envelope = CallbackEnvelope.__pydantic_validator__.validate_json
 
 
 def _now_ms() -> int:
@@ -125,6 +132,8 @@ class DedupeProcessor:
         dead: list[DeadLetter] = []
         duplicates = 0
         tolerance = self._settings.time_tolerance_ms
+        output = self._output
+        contains = seen.contains
         for record in batch:
             request_id = record.value.callback.requestId
             if record.key != request_id:
@@ -132,27 +141,75 @@ class DedupeProcessor:
                 # as another id's duplicate, so it is refused instead.
                 dead.append(DeadLetter(record, f"key {record.key!r} is not the requestId"))
                 continue
-            key = (record.partition, digest(request_id.encode("utf-8")))
-            if key in fresh or seen.contains(*key):
+            partition = record.partition
+            key = (partition, digest(request_id.encode("utf-8")))
+            if key in fresh or contains(*key):
                 duplicates += 1
                 continue
             fresh[key] = None
+            # positional: Emit(topic, key, value, partition, headers), 0.2 µs cheaper
             emits.append(
                 Emit(
-                    topic=self._output,
-                    key=request_id,
-                    value=normalise(record.value, tolerance),
-                    partition=record.partition,
-                    headers=record.headers,
+                    output,
+                    request_id,
+                    normalise(record.value, tolerance),
+                    partition,
+                    record.headers,
                 )
             )
+        self._remember(fresh, now, duplicates)
+        return HandleResult(emits=emits, dead=dead)
+
+    def handle_bytes(self, raws: Sequence[RawRecord], skip: Sequence[bool]) -> BytesResult:
+        """``handle`` fused with the runner's decode and encode (``BytesHandler``): each
+        record goes from bytes to output bytes in one step, without the per-record
+        ``Record``/``Emit`` plumbing. Same checks, in the same order, as ``handle``."""
+        now = _now_ms()
+        seen = self._seen
+        seen.expire(now)
+        fresh: dict[tuple[int, bytes], None] = {}
+        result = BytesResult()
+        output, invalid, rejected = result.output, result.invalid, result.rejected
+        duplicates = 0
+        tolerance = self._settings.time_tolerance_ms
+        topic = self._output
+        contains = seen.contains
+        for raw, skipping in zip(raws, skip, strict=True):
+            if skipping:
+                continue
+            try:
+                envelope = _validate_envelope(raw.value or b"")
+            except ValidationError as exc:
+                invalid.append((raw, describe_invalid(CallbackEnvelope, exc)))
+                continue
+            request_id = envelope.callback.requestId
+            raw_key = raw.key
+            key_text = raw_key.decode("utf-8", "replace") if raw_key is not None else None
+            if key_text != request_id:
+                rejected.append((raw, f"key {key_text!r} is not the requestId"))
+                continue
+            partition = raw.partition
+            id_bytes = request_id.encode("utf-8")
+            key = (partition, digest(id_bytes))
+            if key in fresh or contains(*key):
+                duplicates += 1
+                continue
+            fresh[key] = None
+            # the JSON of normalise()'s ScreenshotRecord without validating it again
+            value = to_json(record_fields(envelope, tolerance))
+            output.append(Encoded(topic, partition, id_bytes, value, encode_headers(raw)))
+        self._remember(fresh, now, duplicates)
+        return result
+
+    def _remember(self, fresh: dict[tuple[int, bytes], None], now: int, duplicates: int) -> None:
+        """Commit a handled batch's new ids to the seen-set, and count."""
+        seen = self._seen
         for partition, key_digest in fresh:
             seen.add(partition, key_digest, now)
         if self._metrics:
             self._metrics["duplicates"].inc(duplicates)
             self._metrics["remembered"].set(seen.size)
             self._metrics["evicted"].set(seen.evicted)
-        return HandleResult(emits=emits, dead=dead)
 
 
 processor = DedupeProcessor()

