@@ -18,7 +18,7 @@ setup: $(STAMP)
 
 # Debian's prometheus + promtool, for the rule tests and the scrape test (apt-get if missing).
 prometheus-tools:
-	@deploy/local/install-prometheus.sh
+	@deploy/local/ensure-debian-package.sh prometheus prometheus promtool
 
 dev-up: setup
 	@$(SHOTLINE) dev up
@@ -38,7 +38,7 @@ unit: setup prometheus-tools
 
 # Starts the local services if they are not running, runs everything, and stops only what
 # it started (a developer's `make dev-up` stays up).
-test: setup prometheus-tools
+test: setup prometheus-tools lint typecheck
 	@set -o pipefail; started=0; \
 	if ! $(SHOTLINE) dev status --quiet; then $(SHOTLINE) dev up && started=1; fi; \
 	$(BIN)/pytest -q tests; rc=$$?; \
@@ -49,7 +49,7 @@ run: setup
 	@$(SHOTLINE) dev run
 
 bench: setup
-	@command -v wrk >/dev/null || apt-get install -y wrk  # the ingest scenario's load generator
+	@deploy/local/ensure-debian-package.sh wrk wrk  # the ingest scenario's load generator
 	@$(SHOTLINE) bench --readme README.md
 
 clean:

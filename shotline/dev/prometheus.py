@@ -45,7 +45,7 @@ class PrometheusServer:
     def start(self, timeout_s: float = 30.0) -> None:
         binary = shutil.which("prometheus")
         if binary is None:
-            raise ServiceError("prometheus is not on PATH: run deploy/local/install-prometheus.sh")
+            raise ServiceError("prometheus is not on PATH: run make prometheus-tools")
         self.home.mkdir(parents=True, exist_ok=True)
         config = self.home / "prometheus.yml"
         config.write_text(self._config())

@@ -15,7 +15,7 @@ PROM = Path(__file__).resolve().parents[3] / "deploy" / "prometheus"
 
 def promtool(*args: str) -> subprocess.CompletedProcess[str]:
     if shutil.which("promtool") is None:
-        pytest.fail("promtool missing: run deploy/local/install-prometheus.sh (make test does)")
+        pytest.fail("promtool missing: run make prometheus-tools (make test does)")
     return subprocess.run(
         ["promtool", *args], cwd=PROM, capture_output=True, text=True, check=False, timeout=60
     )
