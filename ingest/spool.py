@@ -26,6 +26,7 @@ import orjson
 
 from ingest.errors import IngestError, SpoolFullError
 from ingest.metrics import IngestMetrics
+from ingest.quarantine import create_quarantine, move_to_quarantine
 from ingest.records import OutRecord
 
 __all__ = ["Spool", "SpooledRecord"]
@@ -41,21 +42,6 @@ CREATE TABLE IF NOT EXISTS spool (
     value BLOB NOT NULL,
     headers BLOB NOT NULL,
     crc INTEGER NOT NULL
-)
-"""
-# Records the broker refused for good: kept (an accepted callback is never deleted unsent)
-# for an operator to inspect, out of the drainer's way.
-_QUARANTINE_SCHEMA = """
-CREATE TABLE IF NOT EXISTS quarantine (
-    id INTEGER PRIMARY KEY,
-    created REAL NOT NULL,
-    topic TEXT NOT NULL,
-    key BLOB NOT NULL,
-    value BLOB NOT NULL,
-    headers BLOB NOT NULL,
-    crc INTEGER NOT NULL,
-    quarantined REAL NOT NULL,
-    reason TEXT NOT NULL
 )
 """
 _INSERT = "INSERT INTO spool (created, topic, key, value, headers, crc) VALUES (?,?,?,?,?,?)"
@@ -107,8 +93,7 @@ class Spool:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=FULL")
         db.execute(_SCHEMA)
-        db.execute(_QUARANTINE_SCHEMA)
-        (self.quarantined,) = db.execute("SELECT COUNT(*) FROM quarantine").fetchone()
+        self.quarantined = create_quarantine(db)
         self.depth, total = db.execute(
             "SELECT COUNT(*), COALESCE(SUM(LENGTH(value)), 0) FROM spool"
         ).fetchone()
@@ -239,7 +224,7 @@ class Spool:
         """Move ``record`` out of the spool into the ``quarantine`` table of the same file,
         in one transaction: it stops blocking the drain but is never lost."""
         freed = await asyncio.get_running_loop().run_in_executor(
-            self._thread, self._move_to_quarantine, record.id, reason
+            self._thread, move_to_quarantine, self._db, record.id, reason
         )
         if freed is None:
             return
@@ -250,29 +235,6 @@ class Spool:
         self._metrics.spool_full.set(0)
         self._metrics.spool_quarantined_total.inc()
         self._publish_gauges()
-
-    def _move_to_quarantine(self, row_id: int, reason: str) -> int | None:
-        assert self._db is not None
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            row = self._db.execute(
-                "SELECT LENGTH(value) FROM spool WHERE id = ?", (row_id,)
-            ).fetchone()
-            if row is None:
-                self._db.execute("ROLLBACK")
-                return None
-            self._db.execute(
-                "INSERT INTO quarantine (id, created, topic, key, value, headers, crc,"
-                " quarantined, reason) SELECT id, created, topic, key, value, headers, crc, ?, ?"
-                " FROM spool WHERE id = ?",
-                (time.time(), reason, row_id),
-            )
-            self._db.execute("DELETE FROM spool WHERE id = ?", (row_id,))
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
-        return int(row[0])
 
     async def oldest_age_s(self) -> float:
         loop = asyncio.get_running_loop()
