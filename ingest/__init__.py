@@ -4,7 +4,7 @@ from ingest.app import IngestApp
 from ingest.errors import IngestError, PublishError, SpoolFullError
 from ingest.factory import create_app
 from ingest.metrics import IngestMetrics
-from ingest.publisher import KafkaPublisher, Publisher
+from ingest.publisher import KafkaPublisher, Publisher, Sent
 from ingest.records import OutRecord
 from ingest.service import IngestService
 from ingest.settings import IngestSettings
@@ -20,6 +20,7 @@ __all__ = [
     "OutRecord",
     "PublishError",
     "Publisher",
+    "Sent",
     "Spool",
     "SpoolFullError",
     "create_app",

@@ -3,6 +3,10 @@
 A record leaves the spool only after the broker acknowledged it, so a crash between the ack
 and the delete republishes it (a duplicate, which dedupe absorbs), never loses it. When
 sends keep failing for ``stuck_after_s`` the producer is replaced (aiokafka issue #1017).
+
+A head record the broker refuses for good (too large, not authorised, unknown topic) on
+``quarantine_after`` rounds in a row is moved to the spool's quarantine table, so it cannot
+block the records behind it; it is never deleted unsent.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ import time
 
 from ingest.delivery import Delivery
 from ingest.metrics import IngestMetrics
+from ingest.publisher import Sent
+from ingest.spool import SpooledRecord
 
 __all__ = ["Drainer"]
 
@@ -30,6 +36,7 @@ class Drainer:
         interval_s: float,
         deadline_s: float,
         stuck_after_s: float,
+        quarantine_after: int = 5,
     ) -> None:
         self._delivery = delivery
         self._publisher = delivery.publisher
@@ -39,6 +46,9 @@ class Drainer:
         self._interval_s = interval_s
         self._deadline_s = deadline_s
         self._stuck_after_s = stuck_after_s
+        self._quarantine_after = quarantine_after
+        self._head_id: int | None = None
+        self._head_refusals = 0
         self._failing_since: float | None = None
         self._connect_backoff = interval_s / 2
         self._next_connect = 0.0
@@ -84,15 +94,35 @@ class Drainer:
             self._failing_since = None
             self._delivery.set_degraded(False)
             return 0
-        acked = await self._publisher.publish_many([r.record for r in rows], self._deadline_s)
-        done = [row for row, ok in zip(rows, acked, strict=True) if ok]
+        sent = await self._publisher.publish_many([r.record for r in rows], self._deadline_s)
+        done = [row for row, result in zip(rows, sent, strict=True) if result is Sent.ACKED]
         await self._spool.delete(done)
+        await self._count_refusal(rows[0], sent[0])
         self._metrics.drained.inc(len(done))
         if len(done) == len(rows):
             self._failing_since = None
         elif self._stuck():
             await self._publisher.recreate()
         return len(done)
+
+    async def _count_refusal(self, head: SpooledRecord, result: Sent) -> None:
+        """Quarantine ``head`` once the broker refused it ``quarantine_after`` times running."""
+        if result is not Sent.REFUSED:
+            self._head_id, self._head_refusals = None, 0
+            return
+        if self._head_id != head.id:
+            self._head_id, self._head_refusals = head.id, 0
+        self._head_refusals += 1
+        if self._head_refusals < self._quarantine_after:
+            return
+        log.error(
+            "quarantining spooled record %d for %s: refused by Kafka %d times",
+            head.id,
+            head.record.topic,
+            self._head_refusals,
+        )
+        await self._spool.quarantine(head, "refused by the broker")
+        self._head_id, self._head_refusals = None, 0
 
     def _stuck(self) -> bool:
         """True once sends have failed for ``stuck_after_s`` (then the clock restarts)."""

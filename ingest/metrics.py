@@ -85,6 +85,16 @@ class IngestMetrics:
             "Spooled rows whose CRC did not match (dropped, never acknowledged intact).",
             registry=r,
         )
+        self.spool_quarantined_total = Counter(
+            "shotline_ingest_spool_quarantined_total",
+            "Spooled records the broker refused for good, moved to the quarantine table.",
+            registry=r,
+        )
+        self.spool_quarantined = Gauge(
+            "shotline_ingest_spool_quarantined_records",
+            "Records in the spool's quarantine table (alert when above 0).",
+            registry=r,
+        )
         self.drained = Counter(
             "shotline_ingest_drained_total",
             "Spooled records republished to Kafka and deleted.",

@@ -10,22 +10,53 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
 import logging
 import time
 from collections.abc import Sequence
 from typing import Any, Protocol
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
+from aiokafka.errors import (
+    ClusterAuthorizationFailedError,
+    CorruptRecordException,
+    InvalidTopicError,
+    KafkaError,
+    MessageSizeTooLargeError,
+    RecordListTooLargeError,
+    RecordTooLargeError,
+    TopicAuthorizationFailedError,
+    UnknownTopicOrPartitionError,
+)
 
 from ingest.deadlines import Deadlines
 from ingest.errors import PublishError
 from ingest.metrics import IngestMetrics
 from ingest.records import OutRecord
 
-__all__ = ["KafkaPublisher", "Publisher"]
+__all__ = ["KafkaPublisher", "Publisher", "Sent"]
 
 log = logging.getLogger("shotline.ingest.publisher")
+
+# Errors no retry of the same record can cure: the broker refuses this record itself.
+_PERMANENT: tuple[type[KafkaError], ...] = (
+    MessageSizeTooLargeError,
+    RecordTooLargeError,
+    RecordListTooLargeError,
+    TopicAuthorizationFailedError,
+    ClusterAuthorizationFailedError,
+    InvalidTopicError,
+    UnknownTopicOrPartitionError,
+    CorruptRecordException,
+)
+
+
+class Sent(enum.Enum):
+    """Outcome of one record of ``publish_many``."""
+
+    ACKED = "acked"
+    FAILED = "failed"  # not acked in time or a transient error: try again later
+    REFUSED = "refused"  # the broker refused this record for good (size, authorisation, topic)
 
 
 class Publisher(Protocol):
@@ -45,8 +76,9 @@ class Publisher(Protocol):
     async def publish(self, record: OutRecord, deadline_s: float) -> None:
         """Send one record; raise ``PublishError`` if it is not acked within the deadline."""
 
-    async def publish_many(self, records: Sequence[OutRecord], deadline_s: float) -> list[bool]:
-        """Send records in order; return, per record, whether it was acked in time."""
+    async def publish_many(self, records: Sequence[OutRecord], deadline_s: float) -> list[Sent]:
+        """Send records in order; return, per record, whether it was acked in time, failed
+        (retry later) or was refused for good by the broker."""
         ...
 
     async def recreate(self) -> bool:
@@ -147,13 +179,14 @@ class KafkaPublisher:
         finally:
             entry.finished = True
 
-    async def publish_many(self, records: Sequence[OutRecord], deadline_s: float) -> list[bool]:
+    async def publish_many(self, records: Sequence[OutRecord], deadline_s: float) -> list[Sent]:
         producer = self._producer
         if producer is None:
             self._metrics.producer_errors.labels(kind="not_started").inc()
-            return [False] * len(records)
+            return [Sent.FAILED] * len(records)
         end = time.monotonic() + deadline_s
         futures: list[asyncio.Future[Any]] = []
+        refused_at: int | None = None
         try:
             async with asyncio.timeout(deadline_s):
                 for record in records:
@@ -164,15 +197,28 @@ class KafkaPublisher:
                     )
         except (TimeoutError, KafkaError) as exc:
             self._metrics.producer_errors.labels(kind=_kind(exc)).inc()
+            if isinstance(exc, _PERMANENT):
+                refused_at = len(futures)  # send() itself refused this record (e.g. too large)
         if futures:
             await asyncio.wait(futures, timeout=max(0.0, end - time.monotonic()))
-        acked = [f.done() and not f.cancelled() and f.exception() is None for f in futures]
+        results = [_outcome(f) for f in futures]
         for fut in futures:
             if not fut.done():
                 fut.cancel()
-        if not all(acked):
+        if refused_at is not None:
+            results.append(Sent.REFUSED)
+        if any(r is not Sent.ACKED for r in results) or len(results) < len(records):
             self._metrics.producer_errors.labels(kind="batch").inc()
-        return acked + [False] * (len(records) - len(futures))
+        return results + [Sent.FAILED] * (len(records) - len(results))
+
+
+def _outcome(fut: asyncio.Future[Any]) -> Sent:
+    if not fut.done() or fut.cancelled():
+        return Sent.FAILED
+    exc = fut.exception()
+    if exc is None:
+        return Sent.ACKED
+    return Sent.REFUSED if isinstance(exc, _PERMANENT) else Sent.FAILED
 
 
 def _kind(exc: BaseException) -> str:

@@ -94,9 +94,10 @@ class IngestService:
             interval_s=s.drain_interval_s,
             deadline_s=s.publish_deadline_s,
             stuck_after_s=s.producer_stuck_after_s,
+            quarantine_after=s.quarantine_after_attempts,
         )
         self.drainer.start()
-        self.orphans.start()
+        self.orphans.start(self.slot.index)
         log.info("ingest ready: spool %s, %d projects", spool.path, len(self.projects))
 
     async def stop(self) -> None:

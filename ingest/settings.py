@@ -45,6 +45,17 @@ class IngestSettings(BaseModel):
     drain_interval_s: float = Field(
         default=0.5, gt=0, description="Drainer pause when the spool is empty or Kafka is down."
     )
+    quarantine_after_attempts: int = Field(
+        default=5,
+        ge=1,
+        description="Drain rounds the broker must refuse a head record for good before it "
+        "moves to the spool's quarantine table.",
+    )
+    orphan_scan_interval_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="How often to look for spool files no live process holds and drain them.",
+    )
     producer_stuck_after_s: float = Field(
         default=10.0,
         gt=0,

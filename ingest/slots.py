@@ -2,14 +2,15 @@
 
 Workers and replicas share nothing but Kafka, so each needs its own spool. A process takes
 ``spool-<n>.sqlite3`` for the lowest ``n`` whose ``spool-<n>.lock`` it can ``flock``; the lock
-dies with the process (even on ``kill -9``), so a restarted worker takes the same slot back
-and drains what its predecessor left.
+dies with the process (even on ``kill -9``). A file whose lock is free belongs to a process
+that is gone; ``claim_orphans`` finds those so a live worker can drain and delete them.
 """
 
 from __future__ import annotations
 
 import fcntl
 import os
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,18 +54,24 @@ def claim_slot(spool_dir: Path, max_slots: int = 256) -> SpoolSlot:
     raise IngestError(f"all {max_slots} spool slots in {spool_dir} are taken")
 
 
-def claim_orphans(spool_dir: Path, first: int) -> list[SpoolSlot]:
-    """Lock the spool files at slot ``first`` and above that no process holds.
+def claim_orphans(spool_dir: Path, skip: Collection[int]) -> list[SpoolSlot]:
+    """Lock every spool file in ``spool_dir`` that no live process holds, except ``skip``.
 
-    Slots below ``first`` (the configured worker count) belong to sibling workers, which take
-    them back themselves; higher ones are left over from a run with more workers.
+    A file whose lock another process (or this one, e.g. a drain already running) holds is
+    never touched: ``flock`` locks belong to an open file description, so a second lock
+    attempt from this process fails too. Whatever the worker count, this finds the files of
+    processes that are gone: after a rolling restart, a crash or a smaller ``--workers``.
     """
     orphans = []
     for path in sorted(spool_dir.glob("spool-*.sqlite3")):
         index_text = path.stem.removeprefix("spool-")
-        if not index_text.isdigit() or int(index_text) < first:
+        if not index_text.isdigit() or int(index_text) in skip:
             continue
         slot = _try_lock(spool_dir, int(index_text))
-        if slot is not None:
-            orphans.append(slot)
+        if slot is None:
+            continue
+        if not slot.path.exists():  # drained and deleted by its adopter meanwhile
+            slot.release()
+            continue
+        orphans.append(slot)
     return orphans

@@ -14,6 +14,7 @@ and dropped by ``peek`` rather than published corrupt.
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 import time
 import zlib
@@ -25,9 +26,12 @@ import orjson
 
 from ingest.errors import IngestError, SpoolFullError
 from ingest.metrics import IngestMetrics
+from ingest.quarantine import create_quarantine, move_to_quarantine
 from ingest.records import OutRecord
 
 __all__ = ["Spool", "SpooledRecord"]
+
+log = logging.getLogger("shotline.ingest.spool")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS spool (
@@ -79,6 +83,7 @@ class Spool:
         self._writer: asyncio.Task[None] | None = None
         self.depth = 0
         self.bytes = 0
+        self.quarantined = 0
         self._full = False
 
     def open(self) -> None:
@@ -88,6 +93,7 @@ class Spool:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=FULL")
         db.execute(_SCHEMA)
+        self.quarantined = create_quarantine(db)
         self.depth, total = db.execute(
             "SELECT COUNT(*), COALESCE(SUM(LENGTH(value)), 0) FROM spool"
         ).fetchone()
@@ -103,6 +109,7 @@ class Spool:
     def _publish_gauges(self) -> None:
         self._metrics.spool_depth.set(self.depth)
         self._metrics.spool_bytes.set(self.bytes)
+        self._metrics.spool_quarantined.set(self.quarantined)
 
     async def put(self, record: OutRecord) -> None:
         """Return once ``record`` is committed to disk; ``SpoolFullError`` if it does not fit."""
@@ -129,13 +136,17 @@ class Spool:
         while self._pending:
             batch = self._pending[: self._commit_max]
             del self._pending[: self._commit_max]
-            rows = [
-                (time.time(), r.topic, r.key, r.value, h, _crc(r.topic, r.key, r.value, h))
-                for r, h in ((r, _encode_headers(r)) for r, _ in batch)
-            ]
             try:
+                rows = [
+                    (time.time(), r.topic, r.key, r.value, h, _crc(r.topic, r.key, r.value, h))
+                    for r, h in ((r, _encode_headers(r)) for r, _ in batch)
+                ]
                 await loop.run_in_executor(self._thread, self._commit, rows)
-            except (sqlite3.Error, OSError) as exc:
+            except Exception as exc:  # any failure must answer the waiters
+                # Whatever went wrong, the waiting requests get an IngestError (a JSON 503,
+                # Agora retries) and this loop goes on with the next batch instead of dying
+                # and leaving them waiting forever. Logged once per failed commit.
+                log.error("spool commit of %d records failed: %r", len(batch), exc)
                 error = IngestError(f"spool write failed: {type(exc).__name__}: {exc}")
                 for _, fut in batch:
                     if not fut.done():
@@ -208,6 +219,22 @@ class Spool:
             raise
         self._db.execute("COMMIT")
         return int(freed)
+
+    async def quarantine(self, record: SpooledRecord, reason: str) -> None:
+        """Move ``record`` out of the spool into the ``quarantine`` table of the same file,
+        in one transaction: it stops blocking the drain but is never lost."""
+        freed = await asyncio.get_running_loop().run_in_executor(
+            self._thread, move_to_quarantine, self._db, record.id, reason
+        )
+        if freed is None:
+            return
+        self.depth -= 1
+        self.bytes -= freed
+        self.quarantined += 1
+        self._full = False
+        self._metrics.spool_full.set(0)
+        self._metrics.spool_quarantined_total.inc()
+        self._publish_gauges()
 
     async def oldest_age_s(self) -> float:
         loop = asyncio.get_running_loop()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 
 import typer
 import uvicorn
@@ -49,12 +50,15 @@ def ingest(
     )
     if not root.projects:
         typer.echo("warning: no projects configured (SHOTLINE_CONFIG); every key is 404", err=True)
+    count = workers or settings.workers
+    # Each worker rebuilds its settings from the environment: tell them the real count.
+    os.environ["SHOTLINE_INGEST_WORKERS"] = str(count)
     uvicorn.run(
         "shotline.ingest_cmd:build_app",
         factory=True,
         host=host or settings.host,
         port=port if port is not None else settings.port,
-        workers=workers or settings.workers,
+        workers=count,
         loop="uvloop",
         http="httptools",
         lifespan="on",

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from ingest import IngestApp, IngestSettings, OutRecord, PublishError, create_app
+from ingest.publisher import Sent
 from schemas import KafkaSettings, ProjectConfig, checksum
 
 KEY = "k3y-unit"
@@ -31,6 +32,8 @@ class FakePublisher:
         self.delay_s = 0.0
         self.connected = True
         self.recreated = 0
+        self.refused_keys: set[bytes] = set()  # the broker refuses these for good
+        self.refusals = 0
 
     async def start(self) -> None:
         return None
@@ -47,11 +50,18 @@ class FakePublisher:
         await asyncio.sleep(self.delay_s)
         self.published.append(record)
 
-    async def publish_many(self, records: Sequence[OutRecord], deadline_s: float) -> list[bool]:
+    async def publish_many(self, records: Sequence[OutRecord], deadline_s: float) -> list[Sent]:
         if self.down:
-            return [False] * len(records)
-        self.published.extend(records)
-        return [True] * len(records)
+            return [Sent.FAILED] * len(records)
+        results = []
+        for record in records:
+            if record.key in self.refused_keys:
+                self.refusals += 1
+                results.append(Sent.REFUSED)
+            else:
+                self.published.append(record)
+                results.append(Sent.ACKED)
+        return results
 
     async def recreate(self) -> bool:
         self.recreated += 1

@@ -162,3 +162,26 @@ async def test_readyz_is_503_when_kafka_is_down_and_the_spool_is_full(tmp_path: 
     assert ready.status_code == 503
     assert ready.json()["status"] == "unavailable"
     assert ready.json()["spool_writable"] is False
+
+
+async def test_an_unexpected_spool_failure_answers_json_503_instead_of_hanging(
+    tmp_path: Path,
+) -> None:
+    publisher = FakePublisher()
+    publisher.down = True
+    app = make_app(tmp_path, publisher)
+    await app.startup()
+    spool = app.service.spool
+    assert spool is not None
+
+    def broken_commit(rows: object) -> None:
+        raise ValueError("a bug, not an sqlite3.Error")
+
+    spool._commit = broken_commit  # type: ignore[method-assign,assignment]
+    try:
+        async with client_for(app) as c:
+            answer = await asyncio.wait_for(c.post(URL, content=body(1), headers=HEADERS), 5.0)
+    finally:
+        await app.shutdown()
+    assert answer.status_code == 503
+    assert answer.json() == {"status": "error", "error": "unavailable", "retry": True}
