@@ -14,11 +14,12 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from pydantic import ValidationError
 
-from processors.runner.errors import RetriableError
+from processors.runner.errors import FatalError, RetriableError
 from schemas import KafkaSettings, Topics
 from schemas.usage import UsagePartial, UsageRecord
 
 __all__ = [
+    "CommitReader",
     "TickSender",
     "ensure_partials_topic",
     "partials_topic",
@@ -27,6 +28,11 @@ __all__ = [
     "read_usage",
 ]
 
+# Retention of the partials topic. A restore replays the partials after each partition's
+# last usage snapshot (its checkpoint), so every partial newer than the oldest checkpoint
+# must still exist: retention must exceed the snapshot lag (``snapshot_interval_s`` plus
+# any time stage 2 is down or lagging). A week leaves ample room; if it is ever exceeded,
+# ``read_partials`` raises ``FatalError`` instead of under-billing.
 _WEEK_MS = 7 * 86_400_000
 
 
@@ -71,6 +77,35 @@ class TickSender:
                 await self._producer.send_and_wait(self.topic, self._value, partition=partition)
         except (KafkaError, TimeoutError) as exc:
             raise RetriableError(f"tick to {self.topic}[{partition}]: {exc!r}") from exc
+
+
+class CommitReader:
+    """Reads a consumer group's committed offsets (without joining the group)."""
+
+    def __init__(self, kafka: KafkaSettings, group: str, topic: str) -> None:
+        self.group = group
+        self.topic = topic
+        self._admin = AIOKafkaAdminClient(**kafka.client_kwargs())
+
+    async def start(self) -> None:
+        try:
+            await self._admin.start()
+        except KafkaError as exc:
+            raise RetriableError(f"admin client for {self.group}: {exc!r}") from exc
+
+    async def stop(self) -> None:
+        await self._admin.close()
+
+    async def committed(self, partitions: Iterable[int]) -> dict[int, int]:
+        """Partition -> committed offset (next to read) of the partitions that have one."""
+        tps = [TopicPartition(self.topic, p) for p in partitions]
+        if not tps:
+            return {}
+        try:
+            found = await self._admin.list_consumer_group_offsets(self.group, partitions=tps)
+        except KafkaError as exc:
+            raise RetriableError(f"committed offsets of {self.group}: {exc!r}") from exc
+        return {tp.partition: meta.offset for tp, meta in found.items() if meta.offset >= 0}
 
 
 async def ensure_partials_topic(kafka: KafkaSettings) -> int:
@@ -141,10 +176,18 @@ async def read_partials(
     kafka: KafkaSettings, partition: int, after: int, timeout_s: float = 60.0
 ) -> list[tuple[int, UsagePartial]]:
     """Committed partials of one partition with offsets above ``after``, up to the last
-    stable offset, each with its offset (the tail a restore replays over the snapshots)."""
+    stable offset, each with its offset (the tail a restore replays over the snapshots).
+
+    Raises ``FatalError`` if retention already deleted some of them (the log starts above
+    ``after + 1``): replaying the rest would silently under-bill, so the restore stops."""
     tp = TopicPartition(partials_topic(kafka.topics), partition)
     consumer = AIOKafkaConsumer(
-        **kafka.client_kwargs(), enable_auto_commit=False, isolation_level="read_committed"
+        **kafka.client_kwargs(),
+        enable_auto_commit=False,
+        isolation_level="read_committed",
+        # A seek that lands outside the log must never jump to the end (the default
+        # "latest"): that would skip partials; the start check below reports the gap.
+        auto_offset_reset="earliest",
     )
     out: list[tuple[int, UsagePartial]] = []
     try:
@@ -153,6 +196,14 @@ async def read_partials(
         end = (await consumer.end_offsets([tp]))[tp]
         if end <= after + 1:
             return out
+        start = (await consumer.beginning_offsets([tp]))[tp]
+        if start > after + 1:
+            raise FatalError(
+                f"{tp.topic}[{partition}]: partials {after + 1}..{start - 1} after the usage "
+                f"snapshot checkpoint {after} were deleted by retention (log starts at "
+                f"{start}); the bill cannot be restored. Partials retention must exceed the "
+                "longest time a partition goes without a snapshot."
+            )
         consumer.seek(tp, after + 1)
         async with asyncio.timeout(timeout_s):
             while await consumer.position(tp) < end:

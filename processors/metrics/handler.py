@@ -1,4 +1,5 @@
-"""The two billing processors, wired to the runner's contract.
+"""The two billing processors, wired to the runner's contract (``tally`` lives in
+``processors.metrics.tally``; both instances are created here for the registry).
 
 ``tally`` (stage 1) reads ``shotline.screenshots.v1`` (keyed by requestId, so a project is
 spread over every partition and instance) and publishes per-(project, second) partial counts
@@ -34,9 +35,10 @@ from processors.metrics.client import (
     read_partials,
     read_usage,
 )
-from processors.metrics.exposition import StageOneMetrics, UsageMetrics
-from processors.metrics.logic import RecentIds, ScreenshotView, Sighting, partials
-from processors.metrics.settings import MetricsSettings, TallySettings
+from processors.metrics.exposition import UsageMetrics
+from processors.metrics.logic import ScreenshotView
+from processors.metrics.settings import MetricsSettings
+from processors.metrics.tally import TallyProcessor
 from processors.runner.contract import Batch, Context, Emit, HandleResult
 from processors.runner.errors import RetriableError
 from schemas import HEADER_PROJECT, KafkaSettings, ProjectConfig, Topics
@@ -45,60 +47,6 @@ from schemas.usage import UsagePartial, UsageRecord
 __all__ = ["MetricsProcessor", "ScreenshotView", "TallyProcessor"]
 
 log = logging.getLogger("shotline.processors.metrics")
-
-
-class TallyProcessor:
-    """Stage 1: count screenshots per (project, UTC second) of each batch."""
-
-    name = "tally"
-    input_model = ScreenshotView
-    exactly_once = True
-
-    def input_topic(self, topics: Topics) -> str:
-        return topics.screenshots
-
-    async def start(self, ctx: Context) -> None:
-        self.settings = TallySettings.model_validate(dict(ctx.settings))
-        self.recent = RecentIds(self.settings.recent_ids)
-        self.metrics = StageOneMetrics(ctx.registry)
-        self.output = partials_topic(ctx.topics)
-        await ensure_partials_topic(ctx.kafka)
-
-    async def stop(self) -> None:
-        return None
-
-    async def on_assign(self, partitions: set[int]) -> None:
-        return None
-
-    async def on_revoke(self, partitions: set[int]) -> None:
-        self.recent.forget_partitions(partitions)
-
-    async def handle(self, batch: Batch[ScreenshotView]) -> HandleResult:
-        sightings = [
-            Sighting(
-                project=r.value.project,
-                request_id=r.value.request_id,
-                second=int(r.value.event_time.astimezone(UTC).timestamp() // 1),
-                code=r.value.callback.code,
-                checksum_mismatch=r.value.checksum_status == "mismatch",
-                partition=r.partition,
-                offset=r.offset,
-                received_second=_second(r.value.received_at),
-            )
-            for r in batch
-        ]
-        out = partials(sightings, self.recent, self.settings.max_future_s)
-        for p in out:
-            self.metrics.count(p.project, "billable", p.images)
-            self.metrics.count(p.project, "incomplete", p.incomplete)
-            self.metrics.count(p.project, "duplicate", p.duplicates)
-            self.metrics.count(p.project, "checksum_failure", p.checksum_failures)
-            self.metrics.count(p.project, "skewed", p.skewed)
-        return HandleResult(
-            emits=[
-                Emit(self.output, p.project, p, headers={HEADER_PROJECT: p.project}) for p in out
-            ]
-        )
 
 
 class MetricsProcessor:
@@ -222,10 +170,6 @@ class MetricsProcessor:
         )
         self.metrics.publish(record, float(self.settings.budget_for(project)))
         return record
-
-
-def _second(when: datetime | None) -> int | None:
-    return None if when is None else int(when.timestamp() // 1)
 
 
 # The instances the runner loads by name (processors.registry).

@@ -139,9 +139,13 @@ async def test_every_acknowledged_screenshot_comes_out_exactly_once(
     dropped_duplicates = sum(edge.values()) - len(acked)
     assert f"duplicates dropped {dropped_duplicates:,}" in rows["dedupe"].notes
 
-    if has_verb("usage") and "metrics" in builtin_processors():
-        images = await _bill_images(tmp_path, kafka, layout.project, len(acked))
-        assert images == len(acked)
-        notes = {row.stage: row for row in Monitor(pipeline.stages).poll()}["metrics"].notes
-        assert f"billable images {len(acked):,}" in notes
-        assert "bill so far $0.00" in notes  # inside the free 10,000 images
+    # The bill is part of the oracle: a missing verb or processor fails, never skips.
+    if not has_verb("usage"):
+        pytest.fail("`shotline usage` is not registered: the bill cannot be checked")
+    if not {"tally", "metrics"} <= set(builtin_processors()):
+        pytest.fail("tally/metrics processors are not installed: the bill cannot be checked")
+    images = await _bill_images(tmp_path, kafka, layout.project, len(acked))
+    assert images == len(acked)
+    notes = {row.stage: row for row in Monitor(pipeline.stages).poll()}["metrics"].notes
+    assert f"billable images {len(acked):,}" in notes
+    assert "bill so far $0.00" in notes  # inside the free 10,000 images

@@ -4,12 +4,14 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
 from typer.testing import CliRunner
 
 from shotline.cli import app
+from shotline.dev import monitor as monitor_module
 from shotline.dev.monitor import Monitor, scrape
 from shotline.dev.pipeline import Pipeline, PipelineError, Stage
 from shotline.dev.run import simulator_stage
@@ -123,9 +125,12 @@ def test_scrape_sums_samples_by_name_and_labels(exporter: tuple[str, CollectorRe
 
 
 def test_monitor_shows_rate_lag_dlq_duplicates_and_bill(
-    exporter: tuple[str, CollectorRegistry], tmp_path: Path
+    exporter: tuple[str, CollectorRegistry], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     url, registry = exporter
+    # The monitor's clock is injected, so the rate is exact whatever the machine's load.
+    clock = [1000.0]
+    monkeypatch.setattr(monitor_module, "time", SimpleNamespace(monotonic=lambda: clock[0]))
     processed = Counter(
         "shotline_processor_records_processed", "p", ["processor"], registry=registry
     )
@@ -141,12 +146,11 @@ def test_monitor_shows_rate_lag_dlq_duplicates_and_bill(
     first = monitor.poll()
     assert [r.stage for r in first] == ["simulator", "dedupe"]
     assert first[0].notes == "starting"
-    time.sleep(0.3)
+    clock[0] += 0.5
     processed.labels("dedupe").inc(60)
     row = monitor.poll()[1]
     assert row.total == 160
-    assert row.rate is not None
-    assert 60 < row.rate < 400
+    assert row.rate == pytest.approx(120.0)  # 60 records in 0.5 s
     assert (row.lag, row.dlq) == ("12", "2")
     assert "duplicates dropped 40" in row.notes
     assert "bill so far $0.42" in row.notes

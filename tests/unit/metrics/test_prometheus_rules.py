@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+
+from shotline.dev.topology import Layout, builtin_processors
 
 pytestmark = pytest.mark.prometheus
 
@@ -35,3 +38,16 @@ def test_alert_rule_unit_tests_pass() -> None:
 def test_scrape_config_is_valid() -> None:
     result = promtool("check", "config", "prometheus.yml")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_scrape_targets_are_named_after_the_processors_dev_run_puts_on_their_ports() -> None:
+    layout = Layout()
+    text = (PROM / "prometheus.yml").read_text()
+    named = {
+        int(port): name
+        for port, name in re.findall(r'"127\.0\.0\.1:(\d+)"\s+#\s+([a-z]+)', text)
+        if int(port) >= layout.processor_base_port
+    }
+    expected = {layout.processor_port(i): name for i, name in enumerate(builtin_processors())}
+    spare = {port: name for port, name in named.items() if name == "spare"}
+    assert {port: name for port, name in named.items() if port not in spare} == expected
