@@ -9,15 +9,23 @@ transaction. The first record of a requestId within the window is normalised and
 to the SAME partition number it came from (key = requestId); later ones are dropped. The
 seen-set is rebuilt on assignment from that output partition (``store.OutputLog``), so it
 survives restarts, ``kill -9`` and rebalances without a store of its own.
+
+Metrics are counted once per committed batch: duplicates are staged per partition while a
+batch is handled and added to ``shotline_dedupe_duplicates_total{project}`` only in
+``after_commit`` (the runner's ``CommitHook``), so an aborted and redone batch counts once.
+``project`` is the ``shotline-project`` header when it names a configured project, else
+``other`` (bounded).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from itertools import compress
+from typing import Any, TypeVar
 
-from prometheus_client import Counter, Gauge
+from prometheus_client import CollectorRegistry, Counter, Gauge
 from pydantic import ValidationError
 from pydantic_core import to_json
 
@@ -26,18 +34,29 @@ from processors.dedupe.seen import SeenSet, digest
 from processors.dedupe.settings import DedupeSettings
 from processors.dedupe.store import OutputLog
 from processors.runner.codec import Encoded, RawRecord, describe_invalid, encode_headers
-from processors.runner.contract import Batch, Context, DeadLetter, Emit, HandleResult
+from processors.runner.contract import Batch, Context, DeadLetter, Emit, HandleResult, Record
 from processors.runner.fastpath import BytesResult
-from schemas import CallbackEnvelope, Topics
+from schemas import HEADER_PROJECT, CallbackEnvelope, Topics
 
 __all__ = ["DedupeProcessor", "processor"]
 
+T = TypeVar("T")
+U = TypeVar("U")
+OTHER_PROJECT = "other"
 
 _validate_envelope = CallbackEnvelope.__pydantic_validator__.validate_json
 
 
 def _now_ms() -> int:
     return time.time_ns() // 1_000_000
+
+
+@dataclass(slots=True)
+class _Staged:
+    """What one partition's batch in progress dropped, until it commits."""
+
+    skipped: Sequence[bool] = ()  # skip_keys's flags, aligned with the batch's records
+    offsets: list[int] = field(default_factory=list)  # duplicates found by handle
 
 
 class DedupeProcessor:
@@ -50,30 +69,30 @@ class DedupeProcessor:
         self._seen = SeenSet(1, 1, 1)
         self._log: OutputLog | None = None
         self._output = ""
+        self._projects: frozenset[str] = frozenset()
+        self._staged: dict[int, _Staged] = {}
+        self._evicted_counted = 0
         self._metrics: dict[str, Any] = {}
 
     def input_topic(self, topics: Topics) -> str:
         return topics.callbacks
 
-    async def start(self, ctx: Context) -> None:
-        self._settings = DedupeSettings.model_validate(dict(ctx.settings))
-        s = self._settings
-        self._seen = SeenSet(round(s.window_s * 1000), s.buckets, s.max_ids)
-        self._output = ctx.topics.screenshots
-        self._log = OutputLog(ctx.kafka, self._output)
-        await self._log.check_partitions(self.input_topic(ctx.topics))
-        reg = ctx.registry
-        self._metrics = {
+    @staticmethod
+    def _new_metrics(reg: CollectorRegistry) -> dict[str, Any]:
+        return {
             "duplicates": Counter(
-                "shotline_dedupe_duplicates_total", "Duplicate callbacks dropped.", registry=reg
+                "shotline_dedupe_duplicates_total",
+                "Duplicate callbacks dropped (counted when their batch committed).",
+                ["project"],
+                registry=reg,
             ),
             "restored": Counter(
                 "shotline_dedupe_restored_ids_total",
                 "requestIds read back from the output topic on assignment.",
                 registry=reg,
             ),
-            "evicted": Gauge(
-                "shotline_dedupe_evicted_ids",
+            "evicted": Counter(
+                "shotline_dedupe_evicted_ids_total",
                 "requestIds forgotten early because the cap (max_ids) was reached.",
                 registry=reg,
             ),
@@ -82,8 +101,20 @@ class DedupeProcessor:
             ),
         }
 
+    async def start(self, ctx: Context) -> None:
+        self._settings = DedupeSettings.model_validate(dict(ctx.settings))
+        s = self._settings
+        self._seen = SeenSet(round(s.window_s * 1000), s.buckets, s.max_ids)
+        self._evicted_counted = 0
+        self._output = ctx.topics.screenshots
+        self._projects = frozenset(ctx.projects)
+        self._log = OutputLog(ctx.kafka, self._output)
+        await self._log.check_partitions(self.input_topic(ctx.topics))
+        self._metrics = self._new_metrics(ctx.registry)
+
     async def stop(self) -> None:
         self._seen.drop(self._seen.partitions())
+        self._staged.clear()
 
     async def on_assign(self, partitions: set[int]) -> None:
         assert self._log is not None, "start() first"
@@ -102,13 +133,16 @@ class DedupeProcessor:
 
     async def on_revoke(self, partitions: set[int]) -> None:
         self._seen.drop(partitions)
+        for partition in partitions:
+            self._staged.pop(partition, None)
         if self._metrics:
             self._metrics["remembered"].set(self._seen.size)
 
     def skip_keys(self, partition: int, keys: Sequence[bytes | None]) -> list[bool]:
         """Duplicates by key (= requestId): already emitted by this partition, or repeated
         earlier in this batch. A repeat of a record that then fails validation is dropped
-        with it; replaying the dead letter restores the id."""
+        with it; replaying the dead letter restores the id. Starts the partition's batch:
+        the flags are staged for ``after_commit``."""
         seen = self._seen
         in_batch: set[bytes] = set()
         flags: list[bool] = []
@@ -119,61 +153,53 @@ class DedupeProcessor:
             key_digest = digest(key)
             flags.append(key_digest in in_batch or seen.contains(partition, key_digest))
             in_batch.add(key_digest)
-        if self._metrics:
-            self._metrics["duplicates"].inc(sum(flags))
+        self._staged[partition] = _Staged(flags)
         return flags
 
+    def after_commit(self, partition: int, raws: Sequence[RawRecord], committed: bool) -> None:
+        """Count the duplicates of a committed batch per project; forget an aborted one's."""
+        staged = self._staged.pop(partition, None)
+        if not committed or staged is None or not self._metrics:
+            return
+        dropped = list(compress(raws, staged.skipped))
+        if staged.offsets:
+            offsets = set(staged.offsets)
+            dropped.extend(raw for raw in raws if raw.offset in offsets)
+        counts: dict[str, int] = {}
+        for raw in dropped:
+            project = self._project(raw.headers)
+            counts[project] = counts.get(project, 0) + 1
+        counter = self._metrics["duplicates"]
+        for project, count in counts.items():
+            counter.labels(project).inc(count)
+
+    def _project(self, headers: Sequence[tuple[str, bytes | None]]) -> str:
+        for name, value in headers:
+            if name == HEADER_PROJECT:
+                project = (value or b"").decode("utf-8", "replace")
+                return project if project in self._projects else OTHER_PROJECT
+        return OTHER_PROJECT
+
     async def handle(self, batch: Batch[CallbackEnvelope]) -> HandleResult:
-        now = _now_ms()
-        seen = self._seen
-        seen.expire(now)
-        fresh: dict[tuple[int, bytes], None] = {}  # committed to ``seen`` only at the end
-        emits: list[Emit] = []
-        dead: list[DeadLetter] = []
-        duplicates = 0
         tolerance = self._settings.time_tolerance_ms
         output = self._output
-        contains = seen.contains
-        for record in batch:
-            request_id = record.value.callback.requestId
-            if record.key != request_id:
-                # skip_keys trusts the Kafka key: a record keyed otherwise could be dropped
-                # as another id's duplicate, so it is refused instead.
-                dead.append(DeadLetter(record, f"key {record.key!r} is not the requestId"))
-                continue
-            partition = record.partition
-            key = (partition, digest(request_id.encode("utf-8")))
-            if key in fresh or contains(*key):
-                duplicates += 1
-                continue
-            fresh[key] = None
+
+        def build(r: Record[CallbackEnvelope]) -> Emit:
             # positional: Emit(topic, key, value, partition, headers), 0.2 µs cheaper
-            emits.append(
-                Emit(
-                    output,
-                    request_id,
-                    normalise(record.value, tolerance),
-                    partition,
-                    record.headers,
-                )
-            )
-        self._remember(fresh, now, duplicates)
-        return HandleResult(emits=emits, dead=dead)
+            return Emit(output, r.key, normalise(r.value, tolerance), r.partition, r.headers)
+
+        emits, refused = self._admit(
+            [(r.partition, r.offset, r.key, r.value.callback.requestId, r) for r in batch], build
+        )
+        return HandleResult(emits=emits, dead=[DeadLetter(r, error) for r, error in refused])
 
     def handle_bytes(self, raws: Sequence[RawRecord], skip: Sequence[bool]) -> BytesResult:
-        """``handle`` fused with the runner's decode and encode (``BytesHandler``): each
-        record goes from bytes to output bytes in one step, without the per-record
-        ``Record``/``Emit`` plumbing. Same checks, in the same order, as ``handle``."""
-        now = _now_ms()
-        seen = self._seen
-        seen.expire(now)
-        fresh: dict[tuple[int, bytes], None] = {}
+        """``handle`` fused with the runner's decode and encode (``BytesHandler``): bytes to
+        output bytes without the per-record ``Record``/``Emit`` plumbing; the checks are
+        ``handle``'s own (``_admit``)."""
         result = BytesResult()
-        output, invalid, rejected = result.output, result.invalid, result.rejected
-        duplicates = 0
-        tolerance = self._settings.time_tolerance_ms
-        topic = self._output
-        contains = seen.contains
+        invalid = result.invalid
+        items: list[tuple[int, int, str | None, str, tuple[RawRecord, CallbackEnvelope]]] = []
         for raw, skipping in zip(raws, skip, strict=True):
             if skipping:
                 continue
@@ -182,34 +208,60 @@ class DedupeProcessor:
             except ValidationError as exc:
                 invalid.append((raw, describe_invalid(CallbackEnvelope, exc)))
                 continue
-            request_id = envelope.callback.requestId
             raw_key = raw.key
             key_text = raw_key.decode("utf-8", "replace") if raw_key is not None else None
-            if key_text != request_id:
-                rejected.append((raw, f"key {key_text!r} is not the requestId"))
-                continue
-            partition = raw.partition
-            id_bytes = request_id.encode("utf-8")
-            key = (partition, digest(id_bytes))
-            if key in fresh or contains(*key):
-                duplicates += 1
-                continue
-            fresh[key] = None
+            request_id = envelope.callback.requestId
+            items.append((raw.partition, raw.offset, key_text, request_id, (raw, envelope)))
+        tolerance = self._settings.time_tolerance_ms
+        topic = self._output
+
+        def build(pair: tuple[RawRecord, CallbackEnvelope]) -> Encoded:
+            raw, envelope = pair
             # the JSON of normalise()'s ScreenshotRecord without validating it again
             value = to_json(record_fields(envelope, tolerance))
-            output.append(Encoded(topic, partition, id_bytes, value, encode_headers(raw)))
-        self._remember(fresh, now, duplicates)
+            key = envelope.callback.requestId.encode("utf-8")
+            return Encoded(topic, raw.partition, key, value, encode_headers(raw))
+
+        result.output, refused = self._admit(items, build)
+        result.rejected = [(raw, error) for (raw, _), error in refused]
         return result
 
-    def _remember(self, fresh: dict[tuple[int, bytes], None], now: int, duplicates: int) -> None:
-        """Commit a handled batch's new ids to the seen-set, and count."""
+    def _admit(
+        self, items: Sequence[tuple[int, int, str | None, str, T]], build: Callable[[T], U]
+    ) -> tuple[list[U], list[tuple[T, str]]]:
+        """The checks of both paths, over (partition, offset, key, requestId, item) in offset
+        order: ``build`` of each item to emit (the first of its requestId in the window) and
+        the refused items with the cause. Only once all are built are the new ids committed
+        to the seen-set and the duplicates staged: if ``build`` raises, nothing changed."""
+        now = _now_ms()
         seen = self._seen
+        seen.expire(now)
+        contains = seen.contains
+        fresh: dict[tuple[int, bytes], None] = {}
+        accepted: list[U] = []
+        refused: list[tuple[T, str]] = []
+        duplicates: list[tuple[int, int]] = []
+        for partition, offset, key_text, request_id, item in items:
+            if key_text != request_id:
+                # skip_keys trusts the Kafka key: a record keyed otherwise could be dropped
+                # as another id's duplicate, so it is refused instead.
+                refused.append((item, f"key {key_text!r} is not the requestId"))
+                continue
+            key = (partition, digest(request_id.encode("utf-8")))
+            if key in fresh or contains(*key):
+                duplicates.append((partition, offset))
+                continue
+            fresh[key] = None
+            accepted.append(build(item))
         for partition, key_digest in fresh:
             seen.add(partition, key_digest, now)
+        for partition, offset in duplicates:
+            self._staged.setdefault(partition, _Staged()).offsets.append(offset)
         if self._metrics:
-            self._metrics["duplicates"].inc(duplicates)
             self._metrics["remembered"].set(seen.size)
-            self._metrics["evicted"].set(seen.evicted)
+            self._metrics["evicted"].inc(seen.evicted - self._evicted_counted)
+        self._evicted_counted = seen.evicted
+        return accepted, refused
 
 
 processor = DedupeProcessor()
