@@ -20,10 +20,10 @@ batch is handled and added to ``shotline_dedupe_duplicates_total{project}`` only
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import compress
-from typing import Any, TypeVar
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 from pydantic import ValidationError
@@ -34,14 +34,12 @@ from processors.dedupe.seen import SeenSet, digest
 from processors.dedupe.settings import DedupeSettings
 from processors.dedupe.store import OutputLog
 from processors.runner.codec import Encoded, RawRecord, describe_invalid, encode_headers
-from processors.runner.contract import Batch, Context, DeadLetter, Emit, HandleResult, Record
+from processors.runner.contract import Batch, Context, DeadLetter, Emit, HandleResult
 from processors.runner.fastpath import BytesResult
 from schemas import HEADER_PROJECT, CallbackEnvelope, Topics
 
 __all__ = ["DedupeProcessor", "processor"]
 
-T = TypeVar("T")
-U = TypeVar("U")
 OTHER_PROJECT = "other"
 
 _validate_envelope = CallbackEnvelope.__pydantic_validator__.validate_json
@@ -181,25 +179,40 @@ class DedupeProcessor:
         return OTHER_PROJECT
 
     async def handle(self, batch: Batch[CallbackEnvelope]) -> HandleResult:
+        now = self._begin()
+        fresh: dict[tuple[int, bytes], None] = {}  # committed to ``seen`` only at the end
+        duplicates: list[tuple[int, int]] = []
+        emits: list[Emit] = []
+        dead: list[DeadLetter] = []
         tolerance = self._settings.time_tolerance_ms
         output = self._output
-
-        def build(r: Record[CallbackEnvelope]) -> Emit:
-            # positional: Emit(topic, key, value, partition, headers), 0.2 µs cheaper
-            return Emit(output, r.key, normalise(r.value, tolerance), r.partition, r.headers)
-
-        emits, refused = self._admit(
-            [(r.partition, r.offset, r.key, r.value.callback.requestId, r) for r in batch], build
-        )
-        return HandleResult(emits=emits, dead=[DeadLetter(r, error) for r, error in refused])
+        check = self._check
+        for record in batch:
+            partition = record.partition
+            verdict = check(partition, record.key, record.value.callback.requestId, fresh)
+            if verdict is None:
+                # positional: Emit(topic, key, value, partition, headers), 0.2 µs cheaper
+                value = normalise(record.value, tolerance)
+                emits.append(Emit(output, record.key, value, partition, record.headers))
+            elif verdict:
+                dead.append(DeadLetter(record, verdict))
+            else:
+                duplicates.append((partition, record.offset))
+        self._commit(fresh, duplicates, now)
+        return HandleResult(emits=emits, dead=dead)
 
     def handle_bytes(self, raws: Sequence[RawRecord], skip: Sequence[bool]) -> BytesResult:
-        """``handle`` fused with the runner's decode and encode (``BytesHandler``): bytes to
-        output bytes without the per-record ``Record``/``Emit`` plumbing; the checks are
-        ``handle``'s own (``_admit``)."""
+        """``handle`` fused with the runner's decode and encode (``BytesHandler``): each
+        record goes from bytes to output bytes in one step, without the per-record
+        ``Record``/``Emit`` plumbing. The checks are ``handle``'s own (``_check``)."""
+        now = self._begin()
+        fresh: dict[tuple[int, bytes], None] = {}
+        duplicates: list[tuple[int, int]] = []
         result = BytesResult()
-        invalid = result.invalid
-        items: list[tuple[int, int, str | None, str, tuple[RawRecord, CallbackEnvelope]]] = []
+        output, invalid, rejected = result.output, result.invalid, result.rejected
+        tolerance = self._settings.time_tolerance_ms
+        topic = self._output
+        check = self._check
         for raw, skipping in zip(raws, skip, strict=True):
             if skipping:
                 continue
@@ -208,51 +221,53 @@ class DedupeProcessor:
             except ValidationError as exc:
                 invalid.append((raw, describe_invalid(CallbackEnvelope, exc)))
                 continue
+            request_id = envelope.callback.requestId
             raw_key = raw.key
             key_text = raw_key.decode("utf-8", "replace") if raw_key is not None else None
-            request_id = envelope.callback.requestId
-            items.append((raw.partition, raw.offset, key_text, request_id, (raw, envelope)))
-        tolerance = self._settings.time_tolerance_ms
-        topic = self._output
-
-        def build(pair: tuple[RawRecord, CallbackEnvelope]) -> Encoded:
-            raw, envelope = pair
-            # the JSON of normalise()'s ScreenshotRecord without validating it again
-            value = to_json(record_fields(envelope, tolerance))
-            key = envelope.callback.requestId.encode("utf-8")
-            return Encoded(topic, raw.partition, key, value, encode_headers(raw))
-
-        result.output, refused = self._admit(items, build)
-        result.rejected = [(raw, error) for (raw, _), error in refused]
+            partition = raw.partition
+            verdict = check(partition, key_text, request_id, fresh)
+            if verdict is None:
+                # the JSON of normalise()'s ScreenshotRecord without validating it again
+                value = to_json(record_fields(envelope, tolerance))
+                key = request_id.encode("utf-8")
+                output.append(Encoded(topic, partition, key, value, encode_headers(raw)))
+            elif verdict:
+                rejected.append((raw, verdict))
+            else:
+                duplicates.append((partition, raw.offset))
+        self._commit(fresh, duplicates, now)
         return result
 
-    def _admit(
-        self, items: Sequence[tuple[int, int, str | None, str, T]], build: Callable[[T], U]
-    ) -> tuple[list[U], list[tuple[T, str]]]:
-        """The checks of both paths, over (partition, offset, key, requestId, item) in offset
-        order: ``build`` of each item to emit (the first of its requestId in the window) and
-        the refused items with the cause. Only once all are built are the new ids committed
-        to the seen-set and the duplicates staged: if ``build`` raises, nothing changed."""
+    def _begin(self) -> int:
         now = _now_ms()
+        self._seen.expire(now)
+        return now
+
+    def _check(
+        self,
+        partition: int,
+        key: str | None,
+        request_id: str,
+        fresh: dict[tuple[int, bytes], None],
+    ) -> str | None:
+        """The checks of both paths for one record, in offset order: None to emit it (its
+        id joins ``fresh``), ``""`` for a duplicate, else why it is refused."""
+        if key != request_id:
+            # skip_keys trusts the Kafka key: a record keyed otherwise could be dropped as
+            # another id's duplicate, so it is refused instead.
+            return f"key {key!r} is not the requestId"
+        seen_key = (partition, digest(request_id.encode("utf-8")))
+        if seen_key in fresh or self._seen.contains(*seen_key):
+            return ""
+        fresh[seen_key] = None
+        return None
+
+    def _commit(
+        self, fresh: dict[tuple[int, bytes], None], duplicates: list[tuple[int, int]], now: int
+    ) -> None:
+        """A handled batch (it returned): its new ids join the seen-set, its duplicates are
+        staged for ``after_commit``."""
         seen = self._seen
-        seen.expire(now)
-        contains = seen.contains
-        fresh: dict[tuple[int, bytes], None] = {}
-        accepted: list[U] = []
-        refused: list[tuple[T, str]] = []
-        duplicates: list[tuple[int, int]] = []
-        for partition, offset, key_text, request_id, item in items:
-            if key_text != request_id:
-                # skip_keys trusts the Kafka key: a record keyed otherwise could be dropped
-                # as another id's duplicate, so it is refused instead.
-                refused.append((item, f"key {key_text!r} is not the requestId"))
-                continue
-            key = (partition, digest(request_id.encode("utf-8")))
-            if key in fresh or contains(*key):
-                duplicates.append((partition, offset))
-                continue
-            fresh[key] = None
-            accepted.append(build(item))
         for partition, key_digest in fresh:
             seen.add(partition, key_digest, now)
         for partition, offset in duplicates:
@@ -261,7 +276,6 @@ class DedupeProcessor:
             self._metrics["remembered"].set(seen.size)
             self._metrics["evicted"].inc(seen.evicted - self._evicted_counted)
         self._evicted_counted = seen.evicted
-        return accepted, refused
 
 
 processor = DedupeProcessor()
