@@ -21,14 +21,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from itertools import compress
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 from pydantic import ValidationError
 from pydantic_core import to_json
 
+from processors.dedupe.counts import StagedDuplicates
 from processors.dedupe.logic import normalise, record_fields
 from processors.dedupe.seen import SeenSet, digest
 from processors.dedupe.settings import DedupeSettings
@@ -36,25 +35,16 @@ from processors.dedupe.store import OutputLog
 from processors.runner.codec import Encoded, RawRecord, describe_invalid, encode_headers
 from processors.runner.contract import Batch, Context, DeadLetter, Emit, HandleResult
 from processors.runner.fastpath import BytesResult
-from schemas import HEADER_PROJECT, CallbackEnvelope, Topics
+from schemas import CallbackEnvelope, Topics
 
 __all__ = ["DedupeProcessor", "processor"]
 
-OTHER_PROJECT = "other"
 
 _validate_envelope = CallbackEnvelope.__pydantic_validator__.validate_json
 
 
 def _now_ms() -> int:
     return time.time_ns() // 1_000_000
-
-
-@dataclass(slots=True)
-class _Staged:
-    """What one partition's batch in progress dropped, until it commits."""
-
-    skipped: Sequence[bool] = ()  # skip_keys's flags, aligned with the batch's records
-    offsets: list[int] = field(default_factory=list)  # duplicates found by handle
 
 
 class DedupeProcessor:
@@ -67,8 +57,7 @@ class DedupeProcessor:
         self._seen = SeenSet(1, 1, 1)
         self._log: OutputLog | None = None
         self._output = ""
-        self._projects: frozenset[str] = frozenset()
-        self._staged: dict[int, _Staged] = {}
+        self._duplicates = StagedDuplicates()
         self._evicted_counted = 0
         self._metrics: dict[str, Any] = {}
 
@@ -105,14 +94,14 @@ class DedupeProcessor:
         self._seen = SeenSet(round(s.window_s * 1000), s.buckets, s.max_ids)
         self._evicted_counted = 0
         self._output = ctx.topics.screenshots
-        self._projects = frozenset(ctx.projects)
         self._log = OutputLog(ctx.kafka, self._output)
         await self._log.check_partitions(self.input_topic(ctx.topics))
         self._metrics = self._new_metrics(ctx.registry)
+        self._duplicates = StagedDuplicates(ctx.projects, self._metrics["duplicates"])
 
     async def stop(self) -> None:
         self._seen.drop(self._seen.partitions())
-        self._staged.clear()
+        self._duplicates.clear()
 
     async def on_assign(self, partitions: set[int]) -> None:
         assert self._log is not None, "start() first"
@@ -131,8 +120,7 @@ class DedupeProcessor:
 
     async def on_revoke(self, partitions: set[int]) -> None:
         self._seen.drop(partitions)
-        for partition in partitions:
-            self._staged.pop(partition, None)
+        self._duplicates.drop(partitions)
         if self._metrics:
             self._metrics["remembered"].set(self._seen.size)
 
@@ -151,32 +139,12 @@ class DedupeProcessor:
             key_digest = digest(key)
             flags.append(key_digest in in_batch or seen.contains(partition, key_digest))
             in_batch.add(key_digest)
-        self._staged[partition] = _Staged(flags)
+        self._duplicates.begin(partition, flags)
         return flags
 
     def after_commit(self, partition: int, raws: Sequence[RawRecord], committed: bool) -> None:
         """Count the duplicates of a committed batch per project; forget an aborted one's."""
-        staged = self._staged.pop(partition, None)
-        if not committed or staged is None or not self._metrics:
-            return
-        dropped = list(compress(raws, staged.skipped))
-        if staged.offsets:
-            offsets = set(staged.offsets)
-            dropped.extend(raw for raw in raws if raw.offset in offsets)
-        counts: dict[str, int] = {}
-        for raw in dropped:
-            project = self._project(raw.headers)
-            counts[project] = counts.get(project, 0) + 1
-        counter = self._metrics["duplicates"]
-        for project, count in counts.items():
-            counter.labels(project).inc(count)
-
-    def _project(self, headers: Sequence[tuple[str, bytes | None]]) -> str:
-        for name, value in headers:
-            if name == HEADER_PROJECT:
-                project = (value or b"").decode("utf-8", "replace")
-                return project if project in self._projects else OTHER_PROJECT
-        return OTHER_PROJECT
+        self._duplicates.settle(partition, raws, committed)
 
     async def handle(self, batch: Batch[CallbackEnvelope]) -> HandleResult:
         now = self._begin()
@@ -271,7 +239,7 @@ class DedupeProcessor:
         for partition, key_digest in fresh:
             seen.add(partition, key_digest, now)
         for partition, offset in duplicates:
-            self._staged.setdefault(partition, _Staged()).offsets.append(offset)
+            self._duplicates.add(partition, offset)
         if self._metrics:
             self._metrics["remembered"].set(seen.size)
             self._metrics["evicted"].inc(seen.evicted - self._evicted_counted)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry
 
+from processors.dedupe.counts import StagedDuplicates
 from processors.dedupe.handler import DedupeProcessor
 from processors.dedupe.seen import SeenSet
 from processors.runner.batch import process_batch
@@ -20,9 +21,9 @@ async def started(max_ids: int = 1000) -> tuple[DedupeProcessor, CollectorRegist
     registry = CollectorRegistry()
     proc._seen = SeenSet(window_ms=86_400_000, buckets=24, max_ids=max_ids)
     proc._output = "out"
-    proc._projects = frozenset({"demo"})
-    # the metrics start() registers, without its Kafka checks
+    # what start() sets up, without its Kafka checks
     proc._metrics = DedupeProcessor._new_metrics(registry)
+    proc._duplicates = StagedDuplicates({"demo"}, proc._metrics["duplicates"])
     return proc, registry
 
 
