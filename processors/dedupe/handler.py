@@ -9,6 +9,12 @@ transaction. The first record of a requestId within the window is normalised and
 to the SAME partition number it came from (key = requestId); later ones are dropped. The
 seen-set is rebuilt on assignment from that output partition (``store.OutputLog``), so it
 survives restarts, ``kill -9`` and rebalances without a store of its own.
+
+Metrics are counted once per committed batch: duplicates are staged per partition while a
+batch is handled and added to ``shotline_dedupe_duplicates_total{project}`` only in
+``after_commit`` (the runner's ``CommitHook``), so an aborted and redone batch counts once.
+``project`` is the ``shotline-project`` header when it names a configured project, else
+``other`` (bounded).
 """
 
 from __future__ import annotations
@@ -17,10 +23,11 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from prometheus_client import Counter, Gauge
+from prometheus_client import CollectorRegistry, Counter, Gauge
 from pydantic import ValidationError
 from pydantic_core import to_json
 
+from processors.dedupe.counts import StagedDuplicates
 from processors.dedupe.logic import normalise, record_fields
 from processors.dedupe.seen import SeenSet, digest
 from processors.dedupe.settings import DedupeSettings
@@ -50,30 +57,29 @@ class DedupeProcessor:
         self._seen = SeenSet(1, 1, 1)
         self._log: OutputLog | None = None
         self._output = ""
+        self._duplicates = StagedDuplicates()
+        self._evicted_counted = 0
         self._metrics: dict[str, Any] = {}
 
     def input_topic(self, topics: Topics) -> str:
         return topics.callbacks
 
-    async def start(self, ctx: Context) -> None:
-        self._settings = DedupeSettings.model_validate(dict(ctx.settings))
-        s = self._settings
-        self._seen = SeenSet(round(s.window_s * 1000), s.buckets, s.max_ids)
-        self._output = ctx.topics.screenshots
-        self._log = OutputLog(ctx.kafka, self._output)
-        await self._log.check_partitions(self.input_topic(ctx.topics))
-        reg = ctx.registry
-        self._metrics = {
+    @staticmethod
+    def _new_metrics(reg: CollectorRegistry) -> dict[str, Any]:
+        return {
             "duplicates": Counter(
-                "shotline_dedupe_duplicates_total", "Duplicate callbacks dropped.", registry=reg
+                "shotline_dedupe_duplicates_total",
+                "Duplicate callbacks dropped (counted when their batch committed).",
+                ["project"],
+                registry=reg,
             ),
             "restored": Counter(
                 "shotline_dedupe_restored_ids_total",
                 "requestIds read back from the output topic on assignment.",
                 registry=reg,
             ),
-            "evicted": Gauge(
-                "shotline_dedupe_evicted_ids",
+            "evicted": Counter(
+                "shotline_dedupe_evicted_ids_total",
                 "requestIds forgotten early because the cap (max_ids) was reached.",
                 registry=reg,
             ),
@@ -82,8 +88,20 @@ class DedupeProcessor:
             ),
         }
 
+    async def start(self, ctx: Context) -> None:
+        self._settings = DedupeSettings.model_validate(dict(ctx.settings))
+        s = self._settings
+        self._seen = SeenSet(round(s.window_s * 1000), s.buckets, s.max_ids)
+        self._evicted_counted = 0
+        self._output = ctx.topics.screenshots
+        self._log = OutputLog(ctx.kafka, self._output)
+        await self._log.check_partitions(self.input_topic(ctx.topics))
+        self._metrics = self._new_metrics(ctx.registry)
+        self._duplicates = StagedDuplicates(ctx.projects, self._metrics["duplicates"])
+
     async def stop(self) -> None:
         self._seen.drop(self._seen.partitions())
+        self._duplicates.clear()
 
     async def on_assign(self, partitions: set[int]) -> None:
         assert self._log is not None, "start() first"
@@ -102,13 +120,15 @@ class DedupeProcessor:
 
     async def on_revoke(self, partitions: set[int]) -> None:
         self._seen.drop(partitions)
+        self._duplicates.drop(partitions)
         if self._metrics:
             self._metrics["remembered"].set(self._seen.size)
 
     def skip_keys(self, partition: int, keys: Sequence[bytes | None]) -> list[bool]:
         """Duplicates by key (= requestId): already emitted by this partition, or repeated
         earlier in this batch. A repeat of a record that then fails validation is dropped
-        with it; replaying the dead letter restores the id."""
+        with it; replaying the dead letter restores the id. Starts the partition's batch:
+        the flags are staged for ``after_commit``."""
         seen = self._seen
         in_batch: set[bytes] = set()
         flags: list[bool] = []
@@ -119,61 +139,48 @@ class DedupeProcessor:
             key_digest = digest(key)
             flags.append(key_digest in in_batch or seen.contains(partition, key_digest))
             in_batch.add(key_digest)
-        if self._metrics:
-            self._metrics["duplicates"].inc(sum(flags))
+        self._duplicates.begin(partition, flags)
         return flags
 
+    def after_commit(self, partition: int, raws: Sequence[RawRecord], committed: bool) -> None:
+        """Count the duplicates of a committed batch per project; forget an aborted one's."""
+        self._duplicates.settle(partition, raws, committed)
+
     async def handle(self, batch: Batch[CallbackEnvelope]) -> HandleResult:
-        now = _now_ms()
-        seen = self._seen
-        seen.expire(now)
+        now = self._begin()
         fresh: dict[tuple[int, bytes], None] = {}  # committed to ``seen`` only at the end
+        duplicates: list[tuple[int, int]] = []
         emits: list[Emit] = []
         dead: list[DeadLetter] = []
-        duplicates = 0
         tolerance = self._settings.time_tolerance_ms
         output = self._output
-        contains = seen.contains
+        check = self._check
         for record in batch:
-            request_id = record.value.callback.requestId
-            if record.key != request_id:
-                # skip_keys trusts the Kafka key: a record keyed otherwise could be dropped
-                # as another id's duplicate, so it is refused instead.
-                dead.append(DeadLetter(record, f"key {record.key!r} is not the requestId"))
-                continue
             partition = record.partition
-            key = (partition, digest(request_id.encode("utf-8")))
-            if key in fresh or contains(*key):
-                duplicates += 1
-                continue
-            fresh[key] = None
-            # positional: Emit(topic, key, value, partition, headers), 0.2 µs cheaper
-            emits.append(
-                Emit(
-                    output,
-                    request_id,
-                    normalise(record.value, tolerance),
-                    partition,
-                    record.headers,
-                )
-            )
-        self._remember(fresh, now, duplicates)
+            verdict = check(partition, record.key, record.value.callback.requestId, fresh)
+            if verdict is None:
+                # positional: Emit(topic, key, value, partition, headers), 0.2 µs cheaper
+                value = normalise(record.value, tolerance)
+                emits.append(Emit(output, record.key, value, partition, record.headers))
+            elif verdict:
+                dead.append(DeadLetter(record, verdict))
+            else:
+                duplicates.append((partition, record.offset))
+        self._commit(fresh, duplicates, now)
         return HandleResult(emits=emits, dead=dead)
 
     def handle_bytes(self, raws: Sequence[RawRecord], skip: Sequence[bool]) -> BytesResult:
         """``handle`` fused with the runner's decode and encode (``BytesHandler``): each
         record goes from bytes to output bytes in one step, without the per-record
-        ``Record``/``Emit`` plumbing. Same checks, in the same order, as ``handle``."""
-        now = _now_ms()
-        seen = self._seen
-        seen.expire(now)
+        ``Record``/``Emit`` plumbing. The checks are ``handle``'s own (``_check``)."""
+        now = self._begin()
         fresh: dict[tuple[int, bytes], None] = {}
+        duplicates: list[tuple[int, int]] = []
         result = BytesResult()
         output, invalid, rejected = result.output, result.invalid, result.rejected
-        duplicates = 0
         tolerance = self._settings.time_tolerance_ms
         topic = self._output
-        contains = seen.contains
+        check = self._check
         for raw, skipping in zip(raws, skip, strict=True):
             if skipping:
                 continue
@@ -185,31 +192,58 @@ class DedupeProcessor:
             request_id = envelope.callback.requestId
             raw_key = raw.key
             key_text = raw_key.decode("utf-8", "replace") if raw_key is not None else None
-            if key_text != request_id:
-                rejected.append((raw, f"key {key_text!r} is not the requestId"))
-                continue
             partition = raw.partition
-            id_bytes = request_id.encode("utf-8")
-            key = (partition, digest(id_bytes))
-            if key in fresh or contains(*key):
-                duplicates += 1
-                continue
-            fresh[key] = None
-            # the JSON of normalise()'s ScreenshotRecord without validating it again
-            value = to_json(record_fields(envelope, tolerance))
-            output.append(Encoded(topic, partition, id_bytes, value, encode_headers(raw)))
-        self._remember(fresh, now, duplicates)
+            verdict = check(partition, key_text, request_id, fresh)
+            if verdict is None:
+                # the JSON of normalise()'s ScreenshotRecord without validating it again
+                value = to_json(record_fields(envelope, tolerance))
+                key = request_id.encode("utf-8")
+                output.append(Encoded(topic, partition, key, value, encode_headers(raw)))
+            elif verdict:
+                rejected.append((raw, verdict))
+            else:
+                duplicates.append((partition, raw.offset))
+        self._commit(fresh, duplicates, now)
         return result
 
-    def _remember(self, fresh: dict[tuple[int, bytes], None], now: int, duplicates: int) -> None:
-        """Commit a handled batch's new ids to the seen-set, and count."""
+    def _begin(self) -> int:
+        now = _now_ms()
+        self._seen.expire(now)
+        return now
+
+    def _check(
+        self,
+        partition: int,
+        key: str | None,
+        request_id: str,
+        fresh: dict[tuple[int, bytes], None],
+    ) -> str | None:
+        """The checks of both paths for one record, in offset order: None to emit it (its
+        id joins ``fresh``), ``""`` for a duplicate, else why it is refused."""
+        if key != request_id:
+            # skip_keys trusts the Kafka key: a record keyed otherwise could be dropped as
+            # another id's duplicate, so it is refused instead.
+            return f"key {key!r} is not the requestId"
+        seen_key = (partition, digest(request_id.encode("utf-8")))
+        if seen_key in fresh or self._seen.contains(*seen_key):
+            return ""
+        fresh[seen_key] = None
+        return None
+
+    def _commit(
+        self, fresh: dict[tuple[int, bytes], None], duplicates: list[tuple[int, int]], now: int
+    ) -> None:
+        """A handled batch (it returned): its new ids join the seen-set, its duplicates are
+        staged for ``after_commit``."""
         seen = self._seen
         for partition, key_digest in fresh:
             seen.add(partition, key_digest, now)
+        for partition, offset in duplicates:
+            self._duplicates.add(partition, offset)
         if self._metrics:
-            self._metrics["duplicates"].inc(duplicates)
             self._metrics["remembered"].set(seen.size)
-            self._metrics["evicted"].set(seen.evicted)
+            self._metrics["evicted"].inc(seen.evicted - self._evicted_counted)
+        self._evicted_counted = seen.evicted
 
 
 processor = DedupeProcessor()

@@ -13,14 +13,12 @@ from typing import Any
 from schemas import (
     AgoraCallback,
     CallbackEnvelope,
-    Consistency,
-    ObjectName,
     ObjectNameError,
     ScreenshotRecord,
 )
 from schemas.objectname import object_name_fields
 
-__all__ = ["consistency", "normalise", "record_fields"]
+__all__ = ["normalise", "record_fields"]
 
 _UNKNOWN = {
     "channel_matches": None,
@@ -44,17 +42,6 @@ def _flags(
         "time_matches": abs(skew) <= tol,
         "time_skew_ms": skew,
     }
-
-
-def consistency(
-    name: ObjectName | None, envelope: CallbackEnvelope, event_time: datetime, tolerance_ms: int
-) -> Consistency:
-    """How the parsed object name agrees with the callback's fields (``event_time`` is the
-    callback's normalised ``timestamp``)."""
-    if name is None:
-        return Consistency(**_UNKNOWN)
-    flags = _flags(name.cname, name.uid, name.utc, envelope.callback, event_time, tolerance_ms)
-    return Consistency(**flags)
 
 
 def record_fields(envelope: CallbackEnvelope, tolerance_ms: int) -> dict[str, Any]:

@@ -1,11 +1,13 @@
 """The seen-set: which requestIds each input partition has already emitted, for a window.
 
-Ids are kept as 16-byte BLAKE2b digests (a collision between two of 10^9 ids has odds of
-about 10^-21) in per-partition time buckets ``bucket_ms = window / buckets`` wide; a bucket
-is dropped once it is older than the window, so an id is remembered for at least the window
-and at most one bucket longer. Memory is bounded by ``max_ids``: when full, the oldest
-bucket across partitions is dropped early (counted in ``evicted``). Measured cost in CPython
-3.11: about 100 bytes per id (a 16-byte ``bytes`` object is 49 bytes, plus its set slot);
+Ids are kept in memory as 16-byte BLAKE2b digests of the requestId's UTF-8 bytes (a collision
+between two of 10^9 ids has odds of about 10^-21); the digest is only this in-memory form: the
+output record's key is the raw requestId. They sit in per-partition time buckets
+``bucket_ms = window / buckets`` wide; a bucket is dropped once it is older than the window, so
+an id is remembered for at least the window and at most one bucket longer. Memory is bounded
+by ``max_ids``: when full, the oldest bucket across partitions is dropped early (``evicted``
+counts them, cumulatively). Measured cost in CPython 3.11: about 100 bytes per id (a 16-byte
+``bytes`` object is 49 bytes, plus its set slot);
 ``tests/unit/processors/test_dedupe_seen.py`` checks < 160. So 10 million ids ≈ 1 GB; at a
 sustained 500 callbacks/s a full 24 h window is 43 million ids (≈ 4.3 GB over all instances).
 
@@ -21,7 +23,8 @@ __all__ = ["SeenSet", "digest"]
 
 
 def digest(request_id: bytes) -> bytes:
-    """The 16-byte digest of a requestId's UTF-8 bytes (the output record's key)."""
+    """The 16-byte in-memory form of a requestId's UTF-8 bytes (the output record's key is
+    the requestId itself; ``on_assign`` digests it when restoring)."""
     return hashlib.blake2b(request_id, digest_size=16).digest()
 
 
@@ -57,10 +60,6 @@ class SeenSet:
             self.size += 1
             if self.size > self.max_ids:
                 self._evict_oldest()
-
-    def add_all(self, partition: int, keys: Iterable[bytes], at_ms: int) -> None:
-        for key in keys:
-            self.add(partition, key, at_ms)
 
     def expire(self, now_ms: int) -> None:
         """Drop buckets that ended more than a window before ``now_ms``."""

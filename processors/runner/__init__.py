@@ -3,6 +3,7 @@
 from processors.runner.app import Runner
 from processors.runner.contract import (
     Batch,
+    CommitHook,
     Context,
     DeadLetter,
     Emit,
@@ -17,6 +18,7 @@ from processors.runner.settings import RunnerSettings
 
 __all__ = [
     "Batch",
+    "CommitHook",
     "Context",
     "DeadLetter",
     "Emit",

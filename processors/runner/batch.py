@@ -92,13 +92,19 @@ async def process_batch(
     if result.dead:
         by_offset = {raw.offset: raw for raw in raws}
         for dead in result.dead:
-            reason = "retries_exhausted" if dead.retriable else "rejected"
+            reason, error_type = (
+                ("unexpected", "Unexpected")
+                if dead.unexpected
+                else ("retries_exhausted", "RetriesExhausted")
+                if dead.retriable
+                else ("rejected", "Rejected")
+            )
             dlq.append(
                 dead_letter(
                     processor.name,
                     by_offset[dead.record.offset],
                     dead.error,
-                    "RetriesExhausted" if dead.retriable else "Rejected",
+                    error_type,
                     dead.attempts,
                     dead.retriable,
                     started,

@@ -75,7 +75,9 @@ class Encoded:
 def _headers(raw: RawRecord) -> dict[str, str]:
     if not raw.headers:
         return {}
-    return {name: value.decode("utf-8", "replace") for name, value in raw.headers}
+    return {
+        name: value.decode("utf-8", "replace") for name, value in raw.headers if value is not None
+    }
 
 
 def encode_headers(raw: RawRecord) -> list[tuple[str, bytes]]:
@@ -143,9 +145,8 @@ def dead_letter(
         source_topic=raw.topic,
         source_partition=raw.partition,
         source_offset=raw.offset,
-        source_key=raw.key.decode("utf-8", "replace") if raw.key is not None else None,
         source_timestamp_ms=raw.timestamp,
-        source_headers=_headers(raw),
+        **DeadLetterRecord.source_fields(raw.key, raw.headers),
         first_failure_at=first_failure_at,
         last_failure_at=datetime.now(UTC),
         **DeadLetterRecord.value_fields(raw.value),

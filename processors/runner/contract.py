@@ -20,6 +20,11 @@ Optional hook ``skip_keys(partition, keys) -> list[bool]`` (see ``KeyFilter``): 
 that can tell from the Kafka keys alone that records need nothing (dedupe: a requestId
 already emitted, or repeated earlier in the same batch) saves the runner decoding and
 validating them; skipped records are committed like handled ones.
+
+Optional hook ``after_commit(partition, raws, committed)`` (see ``CommitHook``): called once
+per partition batch after its output and offsets were committed (``committed=True``) or
+were not (``False``: the batch will be handled again). Counters of what a batch did belong
+there, so a batch that is aborted and redone is counted once.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from schemas import KafkaSettings, ProjectConfig, Topics
 
 __all__ = [
     "Batch",
+    "CommitHook",
     "Context",
     "DeadLetter",
     "Emit",
@@ -76,12 +82,16 @@ class Emit:
 
 @dataclass(frozen=True, slots=True)
 class DeadLetter:
-    """A record the processor cannot handle; it goes to the DLQ with the cause."""
+    """A record the processor cannot handle; it goes to the DLQ with the cause.
+
+    ``unexpected``: set by the runner when handling the record alone raised an error that
+    was neither ``RetriableError`` nor a refusal (DLQ reason ``unexpected``)."""
 
     record: Record[Any]
     error: str
     retriable: bool = False
     attempts: int = 1
+    unexpected: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,3 +146,11 @@ class KeyFilter(Protocol):
     per key (offset order), True meaning "this record needs no handling"."""
 
     def skip_keys(self, partition: int, keys: Sequence[bytes | None]) -> Sequence[bool]: ...
+
+
+@runtime_checkable
+class CommitHook(Protocol):
+    """The optional post-commit hook: ``raws`` are the partition batch's consumed records
+    (``codec.RawRecord``, offset order, as ``skip_keys``/``handle_bytes`` saw them)."""
+
+    def after_commit(self, partition: int, raws: Sequence[Any], committed: bool) -> None: ...

@@ -1,6 +1,7 @@
 """Reading and replaying ``shotline.dlq.v1``: the aiokafka adapter behind ``shotline dlq``.
 
-Replay re-publishes each dead letter's original bytes, key and headers to its source topic
+Replay re-publishes each dead letter's original value, key and header bytes (exact for
+schema_version 2 letters) to its source topic
 and source partition (the partition a key hashes to, unless the topic was resized), with an
 idempotent ``acks=all`` producer. Replaying twice is safe for dedupe's input (it keys on
 requestId) and for every processor that is idempotent on its key.
@@ -76,14 +77,13 @@ async def replay_dead_letters(kafka: KafkaSettings, letters: Sequence[DeadLetter
         for letter in letters:
             parts = await producer.partitions_for(letter.source_topic)
             partition = letter.source_partition if letter.source_partition in parts else None
-            headers = [(k, v.encode("utf-8")) for k, v in letter.source_headers.items()]
             futures.append(
                 await producer.send(
                     letter.source_topic,
                     letter.value_bytes(),
-                    key=letter.source_key.encode("utf-8") if letter.source_key else None,
+                    key=letter.key_bytes(),
                     partition=partition,
-                    headers=headers,
+                    headers=letter.header_bytes(),
                 )
             )
         await asyncio.gather(*futures)

@@ -21,7 +21,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
 from processors.runner.batch import process_batch
-from processors.runner.contract import Context, Processor
+from processors.runner.contract import CommitHook, Context, Processor
 from processors.runner.errors import FatalError
 from processors.runner.metrics import RunnerMetrics
 from processors.runner.rebalance import RebalanceListener
@@ -56,6 +56,7 @@ class Engine:
         self._next: dict[int, int] = {}  # next offset to handle, per owned partition
         self._publish_failures: dict[int, int] = {}  # consecutive, per partition
         self._suspended: dict[int, int] = {}  # revoked by a rebalance, state kept: next offset
+        self._backoff: dict[int, float] = {}  # paused after a failed commit: resume at (monotonic)
         self._failure: BaseException | None = None
         self._txn = (
             TransactionalSink(
@@ -90,6 +91,7 @@ class Engine:
             while not stop.is_set():
                 if self._failure is not None:
                     raise FatalError(f"{self.name}: {self._failure}") from self._failure
+                await self._resume_due()
                 data = await self._consumer.getmany(
                     timeout_ms=self.settings.poll_timeout_ms,
                     max_records=self.settings.batch_max_records,
@@ -144,8 +146,10 @@ class Engine:
                 "processor %s: partition %d not committed (%d in a row): %s",
                 self.name, partition, failures, exc,
             )  # fmt: skip
+            self._after_commit(partition, raws, committed=False)
             await self._reset(partition, backoff_s=min(30.0, 0.5 * 2**failures))
             return partition, None
+        self._after_commit(partition, raws, committed=True)
         self._publish_failures.pop(partition, None)
         self._next[partition] = next_offset
         self.metrics.processed.labels(self.name).inc(outcome.handled)
@@ -155,21 +159,45 @@ class Engine:
         self.metrics.batch_seconds.labels(self.name).observe(time.monotonic() - begun)
         return partition, next_offset
 
+    def _after_commit(self, partition: int, raws: Sequence[Any], committed: bool) -> None:
+        if isinstance(self.processor, CommitHook):
+            self.processor.after_commit(partition, raws, committed)
+
     async def _reset(self, partition: int, backoff_s: float) -> None:
-        """Forget a partition whose output did not commit, then take it up again afresh
-        (fence, restore, seek to the committed offset) after ``backoff_s`` — which also lets
-        a rebalance that fenced us reach our consumer first."""
+        """Forget a partition whose output did not commit and pause it on the consumer;
+        ``_resume_due`` takes it up again afresh (fence, restore, seek to the committed
+        offset) once ``backoff_s`` has passed — which also lets a rebalance that fenced us
+        reach our consumer first. No sleeping here: this runs under the lock, which other
+        partitions' batches and the rebalance listener need meanwhile."""
         await self._revoke({partition})
-        await asyncio.sleep(backoff_s)
         tp = TopicPartition(self.topic, partition)
         if tp in self._consumer.assignment():
-            await self._assign({partition})
+            self._consumer.pause(tp)
+            self._backoff[partition] = time.monotonic() + backoff_s
+
+    async def _resume_due(self) -> None:
+        """Take up the paused partitions whose backoff has passed (between polls)."""
+        now = time.monotonic()
+        due = {p for p, until in self._backoff.items() if until <= now}
+        if not due:
+            return
+        async with self._lock:
+            due &= self._backoff.keys()  # a rebalance may have taken them up meanwhile
+            assignment = self._consumer.assignment()
+            mine = {p for p in due if TopicPartition(self.topic, p) in assignment}
+            for partition in due - mine:
+                del self._backoff[partition]
+            if mine:
+                await self._assign(mine)
 
     async def _assign(self, partitions: set[int]) -> None:
         """Take partitions up: fence their producers first, then for each either resume it
         (it was ours before this rebalance and nobody committed on it since, so the
         processor's state is still right) or restore it (``on_assign``); then seek to the
         committed offset."""
+        for partition in partitions & self._backoff.keys():
+            del self._backoff[partition]
+            self._consumer.resume(TopicPartition(self.topic, partition))
         if self._txn is not None:
             await self._txn.open(partitions)
         committed: dict[int, int | None] = {}

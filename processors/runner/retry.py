@@ -78,8 +78,17 @@ async def _one_by_one(
             kind = "retriable" if isinstance(exc, RetriableError) else "unexpected"
             metrics.failed.labels(processor.name, kind).inc()
             error = f"{type(exc).__name__}: {exc}"
-            attempts = attempts_so_far + 1 if kind == "retriable" else 2
-            dead.append(DeadLetter(record=record, error=error, retriable=True, attempts=attempts))
+            retriable = kind == "retriable"
+            attempts = attempts_so_far + 1 if retriable else 2
+            dead.append(
+                DeadLetter(
+                    record=record,
+                    error=error,
+                    retriable=retriable,
+                    attempts=attempts,
+                    unexpected=not retriable,
+                )
+            )
             continue
         emits.extend(result.emits)
         dead.extend(result.dead)

@@ -28,7 +28,7 @@ from faststream.kafka.annotations import KafkaMessage
 
 from processors.runner.batch import process_batch
 from processors.runner.codec import Encoded
-from processors.runner.contract import Context, Processor
+from processors.runner.contract import CommitHook, Context, Processor
 from processors.runner.errors import FatalError
 from processors.runner.metrics import RunnerMetrics
 from processors.runner.settings import RunnerSettings
@@ -144,11 +144,16 @@ class StreamEngine:
         outcome = await process_batch(
             self.processor, raws, self.ctx.topics.dlq, self.settings, self.metrics
         )
+        hook = self.processor if isinstance(self.processor, CommitHook) else None
         try:
             await self._sink.publish(outcome.output)
         except Exception:
             self.metrics.failed.labels(self.name, "publish").inc()
+            if hook is not None:
+                hook.after_commit(partition, raws, committed=False)
             raise  # NACK_ON_ERROR: the batch is redelivered, its offsets are not committed
+        if hook is not None:  # acknowledged; FastStream commits the offsets next
+            hook.after_commit(partition, raws, committed=True)
         self.metrics.processed.labels(self.name).inc(outcome.handled)
         self.metrics.emitted.labels(self.name).inc(outcome.emitted)
         for reason, count in outcome.dead_by_reason.items():

@@ -76,13 +76,34 @@ async def read_all(
 async def wait_for_count(
     kafka: KafkaSettings, topic: str, count: int, timeout_s: float = 60
 ) -> list[tuple[int, bytes | None, bytes]]:
-    """Poll ``topic`` until it holds at least ``count`` committed records (or time out)."""
+    """Poll ``topic`` until it holds at least ``count`` committed records; AssertionError
+    naming the topic and how many it holds if that takes longer than ``timeout_s``."""
     deadline = time.monotonic() + timeout_s
     records = await read_all(kafka, topic)
-    while len(records) < count and time.monotonic() < deadline:
+    while len(records) < count:
+        if time.monotonic() > deadline:
+            raise AssertionError(
+                f"{topic}: {len(records)} committed records after {timeout_s} s, "
+                f"expected at least {count}"
+            )
         await asyncio.sleep(0.5)
         records = await read_all(kafka, topic)
     return records
+
+
+async def stays_at(
+    kafka: KafkaSettings, topic: str, count: int, for_s: float = 3
+) -> list[tuple[int, bytes | None, bytes]]:
+    """Check that ``topic`` holds exactly ``count`` committed records now and still does
+    ``for_s`` seconds later (nothing more arrives); AssertionError otherwise."""
+    deadline = time.monotonic() + for_s
+    while True:
+        records = await read_all(kafka, topic)
+        if len(records) != count:
+            raise AssertionError(f"{topic}: {len(records)} committed records, expected {count}")
+        if time.monotonic() > deadline:
+            return records
+        await asyncio.sleep(0.5)
 
 
 def spawn(

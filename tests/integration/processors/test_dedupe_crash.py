@@ -24,6 +24,7 @@ from tests.integration.processors.streams import (
     produce,
     scrape,
     spawn,
+    stays_at,
     stop,
     wait_for_count,
     wait_until,
@@ -70,7 +71,7 @@ async def test_sigterm_and_kill_9_mid_stream_then_restart_lose_and_duplicate_not
         # Replay the first half again after the restarts: all must be recognised.
         await feed(kafka, range(0, 1500), repeats=1, pause_s=0)
         await wait_for_count(kafka, kafka.topics.screenshots, 3000, timeout_s=90)
-        records = await wait_for_count(kafka, kafka.topics.screenshots, 3001, timeout_s=3)
+        records = await stays_at(kafka, kafka.topics.screenshots, 3000, for_s=3)
     finally:
         feeding.cancel()
         for proc in (first, second):
@@ -112,7 +113,7 @@ async def test_two_instances_and_rebalances_mid_stream_stay_exact(
         await feeding
         await feed(kafka, range(0, 3000, 7), repeats=1, pause_s=0)  # late duplicates
         await wait_for_count(kafka, kafka.topics.screenshots, 3000, timeout_s=120)
-        records = await wait_for_count(kafka, kafka.topics.screenshots, 3001, timeout_s=3)
+        records = await stays_at(kafka, kafka.topics.screenshots, 3000, for_s=3)
     finally:
         feeding.cancel()
         stop(a)

@@ -16,6 +16,7 @@ from tests.integration.processors.streams import (
     produce,
     scrape,
     spawn,
+    stays_at,
     stop,
     wait_for_count,
     wait_until,
@@ -36,7 +37,7 @@ async def test_each_callback_delivered_three_times_gives_one_screenshot(
     try:
         records = await wait_for_count(kafka, topics.screenshots, n, timeout_s=60)
         # A little longer: anything beyond n would be a duplicate arriving late.
-        records = await wait_for_count(kafka, topics.screenshots, n + 1, timeout_s=3)
+        records = await stays_at(kafka, topics.screenshots, n, for_s=3)
     finally:
         assert stop(proc) == 0, (tmp_path / "dedupe.log").read_text()
     ids = [orjson.loads(value)["request_id"] for _, _, value in records]

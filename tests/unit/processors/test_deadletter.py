@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import orjson
 import pytest
 from pydantic import ValidationError
 
@@ -43,3 +44,26 @@ def test_a_record_with_both_or_neither_value_form_is_refused() -> None:
         DeadLetterRecord.model_validate({**data, "value_base64": "eA=="})
     with pytest.raises(ValidationError, match="exactly one"):
         DeadLetterRecord.model_validate({**data, "value_text": None})
+
+
+def test_a_dead_letter_keeps_a_non_utf8_key_and_headers_byte_for_byte() -> None:
+    from processors.runner.codec import Raw, dead_letter
+
+    key = b"req-\xff\xfe"
+    headers = [("shotline-project", b"demo"), ("bin", b"\x80\x00"), ("bin", b"x"), ("nul", None)]
+    raw = Raw("t", 2, 7, key, b"\xc3(", 5, headers)  # type: ignore[arg-type]
+    encoded = dead_letter("p", raw, "e", "T", 1, False, NOW, "dlq")
+    stored = DeadLetterRecord.model_validate_json(encoded.value)
+    assert stored.schema_version == 2
+    assert stored.key_bytes() == key
+    assert stored.header_bytes() == headers
+    assert stored.value_bytes() == b"\xc3("
+    assert stored.source_headers["shotline-project"] == "demo"  # still readable
+
+
+def test_a_schema_version_1_letter_still_parses_and_replays_its_text_key() -> None:
+    v1 = letter(b"v").model_dump(exclude={"source_key_base64", "source_header_values"})
+    v1 |= {"schema_version": 1, "source_headers": {"h": "x"}}
+    old = DeadLetterRecord.model_validate_json(orjson.dumps(v1, default=str))
+    assert old.key_bytes() == b"k"
+    assert old.header_bytes() == [("h", b"x")]

@@ -88,12 +88,14 @@ async def test_retriable_poison_is_isolated_and_the_rest_of_the_batch_is_emitted
     assert metrics.failed.labels("doubler", "retriable")._value.get() == 4
 
 
-async def test_unexpected_error_skips_the_backoff_and_isolates_the_record() -> None:
+async def test_unexpected_error_skips_the_backoff_and_dead_letters_as_unexpected() -> None:
     proc = Doubler(poison={1}, error=KeyError)
     outcome, _ = await run(proc, raws(b'{"n": 1}', b'{"n": 5}'))
     assert proc.calls == 1 + 2
     assert [o.value for o in outcome.output if o.topic == "out"] == [b'{"n":10}']
-    assert outcome.dead_by_reason == {"retries_exhausted": 1}
+    assert outcome.dead_by_reason == {"unexpected": 1}
+    letter = DeadLetterRecord.model_validate_json(outcome.output[-1].value)
+    assert (letter.retriable, letter.error_type, letter.attempts) == (False, "Unexpected", 2)
 
 
 async def test_fatal_error_stops_processing() -> None:
@@ -114,7 +116,7 @@ async def test_a_long_batch_keeps_offset_order_and_dead_letters_last() -> None:
     letters = [DeadLetterRecord.model_validate_json(o.value) for o in outcome.output[-2:]]
     assert [d.source_offset for d in letters] == [10 + 3, 10 + size + 1]
     assert outcome.handled == 2 * size + 5 - 2
-    assert outcome.dead_by_reason == {"invalid": 1, "retries_exhausted": 1}
+    assert outcome.dead_by_reason == {"invalid": 1, "unexpected": 1}
 
 
 async def test_a_partition_batch_reaches_handle_in_one_call() -> None:

@@ -1,0 +1,129 @@
+"""A partition whose output did not commit is paused, not slept on: the poll that failed
+returns at once (the engine lock is free for other partitions and rebalances), and the
+partition is taken up again once its backoff has passed."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from aiokafka import TopicPartition
+from prometheus_client import CollectorRegistry
+from pydantic import BaseModel
+
+from processors.runner.codec import Encoded, Raw
+from processors.runner.contract import Batch, Context, Emit, HandleResult
+from processors.runner.engine import Engine
+from processors.runner.metrics import RunnerMetrics
+from processors.runner.settings import RunnerSettings
+from processors.runner.sink import PublishError
+from schemas import KafkaSettings, Topics
+
+
+class Item(BaseModel):
+    n: int
+
+
+class Echo:
+    name = "echo"
+    input_model = Item
+    exactly_once = False
+
+    def __init__(self) -> None:
+        self.commits: list[tuple[int, int, bool]] = []
+
+    def input_topic(self, topics: Topics) -> str:
+        return topics.screenshots
+
+    async def start(self, ctx: Context) -> None: ...
+    async def stop(self) -> None: ...
+    async def on_assign(self, partitions: set[int]) -> None: ...
+    async def on_revoke(self, partitions: set[int]) -> None: ...
+
+    async def handle(self, batch: Batch[Item]) -> HandleResult:
+        return HandleResult(emits=[Emit("out", r.key, r.value) for r in batch])
+
+    def after_commit(self, partition: int, raws: Sequence[Any], committed: bool) -> None:
+        self.commits.append((partition, len(raws), committed))
+
+
+class FailingSink:
+    def __init__(self) -> None:
+        self.fail = True
+        self.published: list[Encoded] = []
+
+    async def publish(self, records: Sequence[Encoded]) -> None:
+        if self.fail:
+            raise PublishError("broker unavailable")
+        self.published.extend(records)
+
+
+class FakeConsumer:
+    """The consumer calls the engine makes between polls, recorded."""
+
+    def __init__(self, tps: set[TopicPartition]) -> None:
+        self.tps = tps
+        self.paused: set[TopicPartition] = set()
+        self.seeks: list[tuple[TopicPartition, int]] = []
+
+    def assignment(self) -> set[TopicPartition]:
+        return self.tps
+
+    def pause(self, *tps: TopicPartition) -> None:
+        self.paused |= set(tps)
+
+    def resume(self, *tps: TopicPartition) -> None:
+        self.paused -= set(tps)
+
+    async def committed(self, tp: TopicPartition) -> int:
+        return 10
+
+    def seek(self, tp: TopicPartition, offset: int) -> None:
+        self.seeks.append((tp, offset))
+
+    async def commit(self, offsets: dict[TopicPartition, int]) -> None: ...
+
+    def last_stable_offset(self, tp: TopicPartition) -> int:
+        return 12
+
+    def highwater(self, tp: TopicPartition) -> int:
+        return 12
+
+
+async def test_a_failed_commit_pauses_the_partition_without_holding_the_lock() -> None:
+    proc = Echo()
+    ctx = Context(
+        kafka=KafkaSettings(topic_prefix="mem."), projects={}, registry=CollectorRegistry()
+    )
+    engine = Engine(proc, ctx, RunnerSettings(), RunnerMetrics(ctx.registry))
+    sink = FailingSink()
+    engine._plain = sink  # type: ignore[assignment]
+    tp = TopicPartition(engine.topic, 1)
+    consumer = FakeConsumer({tp})
+    engine._consumer = consumer
+    await engine._assign({1})
+    records = [Raw(engine.topic, 1, 10 + i, b"k", b'{"n": %d}' % i) for i in range(2)]
+
+    begun = time.monotonic()
+    await engine._handle_poll({tp: records})
+    assert time.monotonic() - begun < 0.5, "the 1 s backoff is not slept in the poll"
+    assert not engine._lock.locked()
+    assert consumer.paused == {tp}
+    assert 1 not in engine._owned
+    assert proc.commits == [(1, 2, False)]
+
+    await engine._resume_due()
+    assert 1 not in engine._owned, "not before its backoff has passed"
+    engine._backoff[1] = time.monotonic()  # the backoff has passed
+    await asyncio.sleep(0)
+    await engine._resume_due()
+    assert consumer.paused == set()
+    assert 1 in engine._owned
+    assert consumer.seeks[-1] == (tp, 10)
+
+    sink.fail = False
+    await engine._handle_poll({tp: records})
+    assert len(sink.published) == 2
+    assert proc.commits[-1] == (1, 2, True)
