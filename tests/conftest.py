@@ -7,10 +7,9 @@ records. A missing broker is an error, never a skip.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
@@ -43,24 +42,27 @@ async def _delete_topics(bootstrap: str, names: list[str]) -> None:
 
 
 @pytest.fixture(scope="session")
-def kafka_bootstrap() -> Iterator[str]:
-    """The broker's address; at the end of the session the prefixed topics the tests made
-    are deleted, so repeated runs do not fill a developer's broker."""
+def kafka_bootstrap() -> str:
     if not kafka_serves_metadata(KAFKA_BOOTSTRAP):
         pytest.fail(f"no Kafka at {KAFKA_BOOTSTRAP}: run `make dev-up` (make test does it)")
-    before = asyncio.run(_topic_names(KAFKA_BOOTSTRAP))
-    yield KAFKA_BOOTSTRAP
-    after = asyncio.run(_topic_names(KAFKA_BOOTSTRAP))
-    # Only prefixed shotline topics made during this session: never an unprefixed
-    # deployment's topics, Kafka's internal ones, or anything that existed before.
-    made = sorted(n for n in after - before if ".shotline." in n and not n.startswith("_"))
-    if made:
-        asyncio.run(_delete_topics(KAFKA_BOOTSTRAP, made))
+    return KAFKA_BOOTSTRAP
+
+
+async def delete_prefixed_topics(bootstrap: str, prefix: str) -> None:
+    """Delete every topic under ``prefix`` (those a test made, internal ones included)."""
+    names = sorted(n for n in await _topic_names(bootstrap) if n.startswith(prefix))
+    if names:
+        await _delete_topics(bootstrap, names)
 
 
 @pytest.fixture
-async def kafka(kafka_bootstrap: str) -> KafkaSettings:
-    """Kafka settings with a fresh topic prefix whose topics all exist (3 partitions)."""
+async def kafka(kafka_bootstrap: str) -> AsyncIterator[KafkaSettings]:
+    """Kafka settings with a fresh topic prefix whose topics all exist (3 partitions).
+
+    Afterwards every topic under the prefix is deleted, so repeated runs do not fill a
+    developer's broker; only this test's own prefix is touched, so test sessions sharing a
+    broker never delete each other's topics."""
     settings = KafkaSettings(bootstrap=kafka_bootstrap, topic_prefix=f"t{uuid.uuid4().hex[:10]}.")
     await ensure_topics(settings, settings.topics.specs(partitions=3))
-    return settings
+    yield settings
+    await delete_prefixed_topics(kafka_bootstrap, settings.topic_prefix)

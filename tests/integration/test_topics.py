@@ -10,6 +10,7 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from schemas import KafkaSettings
 from shotline.topics import ensure_topics
+from tests.conftest import delete_prefixed_topics
 
 pytestmark = pytest.mark.kafka
 
@@ -35,3 +36,4 @@ async def test_create_is_idempotent_and_applies_partitions_and_compaction(
         assert entries["cleanup.policy"] == "compact"
     finally:
         await admin.close()
+        await delete_prefixed_topics(kafka_bootstrap, kafka.topic_prefix)
