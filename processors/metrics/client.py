@@ -19,7 +19,6 @@ from schemas import KafkaSettings, Topics
 from schemas.usage import UsagePartial, UsageRecord
 
 __all__ = [
-    "CommitReader",
     "TickSender",
     "ensure_partials_topic",
     "partials_topic",
@@ -77,35 +76,6 @@ class TickSender:
                 await self._producer.send_and_wait(self.topic, self._value, partition=partition)
         except (KafkaError, TimeoutError) as exc:
             raise RetriableError(f"tick to {self.topic}[{partition}]: {exc!r}") from exc
-
-
-class CommitReader:
-    """Reads a consumer group's committed offsets (without joining the group)."""
-
-    def __init__(self, kafka: KafkaSettings, group: str, topic: str) -> None:
-        self.group = group
-        self.topic = topic
-        self._admin = AIOKafkaAdminClient(**kafka.client_kwargs())
-
-    async def start(self) -> None:
-        try:
-            await self._admin.start()
-        except KafkaError as exc:
-            raise RetriableError(f"admin client for {self.group}: {exc!r}") from exc
-
-    async def stop(self) -> None:
-        await self._admin.close()
-
-    async def committed(self, partitions: Iterable[int]) -> dict[int, int]:
-        """Partition -> committed offset (next to read) of the partitions that have one."""
-        tps = [TopicPartition(self.topic, p) for p in partitions]
-        if not tps:
-            return {}
-        try:
-            found = await self._admin.list_consumer_group_offsets(self.group, partitions=tps)
-        except KafkaError as exc:
-            raise RetriableError(f"committed offsets of {self.group}: {exc!r}") from exc
-        return {tp.partition: meta.offset for tp, meta in found.items() if meta.offset >= 0}
 
 
 async def ensure_partials_topic(kafka: KafkaSettings) -> int:

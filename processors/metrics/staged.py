@@ -1,10 +1,11 @@
-"""Counts of handled batches held back until the runner has committed them.
+"""Counts of handled batches held back until the runner reports their commit.
 
-``handle`` may run twice over the same records (a retry, or a transaction that aborted and
-is replayed after re-assignment), so a counter incremented in ``handle`` would count them
-twice. ``StagedCounts`` keeps each batch's counts with the offsets it covers and releases
-them only once the consumer group's committed offset has passed the batch: a committed batch
-is never handed out again, and a batch handed out again replaces its staged counts.
+``handle`` may run again over the same records (a transaction that aborted, or a batch
+handled record by record after it failed whole), so a counter incremented in ``handle``
+would count them twice. ``StagedCounts`` keeps each handled batch's counts with the offsets
+it covers until the runner's ``after_commit`` settles the partition batch: committed, the
+counts of the batches inside it are released once; not committed, they are dropped (the
+batch will be handled again and staged afresh).
 """
 
 from __future__ import annotations
@@ -20,45 +21,41 @@ Counts = Counter[tuple[str, str]]  # (project, item) -> screenshots
 @dataclass
 class _Batch:
     first: int  # offset of the batch's first record
-    next: int  # one past its last record: the committed offset once it is committed
+    last: int  # offset of its last record
     counts: Counts
 
 
 @dataclass
 class StagedCounts:
-    """Per-partition batches of counts waiting for their commit."""
+    """Per-partition batches of counts waiting for ``settle``."""
 
     pending: dict[int, list[_Batch]] = field(default_factory=dict)
 
     def stage(self, partition: int, first: int, last: int, counts: Counts) -> None:
         """Hold ``counts`` of the batch ``first..last``. Staged batches of the partition
-        from ``first`` on are dropped: the runner is handing those records out again, so
-        they were never committed."""
+        from ``first`` on are dropped: those records are being handled again, so the
+        earlier attempt was never committed."""
         kept = [b for b in self.pending.get(partition, []) if b.first < first]
-        kept.append(_Batch(first, last + 1, counts))
+        kept.append(_Batch(first, last, counts))
         self.pending[partition] = kept
 
-    def release(self, committed: dict[int, int]) -> Counts:
-        """The counts of every staged batch the committed offsets (partition -> next offset
-        to read) have passed; they are no longer staged."""
+    def settle(self, partition: int, first: int, last: int, committed: bool) -> Counts:
+        """The runner settled the partition batch ``first..last``: return the counts staged
+        inside it if ``committed``, else nothing. Either way the partition has nothing
+        staged afterwards (anything outside the batch was never committed with it)."""
+        batches = self.pending.pop(partition, [])
         out: Counts = Counter()
-        for partition, offset in committed.items():
-            batches = self.pending.get(partition, [])
+        if committed:
             for batch in batches:
-                if batch.next <= offset:
+                if first <= batch.first and batch.last <= last:
                     out.update(batch.counts)
-            left = [b for b in batches if b.next > offset]
-            if left:
-                self.pending[partition] = left
-            else:
-                self.pending.pop(partition, None)
         return out
 
     def discard(self, partitions: set[int]) -> None:
-        """Forget the partitions' staged batches (call after a final ``release``)."""
+        """Forget the partitions' staged batches (revoked: none of them committed)."""
         for partition in partitions:
             self.pending.pop(partition, None)
 
     def partitions(self) -> set[int]:
-        """Partitions with batches still waiting for a commit."""
+        """Partitions with batches still waiting for their commit."""
         return set(self.pending)

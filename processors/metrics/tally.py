@@ -4,33 +4,27 @@ It reads ``shotline.screenshots.v1`` (keyed by requestId, so a project is spread
 partition and instance) and publishes partial counts keyed by project to the internal
 ``shotline.usage.partials.v1``. The runner commits those emits with the input offsets in one
 transaction, so ``handle`` may run again over records whose transaction aborted; the
-``shotline_tally_screenshots_total`` counter therefore counts a batch only once the consumer
-group's committed offset has passed it (``StagedCounts``), polled every
-``COMMIT_POLL_S`` and once more when partitions are revoked or the processor stops.
+``shotline_tally_screenshots_total`` counter therefore counts a batch only in the runner's
+``after_commit`` hook (``CommitHook``): ``handle`` stages its counts (``StagedCounts``),
+``after_commit`` adds them when the batch committed and drops them when it did not.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 from collections import Counter
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from processors.metrics.client import CommitReader, ensure_partials_topic, partials_topic
+from processors.metrics.client import ensure_partials_topic, partials_topic
 from processors.metrics.exposition import StageOneMetrics
 from processors.metrics.logic import RecentIds, ScreenshotView, Sighting, partials
 from processors.metrics.settings import TallySettings
 from processors.metrics.staged import Counts, StagedCounts
+from processors.runner.codec import RawRecord
 from processors.runner.contract import Batch, Context, Emit, HandleResult
-from processors.runner.errors import RetriableError
 from schemas import HEADER_PROJECT, Topics
 
-__all__ = ["COMMIT_POLL_S", "TallyProcessor"]
-
-log = logging.getLogger("shotline.processors.metrics")
-
-COMMIT_POLL_S = 1.0  # how stale the counter may be behind the committed offsets
+__all__ = ["TallyProcessor"]
 
 
 class TallyProcessor:
@@ -42,8 +36,6 @@ class TallyProcessor:
 
     def __init__(self) -> None:
         self.staged = StagedCounts()
-        self.commits: CommitReader | None = None
-        self._poller: asyncio.Task[None] | None = None
 
     def input_topic(self, topics: Topics) -> str:
         return topics.screenshots
@@ -54,35 +46,22 @@ class TallyProcessor:
         self.metrics = StageOneMetrics(ctx.registry)
         self.output = partials_topic(ctx.topics)
         await ensure_partials_topic(ctx.kafka)
-        self.commits = CommitReader(
-            ctx.kafka, ctx.group_id(self.name), self.input_topic(ctx.topics)
-        )
-        await self.commits.start()
-        self._poller = asyncio.create_task(self._poll_commits())
 
     async def stop(self) -> None:
-        if self._poller is not None:
-            self._poller.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._poller
-            self._poller = None
-        if self.commits is not None:
-            await self._release(self.staged.partitions())
-            self.staged.discard(self.staged.partitions())
-            await self.commits.stop()
-            self.commits = None
+        # Whatever is still staged never committed: its next owner handles and counts it.
+        self.staged.discard(self.staged.partitions())
 
     async def on_assign(self, partitions: set[int]) -> None:
         return None
 
     async def on_revoke(self, partitions: set[int]) -> None:
         self.recent.forget_partitions(partitions)
-        # What was committed counts; the rest is the next owner's to handle and count.
-        await self._release(partitions & self.staged.partitions())
+        # A committed batch was already counted in ``after_commit``; what is still staged
+        # never committed and is the next owner's to handle and count.
         self.staged.discard(partitions)
 
     async def handle(self, batch: Batch[ScreenshotView]) -> HandleResult:
-        """Emit the batch's partials; stage its counts until the runner commits it."""
+        """Emit the batch's partials; stage its counts for ``after_commit``."""
         if not batch:
             return HandleResult()
         sightings = [
@@ -113,22 +92,14 @@ class TallyProcessor:
             ]
         )
 
-    async def _release(self, partitions: set[int]) -> None:
-        """Count the staged batches of ``partitions`` that the group has committed."""
-        if self.commits is None or not partitions:
+    def after_commit(self, partition: int, raws: Sequence[RawRecord], committed: bool) -> None:
+        """Count the staged batches of a committed partition batch; drop an aborted one's."""
+        if not raws:
+            self.staged.discard({partition})
             return
-        try:
-            committed = await self.commits.committed(partitions)
-        except RetriableError as exc:  # the counter lags; the next poll tries again
-            log.warning("tally: %s", exc)
-            return
-        for (project, item), n in self.staged.release(committed).items():
+        settled = self.staged.settle(partition, raws[0].offset, raws[-1].offset, committed)
+        for (project, item), n in settled.items():
             self.metrics.count(project, item, n)
-
-    async def _poll_commits(self) -> None:
-        while True:
-            await asyncio.sleep(COMMIT_POLL_S)
-            await self._release(self.staged.partitions())
 
 
 def _second(when: datetime | None) -> int | None:

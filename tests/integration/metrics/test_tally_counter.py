@@ -1,17 +1,18 @@
-"""``shotline_tally_screenshots_total`` counts a batch once, after the runner committed it —
-never for a batch whose transaction aborted and is handed out again."""
+"""``shotline_tally_screenshots_total`` counts a batch once, in the runner's ``after_commit``
+hook — never for a batch whose transaction aborted and is handed out again, nor for one
+that was still uncommitted when its partition was revoked."""
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from prometheus_client import CollectorRegistry
 
-from processors.metrics.logic import ScreenshotView
 from processors.metrics.tally import TallyProcessor
-from processors.runner.contract import Context, Record
+from processors.runner.batch import process_batch
+from processors.runner.codec import Raw
+from processors.runner.contract import CommitHook, Context
+from processors.runner.metrics import RunnerMetrics
+from processors.runner.settings import RunnerSettings
 from schemas import KafkaSettings
 from tests.integration.metrics.feed import burst
 
@@ -20,30 +21,12 @@ pytestmark = pytest.mark.kafka
 MARCH = 1_773_144_000
 
 
-def records(kafka: KafkaSettings, count: int) -> list[Record[ScreenshotView]]:
+def raws(kafka: KafkaSettings, count: int, first_offset: int = 0) -> list[Raw]:
+    """Consumed screenshots of partition 0, as the runner hands them to ``process_batch``."""
     return [
-        Record(
-            value=ScreenshotView.model_validate_json(shot.payload()),
-            key=shot.request_id,
-            topic=kafka.topics.screenshots,
-            partition=0,
-            offset=i,
-            timestamp_ms=0,
-        )
-        for i, shot in enumerate(burst("acme", MARCH, count, "t"))
+        Raw(kafka.topics.screenshots, 0, first_offset + i, shot.request_id.encode(), shot.payload())
+        for i, shot in enumerate(burst("acme", MARCH, count, f"t{first_offset}"))
     ]
-
-
-async def commit(kafka: KafkaSettings, group: str, offset: int) -> None:
-    """What the runner's transaction does to the group: commit ``offset`` for partition 0."""
-    tp = TopicPartition(kafka.topics.screenshots, 0)
-    consumer = AIOKafkaConsumer(**kafka.client_kwargs(), group_id=group, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        consumer.assign([tp])
-        await consumer.commit({tp: offset})
-    finally:
-        await consumer.stop()
 
 
 def billable(registry: CollectorRegistry) -> float:
@@ -53,51 +36,54 @@ def billable(registry: CollectorRegistry) -> float:
     return value or 0.0
 
 
-async def test_a_batch_handled_twice_is_counted_once_and_only_after_its_commit(
+async def started(kafka: KafkaSettings) -> tuple[TallyProcessor, CollectorRegistry]:
+    registry = CollectorRegistry()
+    tally = TallyProcessor()
+    await tally.start(Context(kafka=kafka, projects={}, registry=registry, settings={}))
+    await tally.on_assign({0})
+    return tally, registry
+
+
+async def test_a_batch_aborted_then_retried_is_counted_once_and_only_after_its_commit(
     kafka: KafkaSettings,
 ) -> None:
-    registry = CollectorRegistry()
-    ctx = Context(kafka=kafka, projects={}, registry=registry, settings={})
-    tally = TallyProcessor()
-    await tally.start(ctx)
+    tally, registry = await started(kafka)
+    assert isinstance(tally, CommitHook)
+    metrics = RunnerMetrics(CollectorRegistry())
     try:
-        batch = records(kafka, 10)
-        await tally.on_assign({0})
-        assert len((await tally.handle(batch)).emits) == 1
-        # The transaction aborted: the runner hands the same batch out again.
-        assert len((await tally.handle(batch)).emits) == 1
-        await asyncio.sleep(1.5)  # more than a commit poll: still nothing committed
+        batch = raws(kafka, 10)
+        first = await process_batch(tally, batch, "dlq", RunnerSettings(), metrics)
+        assert first.emitted == 1
+        assert billable(registry) == 0  # handled, not committed yet
+        tally.after_commit(0, batch, committed=False)  # the transaction aborted
         assert billable(registry) == 0
-        await commit(kafka, ctx.group_id("tally"), 10)
-        for _ in range(50):
-            if billable(registry):
-                break
-            await asyncio.sleep(0.1)
+        again = await process_batch(tally, batch, "dlq", RunnerSettings(), metrics)
+        assert again.emitted == 1
+        assert billable(registry) == 0
+        tally.after_commit(0, batch, committed=True)
         assert billable(registry) == 10
-        await asyncio.sleep(1.5)  # later polls do not count it again
+        tally.after_commit(0, batch, committed=True)  # nothing staged is left to count again
         assert billable(registry) == 10
     finally:
         await tally.stop()
 
 
-async def test_revoked_partitions_count_only_their_committed_batches(
+async def test_a_revoked_partition_counts_only_its_committed_batches(
     kafka: KafkaSettings,
 ) -> None:
-    registry = CollectorRegistry()
-    ctx = Context(kafka=kafka, projects={}, registry=registry, settings={})
-    tally = TallyProcessor()
-    await tally.start(ctx)
+    tally, registry = await started(kafka)
+    metrics = RunnerMetrics(CollectorRegistry())
     try:
-        batch = records(kafka, 10)
-        await tally.on_assign({0})
-        await tally.handle(batch[:4])
-        await tally.handle(batch[4:])
-        await commit(kafka, ctx.group_id("tally"), 4)  # the second transaction never committed
-        await tally.on_revoke({0})
+        committed, pending = raws(kafka, 4), raws(kafka, 6, first_offset=4)
+        await process_batch(tally, committed, "dlq", RunnerSettings(), metrics)
+        tally.after_commit(0, committed, committed=True)
+        await process_batch(tally, pending, "dlq", RunnerSettings(), metrics)
+        await tally.on_revoke({0})  # the second transaction never committed
         assert billable(registry) == 4
+        # Re-assigned, the uncommitted records are handed out again and count once.
         await tally.on_assign({0})
-        await commit(kafka, ctx.group_id("tally"), 10)  # e.g. another owner committed 4..9
-        await asyncio.sleep(1.5)
-        assert billable(registry) == 4  # not ours to count
+        await process_batch(tally, pending, "dlq", RunnerSettings(), metrics)
+        tally.after_commit(0, pending, committed=True)
+        assert billable(registry) == 10
     finally:
         await tally.stop()
