@@ -152,11 +152,13 @@ async def create_scratch_topics(base: KafkaSettings) -> KafkaSettings:
 
 
 async def drop_topics(kafka: KafkaSettings) -> None:
-    """Delete a run's topics: each holds hundreds of MB on a shared broker."""
+    """Delete every topic under the run's prefix (processors' internal ones included):
+    each holds hundreds of MB on a shared broker."""
     admin = AIOKafkaAdminClient(**kafka.client_kwargs())
     await admin.start()
     try:
-        await admin.delete_topics([spec.name for spec in kafka.topics.specs()])
+        names = [n for n in await admin.list_topics() if n.startswith(kafka.topic_prefix)]
+        await admin.delete_topics(names)
     except KafkaError:
         pass  # best effort: a leftover prefixed topic harms nobody
     finally:

@@ -30,6 +30,7 @@ from shotline.bench.harness import (
     Poll,
     PollBody,
     create_scratch_topics,
+    drop_topics,
     raw_loop,
     run_engine,
 )
@@ -99,37 +100,42 @@ async def _measure(duration_s: float) -> Measurement:
     settings = load_settings()
     records = int(min(max(duration_s, 1.0) * 30_000, 300_000))
     kafka = await create_scratch_topics(settings.kafka)
-    await _fill(kafka, records)
-    tune_gc(settings.processors.gc_threshold)
-    raw = await raw_loop(
-        kafka, kafka.topics.screenshots, records, duration_s, 5000, _count_per_second(kafka)
-    )
-    tally, counted, partials = await run_engine(
-        TallyProcessor(), kafka, settings.processors, records, duration_s
-    )
-    # Stage 2 reads the partials stage 1 wrote (few: one per project-second and batch).
-    began = time.monotonic()
-    # A snapshot after every batch, so shotline.usage.v1 is complete when it stops.
-    every_batch = {"snapshot_interval_s": 0}
-    await run_engine(
-        MetricsProcessor(), kafka, settings.processors, partials, duration_s, every_batch
-    )
-    stage2_s = time.monotonic() - began
-    billed = sum(r.billable_images for _, r in await read_usage(kafka))
-    return Measurement(
-        scenario="metrics",
-        unit="records/s",
-        value=tally.per_s,
-        baseline=raw.per_s,
-        baseline_name="raw aiokafka loop counting per project-second (no transactions)",
-        extra={
-            "input": f"{records} screenshots, {len(PROJECTS)} projects, {PARTITIONS} partitions",
-            "stage 2 (metrics)": f"{partials:,.0f} partials billed in {stage2_s:.1f} s "
-            "(incl. group join and restore)",
-            "billed images == screenshots counted": f"{billed == counted} ({billed:,})",
-            "CPU µs/record (this process)": f"{tally.cpu_us:.1f} vs {raw.cpu_us:.1f} raw",
-        },
-    )
+    try:
+        await _fill(kafka, records)
+        tune_gc(settings.processors.gc_threshold)
+        raw = await raw_loop(
+            kafka, kafka.topics.screenshots, records, duration_s, 5000, _count_per_second(kafka)
+        )
+        tally, counted, partials = await run_engine(
+            TallyProcessor(), kafka, settings.processors, records, duration_s
+        )
+        # Stage 2 reads the partials stage 1 wrote (few: one per project-second and batch).
+        began = time.monotonic()
+        # A snapshot after every batch, so shotline.usage.v1 is complete when it stops.
+        every_batch = {"snapshot_interval_s": 0}
+        await run_engine(
+            MetricsProcessor(), kafka, settings.processors, partials, duration_s, every_batch
+        )
+        stage2_s = time.monotonic() - began
+        billed = sum(r.billable_images for _, r in await read_usage(kafka))
+        return Measurement(
+            scenario="metrics",
+            unit="records/s",
+            value=tally.per_s,
+            baseline=raw.per_s,
+            baseline_name="raw aiokafka loop counting per project-second (no transactions)",
+            extra={
+                "input": (
+                    f"{records} screenshots, {len(PROJECTS)} projects, {PARTITIONS} partitions"
+                ),
+                "stage 2 (metrics)": f"{partials:,.0f} partials billed in {stage2_s:.1f} s "
+                "(incl. group join and restore)",
+                "billed images == screenshots counted": f"{billed == counted} ({billed:,})",
+                "CPU µs/record (this process)": f"{tally.cpu_us:.1f} vs {raw.cpu_us:.1f} raw",
+            },
+        )
+    finally:
+        await drop_topics(kafka)
 
 
 def measure(duration_s: float) -> Measurement:
