@@ -15,6 +15,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
 from processors.runner.errors import FatalError, RetriableError
+from processors.runner.readback import read_range
 from schemas import KafkaSettings
 
 __all__ = ["OutputLog"]
@@ -66,23 +67,14 @@ class OutputLog:
             consumer.assign(tps)
             ends = await consumer.end_offsets(tps)
             starts = await consumer.offsets_for_times({tp: since_ms for tp in tps})
-            todo = {}
+            ranges = {}
             for tp in tps:
                 found = starts.get(tp)
-                start = ends[tp] if found is None else found.offset
-                if start < ends[tp]:
-                    consumer.seek(tp, start)
-                    todo[tp] = ends[tp]
-            while todo:
-                batch = await consumer.getmany(*todo, timeout_ms=1000, max_records=20_000)
-                for tp, msgs in batch.items():
-                    for msg in msgs:
-                        if msg.key is not None and msg.offset < todo.get(tp, -1):
-                            on_key(tp.partition, msg.key, msg.timestamp)
-                            count += 1
-                for tp in list(todo):
-                    if await consumer.position(tp) >= todo[tp]:
-                        del todo[tp]
+                ranges[tp] = (ends[tp] if found is None else found.offset, ends[tp])
+            async for tp, msg in read_range(consumer, ranges, max_records=20_000):
+                if msg.key is not None:
+                    on_key(tp.partition, msg.key, msg.timestamp)
+                    count += 1
         except KafkaError as exc:
             raise RetriableError(f"cannot restore from {self._topic}: {exc}") from exc
         finally:

@@ -15,6 +15,7 @@ from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from pydantic import ValidationError
 
 from processors.runner.errors import FatalError, RetriableError
+from processors.runner.readback import read_range
 from schemas import KafkaSettings, Topics
 from schemas.usage import UsagePartial, UsageRecord
 
@@ -127,14 +128,12 @@ async def read_usage(
         if not tps:
             return []
         consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
+        starts = await consumer.beginning_offsets(tps)
         ends = await consumer.end_offsets(tps)
+        ranges = {tp: (starts[tp], ends[tp]) for tp in tps}
         async with asyncio.timeout(timeout_s):
-            while await _behind(consumer, tps, ends):
-                batches = await consumer.getmany(timeout_ms=500)
-                for tp, messages in batches.items():
-                    for msg in messages:
-                        _keep(latest, tp.partition, msg.key, msg.value)
+            async for tp, msg in read_range(consumer, ranges):
+                _keep(latest, tp.partition, msg.key, msg.value)
     except (KafkaError, TimeoutError) as exc:
         raise RetriableError(f"reading {topic}: {exc!r}") from exc
     finally:
@@ -174,30 +173,19 @@ async def read_partials(
                 f"{start}); the bill cannot be restored. Partials retention must exceed the "
                 "longest time a partition goes without a snapshot."
             )
-        consumer.seek(tp, after + 1)
         async with asyncio.timeout(timeout_s):
-            while await consumer.position(tp) < end:
-                batches = await consumer.getmany(tp, timeout_ms=500)
-                for msg in batches.get(tp, []):
-                    if msg.offset < end and msg.value is not None:
-                        try:
-                            out.append((msg.offset, UsagePartial.model_validate_json(msg.value)))
-                        except ValidationError:
-                            continue  # not a partial of this schema: nothing to count
+            async for _, msg in read_range(consumer, {tp: (after + 1, end)}):
+                if msg.value is None:
+                    continue
+                try:
+                    out.append((msg.offset, UsagePartial.model_validate_json(msg.value)))
+                except ValidationError:
+                    continue  # not a partial of this schema: nothing to count
     except (KafkaError, TimeoutError) as exc:
         raise RetriableError(f"replaying {tp.topic}[{partition}]: {exc!r}") from exc
     finally:
         await consumer.stop()
     return out
-
-
-async def _behind(
-    consumer: AIOKafkaConsumer, tps: list[TopicPartition], ends: dict[TopicPartition, int]
-) -> bool:
-    for tp in tps:
-        if await consumer.position(tp) < ends[tp]:
-            return True
-    return False
 
 
 def _keep(

@@ -18,6 +18,7 @@ from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 
 from processors.runner.errors import RetriableError
+from processors.runner.readback import read_range
 from schemas import DeadLetterRecord, KafkaSettings
 
 __all__ = ["StoredDeadLetter", "read_dead_letters", "replay_dead_letters"]
@@ -46,21 +47,15 @@ async def read_dead_letters(kafka: KafkaSettings) -> list[StoredDeadLetter]:
         if not tps:
             return []
         consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
+        starts = await consumer.beginning_offsets(tps)
         ends = await consumer.end_offsets(tps)
-        todo = {tp: end for tp, end in ends.items() if end > 0}
-        while todo:
-            batch = await consumer.getmany(*todo, timeout_ms=1000)
-            for tp, msgs in batch.items():
-                for msg in msgs:
-                    try:
-                        record = DeadLetterRecord.model_validate_json(msg.value or b"")
-                    except ValidationError:
-                        continue  # not ours to list: the DLQ holds only runner records
-                    found.append(StoredDeadLetter(tp.partition, msg.offset, record))
-            for tp in list(todo):
-                if await consumer.position(tp) >= todo[tp]:
-                    del todo[tp]
+        ranges = {tp: (starts[tp], ends[tp]) for tp in tps}
+        async for tp, msg in read_range(consumer, ranges):
+            try:
+                record = DeadLetterRecord.model_validate_json(msg.value or b"")
+            except ValidationError:
+                continue  # not ours to list: the DLQ holds only runner records
+            found.append(StoredDeadLetter(tp.partition, msg.offset, record))
     except KafkaError as exc:
         raise RetriableError(f"cannot read {topic}: {exc}") from exc
     finally:
