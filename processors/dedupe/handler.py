@@ -35,7 +35,8 @@ from processors.dedupe.store import OutputLog
 from processors.runner.codec import Encoded, RawRecord, describe_invalid, encode_headers
 from processors.runner.contract import Batch, Context, DeadLetter, Emit, HandleResult
 from processors.runner.fastpath import BytesResult
-from schemas import CallbackEnvelope, Topics
+from schemas import AgoraCallback, CallbackEnvelope, Topics
+from schemas.wire import WireCallback, decode_envelope, encode
 
 __all__ = ["DedupeProcessor", "processor"]
 
@@ -58,6 +59,8 @@ class DedupeProcessor:
         self._log: OutputLog | None = None
         self._output = ""
         self._duplicates = StagedDuplicates()
+        # skip_keys's keys and their digests, for the handle_bytes call that follows it
+        self._digested: tuple[Sequence[bytes | None], list[bytes | None]] = ((), [])
         self._evicted_counted = 0
         self._metrics: dict[str, Any] = {}
 
@@ -132,14 +135,18 @@ class DedupeProcessor:
         seen = self._seen
         in_batch: set[bytes] = set()
         flags: list[bool] = []
+        digests: list[bytes | None] = []
         for key in keys:
             if key is None:
                 flags.append(False)
+                digests.append(None)
                 continue
             key_digest = digest(key)
             flags.append(key_digest in in_batch or seen.contains(partition, key_digest))
             in_batch.add(key_digest)
+            digests.append(key_digest)
         self._duplicates.begin(partition, flags)
+        self._digested = (keys, digests)
         return flags
 
     def after_commit(self, partition: int, raws: Sequence[RawRecord], committed: bool) -> None:
@@ -172,7 +179,9 @@ class DedupeProcessor:
     def handle_bytes(self, raws: Sequence[RawRecord], skip: Sequence[bool]) -> BytesResult:
         """``handle`` fused with the runner's decode and encode (``BytesHandler``): each
         record goes from bytes to output bytes in one step, without the per-record
-        ``Record``/``Emit`` plumbing. The checks are ``handle``'s own (``_check``)."""
+        ``Record``/``Emit`` plumbing. The checks are ``handle``'s own (``_check``). Values
+        are decoded by ``schemas.wire`` (msgspec) where it vouches for the pydantic model,
+        else by the model."""
         now = self._begin()
         fresh: dict[tuple[int, bytes], None] = {}
         duplicates: list[tuple[int, int]] = []
@@ -181,23 +190,51 @@ class DedupeProcessor:
         tolerance = self._settings.time_tolerance_ms
         topic = self._output
         check = self._check
-        for raw, skipping in zip(raws, skip, strict=True):
+        keys, digests = self._digested
+        self._digested = ((), [])
+        if len(keys) != len(raws):  # not the batch skip_keys saw: digest afresh
+            keys, digests = [None] * len(raws), [None] * len(raws)
+        for raw, skipping, digested, key_digest in zip(raws, skip, keys, digests, strict=True):
             if skipping:
                 continue
-            try:
-                envelope = _validate_envelope(raw.value or b"")
-            except ValidationError as exc:
-                invalid.append((raw, describe_invalid(CallbackEnvelope, exc)))
-                continue
-            request_id = envelope.callback.requestId
+            data = raw.value or b""
+            wire = decode_envelope(data)
+            if wire is not None:  # the common case: schemas.wire vouches for the model
+                envelope = wire.envelope
+                callback: AgoraCallback | WireCallback = envelope.callback
+                received_at, event_time, dumps = wire.received_at, wire.event_time, encode
+            else:  # the model decides: sender extras, unusual forms, invalid records
+                try:
+                    model = _validate_envelope(data)
+                except ValidationError as exc:
+                    invalid.append((raw, describe_invalid(CallbackEnvelope, exc)))
+                    continue
+                envelope, callback = model, model.callback
+                received_at, event_time = model.received_at, model.callback.event_time
+                dumps = to_json
+            request_id = callback.requestId
+            key = request_id.encode("utf-8")
             raw_key = raw.key
-            key_text = raw_key.decode("utf-8", "replace") if raw_key is not None else None
+            if raw_key == key:
+                key_text: str | None = request_id
+                if digested is not raw_key:  # skip_keys digested another key here
+                    key_digest = None
+            else:  # compared as text, as handle does
+                key_text = raw_key.decode("utf-8", "replace") if raw_key is not None else None
+                key_digest = None
             partition = raw.partition
-            verdict = check(partition, key_text, request_id, fresh)
+            verdict = check(partition, key_text, request_id, fresh, key_digest)
             if verdict is None:
                 # the JSON of normalise()'s ScreenshotRecord without validating it again
-                value = to_json(record_fields(envelope, tolerance))
-                key = request_id.encode("utf-8")
+                fields = record_fields(
+                    envelope.project,
+                    received_at,
+                    envelope.checksum_status,
+                    callback,
+                    event_time,
+                    tolerance,
+                )
+                value = dumps(fields)
                 output.append(Encoded(topic, partition, key, value, encode_headers(raw)))
             elif verdict:
                 rejected.append((raw, verdict))
@@ -217,14 +254,16 @@ class DedupeProcessor:
         key: str | None,
         request_id: str,
         fresh: dict[tuple[int, bytes], None],
+        key_digest: bytes | None = None,
     ) -> str | None:
         """The checks of both paths for one record, in offset order: None to emit it (its
-        id joins ``fresh``), ``""`` for a duplicate, else why it is refused."""
+        id joins ``fresh``), ``""`` for a duplicate, else why it is refused. ``key_digest``:
+        the requestId's digest if already known."""
         if key != request_id:
             # skip_keys trusts the Kafka key: a record keyed otherwise could be dropped as
             # another id's duplicate, so it is refused instead.
             return f"key {key!r} is not the requestId"
-        seen_key = (partition, digest(request_id.encode("utf-8")))
+        seen_key = (partition, key_digest or digest(request_id.encode("utf-8")))
         if seen_key in fresh or self._seen.contains(*seen_key):
             return ""
         fresh[seen_key] = None

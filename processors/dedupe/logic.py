@@ -13,12 +13,16 @@ from typing import Any
 from schemas import (
     AgoraCallback,
     CallbackEnvelope,
+    ChecksumStatus,
     ObjectNameError,
     ScreenshotRecord,
 )
 from schemas.objectname import object_name_fields
+from schemas.wire import WireCallback
 
 __all__ = ["normalise", "record_fields"]
+
+_Callback = AgoraCallback | WireCallback
 
 _UNKNOWN = {
     "channel_matches": None,
@@ -33,7 +37,7 @@ _validate_record = ScreenshotRecord.__pydantic_validator__.validate_python
 
 
 def _flags(
-    cname: str, uid: str, utc: datetime, callback: AgoraCallback, event_time: datetime, tol: int
+    cname: str, uid: str, utc: datetime, callback: _Callback, event_time: datetime, tol: int
 ) -> dict[str, Any]:
     skew = round((utc - event_time).total_seconds() * 1000)
     return {
@@ -44,12 +48,19 @@ def _flags(
     }
 
 
-def record_fields(envelope: CallbackEnvelope, tolerance_ms: int) -> dict[str, Any]:
-    """The ``ScreenshotRecord`` of ``envelope`` as plain values, in the model's field order:
-    ``normalise`` validates them; dedupe's fast path serialises them directly, which gives
-    the same JSON (the parts are already validated or computed here; tested byte for byte)."""
-    callback = envelope.callback
-    event_time = callback.event_time
+def record_fields(
+    project: str,
+    received_at: datetime,
+    checksum_status: ChecksumStatus,
+    callback: _Callback,
+    event_time: datetime,
+    tolerance_ms: int,
+) -> dict[str, Any]:
+    """The ``ScreenshotRecord`` of an envelope's parts as plain values, in the model's field
+    order: ``normalise`` validates them; dedupe's fast path serialises them directly, which
+    gives the same JSON (the parts are already validated or computed here; tested byte for
+    byte). ``callback`` is the model or its ``schemas.wire`` twin; ``event_time`` is its
+    timestamp in UTC."""
     name: dict[str, Any] | None
     try:
         name, error = object_name_fields(callback.object), None
@@ -62,14 +73,14 @@ def record_fields(envelope: CallbackEnvelope, tolerance_ms: int) -> dict[str, An
     )
     return {
         "schema_version": 1,
-        "project": envelope.project,
+        "project": project,
         "request_id": callback.requestId,
-        "received_at": envelope.received_at,
+        "received_at": received_at,
         "event_time": event_time,
         "object": name,
         "object_error": error,
         "consistency": flags,
-        "checksum_status": envelope.checksum_status,
+        "checksum_status": checksum_status,
         "callback": callback,
     }
 
@@ -91,5 +102,14 @@ if list(ScreenshotRecord.model_fields) != [
 
 
 def normalise(envelope: CallbackEnvelope, tolerance_ms: int) -> ScreenshotRecord:
-    record: ScreenshotRecord = _validate_record(record_fields(envelope, tolerance_ms))
+    callback = envelope.callback
+    fields = record_fields(
+        envelope.project,
+        envelope.received_at,
+        envelope.checksum_status,
+        callback,
+        callback.event_time,
+        tolerance_ms,
+    )
+    record: ScreenshotRecord = _validate_record(fields)
     return record

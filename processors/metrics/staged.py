@@ -41,9 +41,13 @@ class StagedCounts:
 
     def settle(self, partition: int, first: int, last: int, committed: bool) -> Counts:
         """The runner settled the partition batch ``first..last``: return the counts staged
-        inside it if ``committed``, else nothing. Either way the partition has nothing
-        staged afterwards (anything outside the batch was never committed with it)."""
+        inside it if ``committed``, else nothing. Batches staged up to ``last`` are gone
+        afterwards (anything before the batch was never committed); later ones stay: the
+        runner handles the next batch while this one commits."""
         batches = self.pending.pop(partition, [])
+        later = [batch for batch in batches if batch.first > last]
+        if later:
+            self.pending[partition] = later
         out: Counts = Counter()
         if committed:
             for batch in batches:

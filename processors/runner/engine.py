@@ -3,10 +3,14 @@
 Consumer group ``<prefix>shotline-<name>``, ``enable_auto_commit=False``, ``read_committed``.
 Each poll returns up to ``batch_max_records`` records; each partition's share is handled as
 one batch and committed (``exactly_once``: in the same transaction as its output; otherwise
-after every output send is acknowledged). A rebalance waits for the batch in progress
-(``_lock``); newly assigned partitions are fenced, restored (``on_assign``) and then sought
-to their committed offset, so nothing fetched before the fence is handled. Stopping finishes
-the batch in progress, commits it and leaves the group.
+after every output send is acknowledged). The commit runs while the next poll is handled
+(the partition's "tail"); a partition's next commit starts only after its previous one
+finished, and a failed one voids the batch handled meanwhile, resets the partition and
+pauses it for a backoff. A rebalance waits for the batch in progress (``_lock``) and for
+the revoked partitions' commits in flight; newly assigned partitions are fenced, restored
+(``on_assign``) and then sought to their committed offset, so nothing fetched before the
+fence is handled. Stopping finishes the batch in progress and the commits in flight, then
+leaves the group.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
-from processors.runner.batch import process_batch
+from processors.runner.batch import BatchOutcome, process_batch
 from processors.runner.contract import CommitHook, Context, Processor
 from processors.runner.errors import FatalError
 from processors.runner.metrics import RunnerMetrics
@@ -58,6 +62,8 @@ class Engine:
         self._suspended: dict[int, int] = {}  # revoked by a rebalance, state kept: next offset
         self._backoff: dict[int, float] = {}  # paused after a failed commit: resume at (monotonic)
         self._failure: BaseException | None = None
+        # per partition: the commit of its last handled batch, in flight (``_commit``)
+        self._tails: dict[int, asyncio.Task[PublishError | None]] = {}
         self._txn = (
             TransactionalSink(
                 ctx.kafka, self.name, self.topic, self.group, settings.transaction_timeout_ms
@@ -105,32 +111,42 @@ class Engine:
             await self._shutdown()
 
     async def _handle_poll(self, data: dict[Any, list[Any]]) -> None:
-        commits: dict[TopicPartition, int] = {}
         async with self._lock:
-            jobs = [
-                self._one_partition(tp.partition, msgs)
-                for tp, msgs in data.items()
-                if tp.partition in self._owned
-            ]
-            for partition, next_offset in await asyncio.gather(*jobs):
-                if next_offset is not None and self._txn is None:
-                    commits[TopicPartition(self.topic, partition)] = next_offset
-        if commits:
-            try:
-                await self._consumer.commit(commits)
-            except KafkaError as exc:  # lost the partition meanwhile: its owner redoes it
-                log.warning("processor %s: offset commit failed: %s", self.name, exc)
+            await self._reap()
+            await asyncio.gather(
+                *(
+                    self._dispatch(tp.partition, msgs)
+                    for tp, msgs in data.items()
+                    if tp.partition in self._owned
+                )
+            )
         self._update_lag()
 
-    async def _one_partition(self, partition: int, msgs: Sequence[Any]) -> tuple[int, int | None]:
+    async def _dispatch(self, partition: int, msgs: Sequence[Any]) -> None:
+        """Handle one partition's share of a poll, then start its commit without waiting
+        for it: the next poll is handled while it is in flight. A partition's transactions
+        stay in order: this batch's commit starts only once the previous one's is done."""
         expected = self._next.get(partition, 0)
         raws = msgs if msgs[0].offset >= expected else [m for m in msgs if m.offset >= expected]
         if not raws:
-            return partition, None
+            return
         begun = time.monotonic()
         outcome = await process_batch(
             self.processor, raws, self.ctx.topics.dlq, self.settings, self.metrics
         )
+        if not await self._settle(partition):
+            # the previous batch did not commit: the partition was reset, this one is void
+            self._after_commit(partition, raws, committed=False)
+            return
+        self._next[partition] = raws[-1].offset + 1
+        self._tails[partition] = asyncio.create_task(self._commit(partition, raws, outcome, begun))
+
+    async def _commit(
+        self, partition: int, raws: Sequence[Any], outcome: BatchOutcome, begun: float
+    ) -> PublishError | None:
+        """Publish a handled batch and move the partition's committed offset past it
+        (exactly-once: in one transaction). Runs as the partition's tail, outside the lock;
+        a failure is returned for ``_settle`` to act on under the lock."""
         next_offset = raws[-1].offset + 1
         try:
             if self._txn is not None:
@@ -138,26 +154,52 @@ class Engine:
             else:
                 assert self._plain is not None
                 await self._plain.publish(outcome.output)
+                tp = TopicPartition(self.topic, partition)
+                try:
+                    await self._consumer.commit({tp: next_offset})
+                except KafkaError as exc:  # lost the partition meanwhile: its owner redoes it
+                    log.warning("processor %s: offset commit failed: %s", self.name, exc)
         except PublishError as exc:
-            self.metrics.failed.labels(self.name, "publish").inc()
-            failures = self._publish_failures.get(partition, 0) + 1
-            self._publish_failures[partition] = failures
-            log.warning(
-                "processor %s: partition %d not committed (%d in a row): %s",
-                self.name, partition, failures, exc,
-            )  # fmt: skip
             self._after_commit(partition, raws, committed=False)
-            await self._reset(partition, backoff_s=min(30.0, 0.5 * 2**failures))
-            return partition, None
+            return exc
         self._after_commit(partition, raws, committed=True)
         self._publish_failures.pop(partition, None)
-        self._next[partition] = next_offset
         self.metrics.processed.labels(self.name).inc(outcome.handled)
         self.metrics.emitted.labels(self.name).inc(outcome.emitted)
         for reason, count in outcome.dead_by_reason.items():
             self.metrics.dead_lettered.labels(self.name, reason).inc(count)
         self.metrics.batch_seconds.labels(self.name).observe(time.monotonic() - begun)
-        return partition, next_offset
+        return None
+
+    async def _settle(self, partition: int) -> bool:
+        """Wait for the partition's commit in flight, if any (under the lock). False if it
+        failed: the partition is then reset and paused for a backoff."""
+        tail = self._tails.pop(partition, None)
+        failure = None if tail is None else await tail
+        if failure is None:
+            return True
+        self.metrics.failed.labels(self.name, "publish").inc()
+        failures = self._publish_failures.get(partition, 0) + 1
+        self._publish_failures[partition] = failures
+        log.warning(
+            "processor %s: partition %d not committed (%d in a row): %s",
+            self.name, partition, failures, failure,
+        )  # fmt: skip
+        await self._reset(partition, backoff_s=min(30.0, 0.5 * 2**failures))
+        return False
+
+    async def _reap(self) -> None:
+        """Settle the commits that finished since the last poll (under the lock)."""
+        for partition in [p for p, tail in self._tails.items() if tail.done()]:
+            await self._settle(partition)
+
+    async def drain(self, partitions: set[int] | None = None) -> None:
+        """Wait for the commits in flight (of ``partitions``, default all) and settle them
+        (under the lock): before partitions are given up, and in tests."""
+        for partition in list(
+            self._tails if partitions is None else partitions & self._tails.keys()
+        ):
+            await self._settle(partition)
 
     def _after_commit(self, partition: int, raws: Sequence[Any], committed: bool) -> None:
         if isinstance(self.processor, CommitHook):
@@ -229,7 +271,8 @@ class Engine:
     async def _revoke(self, partitions: set[int], suspend: bool = False) -> None:
         """Give partitions up. ``suspend`` (a rebalance) keeps the processor's state, since
         the eager protocol revokes everything and usually hands most of it straight back;
-        ``_settle`` drops what did not come back."""
+        ``_settle_rebalance`` drops what did not come back. Commits in flight finish first."""
+        await self.drain(partitions)
         mine = partitions & self._owned
         self._owned -= mine
         for partition in mine:
@@ -244,7 +287,7 @@ class Engine:
             await self._txn.close(mine)
         self.metrics.assigned.labels(self.name).set(len(self._owned))
 
-    async def _settle(self, kept: set[int]) -> None:
+    async def _settle_rebalance(self, kept: set[int]) -> None:
         """After a rebalance: state of suspended partitions that went elsewhere is dropped."""
         lost = set(self._suspended) - kept
         for partition in lost:
@@ -261,8 +304,11 @@ class Engine:
                 self.metrics.lag.labels(self.name, str(partition)).set(lag)
 
     async def _shutdown(self) -> None:
+        # The loop has exited, so no batch is being handled; commits may still be in flight.
+        async with self._lock:
+            await self.drain()
         # Not under the lock: stopping the consumer may wait for a rebalance in progress,
-        # whose listener takes the lock. The loop has exited, so no batch is in flight.
+        # whose listener takes the lock.
         if self._consumer is not None:
             try:
                 await self._consumer.stop()  # leaves the group
@@ -270,7 +316,7 @@ class Engine:
                 log.warning("processor %s: consumer stop: %s", self.name, exc)
         async with self._lock:
             await self._revoke(set(self._owned))
-            await self._settle(set())
+            await self._settle_rebalance(set())
             if self._txn is not None:
                 await self._txn.stop()
             if self._plain is not None:

@@ -35,7 +35,7 @@ class RebalanceListener(ConsumerRebalanceListener):  # type: ignore[misc]
         async with self.engine._lock:
             try:
                 mine = self._mine(assigned)
-                await self.engine._settle(mine)
+                await self.engine._settle_rebalance(mine)
                 await self.engine._assign(mine - self.engine._owned)
             except Exception as exc:
                 self.engine._failure = exc

@@ -34,7 +34,22 @@ def test_impossible_compact_times_are_rejected(text: str) -> None:
         parse_compact_utc(text)
 
 
-@pytest.mark.parametrize("text", ["2024010100000000", "2024010100000000a", "+2024010100000000"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2024010100000000",
+        "2024010100000000a",
+        "+2024010100000000",
+        "\uff12\uff10\uff12\uff14" + "\uff10" * 13,  # fullwidth digits: str.isdigit, not ASCII
+    ],
+)
 def test_compact_times_need_exactly_17_digits(text: str) -> None:
     with pytest.raises(TimestampError, match="expected 17 digits"):
         parse_compact_utc(text)
+
+
+def test_timestamps_must_be_ascii_digits() -> None:
+    from schemas import to_utc
+
+    with pytest.raises(TimestampError, match="ASCII digits"):
+        to_utc("١٧٧٢٣٦٦٤٠٠٠٠٠")  # Arabic-Indic digits: int() would take them

@@ -59,3 +59,22 @@ def test_partitions_settle_independently_and_are_discarded_when_revoked() -> Non
     assert staged.partitions() == {0}
     staged.discard({0})
     assert staged.settle(0, first=0, last=0, committed=True) == Counter()
+
+
+def test_the_next_batch_staged_while_this_one_commits_waits_for_its_own_settle() -> None:
+    staged = StagedCounts()
+    staged.stage(0, first=0, last=9, counts=c(10))
+    staged.stage(0, first=10, last=19, counts=c(7))  # handled while 0..9 commits
+    assert staged.settle(0, first=0, last=9, committed=True) == c(10)
+    assert staged.partitions() == {0}
+    assert staged.settle(0, first=10, last=19, committed=True) == c(7)
+    assert staged.partitions() == set()
+
+
+def test_a_void_batch_after_an_aborted_one_counts_nothing() -> None:
+    staged = StagedCounts()
+    staged.stage(0, first=0, last=9, counts=c(10))
+    staged.stage(0, first=10, last=19, counts=c(7))
+    assert staged.settle(0, first=0, last=9, committed=False) == Counter()
+    assert staged.settle(0, first=10, last=19, committed=False) == Counter()
+    assert staged.partitions() == set()

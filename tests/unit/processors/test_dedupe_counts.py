@@ -89,3 +89,18 @@ async def test_evicted_ids_are_a_counter_that_adds_each_eviction_once() -> None:
     assert evicted == proc._seen.evicted
     assert evicted is not None
     assert evicted >= 2
+
+
+async def test_the_next_batch_handled_while_one_commits_keeps_its_own_count() -> None:
+    """The runner handles a partition's next batch before the previous one's commit is
+    settled; each batch's duplicates are counted with its own settle."""
+    proc, registry = await started()
+    metrics = RunnerMetrics(CollectorRegistry())
+    first = batch([1, 1, 1])  # 2 duplicates
+    second = batch([1, 2, 2], first_offset=3)  # 1 known id, 1 repeat
+    await process_batch(proc, first, "dlq", RunnerSettings(), metrics)
+    await process_batch(proc, second, "dlq", RunnerSettings(), metrics)
+    proc.after_commit(0, first, committed=True)
+    assert duplicates(registry, "demo") == 2
+    proc.after_commit(0, second, committed=True)
+    assert duplicates(registry, "demo") == 4

@@ -108,6 +108,9 @@ async def test_a_failed_commit_pauses_the_partition_without_holding_the_lock() -
 
     begun = time.monotonic()
     await engine._handle_poll({tp: records})
+    assert 1 in engine._tails, "the commit runs while the next poll is handled"
+    async with engine._lock:
+        await engine.drain()  # what the next poll does first once the commit is done
     assert time.monotonic() - begun < 0.5, "the 1 s backoff is not slept in the poll"
     assert not engine._lock.locked()
     assert consumer.paused == {tp}
@@ -125,5 +128,67 @@ async def test_a_failed_commit_pauses_the_partition_without_holding_the_lock() -
 
     sink.fail = False
     await engine._handle_poll({tp: records})
+    async with engine._lock:
+        await engine.drain()
     assert len(sink.published) == 2
     assert proc.commits[-1] == (1, 2, True)
+
+
+class GatedSink(FailingSink):
+    """Publishes (or fails) only once ``gate`` is set: a commit still in flight."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = asyncio.Event()
+
+    async def publish(self, records: Sequence[Encoded]) -> None:
+        await self.gate.wait()
+        await super().publish(records)
+
+
+def engine_with(sink: FailingSink) -> tuple[Engine, Echo, FakeConsumer, TopicPartition]:
+    proc = Echo()
+    ctx = Context(
+        kafka=KafkaSettings(topic_prefix="mem."), projects={}, registry=CollectorRegistry()
+    )
+    engine = Engine(proc, ctx, RunnerSettings(), RunnerMetrics(ctx.registry))
+    engine._plain = sink  # type: ignore[assignment]
+    tp = TopicPartition(engine.topic, 1)
+    consumer = FakeConsumer({tp})
+    engine._consumer = consumer
+    return engine, proc, consumer, tp
+
+
+async def test_the_batch_handled_while_the_previous_commit_fails_is_void() -> None:
+    sink = GatedSink()
+    engine, proc, consumer, tp = engine_with(sink)
+    await engine._assign({1})
+    first = [Raw(engine.topic, 1, 10 + i, b"k", b'{"n": %d}' % i) for i in range(2)]
+    second = [Raw(engine.topic, 1, 12 + i, b"k", b'{"n": %d}' % i) for i in range(3)]
+    await engine._handle_poll({tp: first})
+    assert proc.commits == [], "the first commit is still in flight"
+    asyncio.get_running_loop().call_later(0.01, sink.gate.set)
+    await engine._handle_poll({tp: second})  # handled, then waits for the first commit
+    assert proc.commits == [(1, 2, False), (1, 3, False)]
+    assert sink.published == []
+    assert consumer.paused == {tp}
+    assert 1 not in engine._owned
+    assert not engine._tails
+
+
+async def test_commits_of_consecutive_batches_happen_in_order_after_handling() -> None:
+    sink = GatedSink()
+    sink.fail = False
+    engine, proc, _, tp = engine_with(sink)
+    await engine._assign({1})
+    first = [Raw(engine.topic, 1, 10 + i, b"k", b'{"n": %d}' % i) for i in range(2)]
+    second = [Raw(engine.topic, 1, 12 + i, b"k", b'{"n": %d}' % (i + 2)) for i in range(3)]
+    await engine._handle_poll({tp: first})
+    asyncio.get_running_loop().call_later(0.01, sink.gate.set)
+    await engine._handle_poll({tp: second})
+    async with engine._lock:
+        await engine.drain()
+    assert proc.commits == [(1, 2, True), (1, 3, True)]
+    assert [r.value for r in sink.published] == [b'{"n":%d}' % n for n in range(5)]
+    assert engine._next[1] == 15
+    assert not engine._tails
