@@ -78,6 +78,7 @@ for _twin, _model in (
         raise RuntimeError(f"schemas.wire.{_twin.__name__} is out of date with {_model.__name__}")
 
 _decode = msgspec.json.Decoder(WireEnvelope).decode
+_new_record = tuple.__new__  # WireRecord(...) without NamedTuple's Python-level __new__
 _to_datetime = msgspec.convert
 encode = msgspec.json.Encoder().encode
 """JSON of plain values, datetimes and wire structs, byte for byte what pydantic's
@@ -95,4 +96,4 @@ def decode_envelope(data: bytes) -> WireRecord | None:
         event_time = to_utc(envelope.callback.timestamp)
     except (msgspec.DecodeError, msgspec.ValidationError, TimestampError):
         return None
-    return WireRecord(envelope, received_at, event_time)
+    return _new_record(WireRecord, (envelope, received_at, event_time))

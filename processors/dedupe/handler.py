@@ -132,7 +132,7 @@ class DedupeProcessor:
         earlier in this batch. A repeat of a record that then fails validation is dropped
         with it; replaying the dead letter restores the id. Starts the partition's batch:
         the flags are staged for ``after_commit``."""
-        seen = self._seen
+        known = self._seen.members(partition)
         in_batch: set[bytes] = set()
         flags: list[bool] = []
         digests: list[bytes | None] = []
@@ -142,7 +142,7 @@ class DedupeProcessor:
                 digests.append(None)
                 continue
             key_digest = digest(key)
-            flags.append(key_digest in in_batch or seen.contains(partition, key_digest))
+            flags.append(key_digest in known or key_digest in in_batch)
             in_batch.add(key_digest)
             digests.append(key_digest)
         self._duplicates.begin(partition, flags)
@@ -235,7 +235,8 @@ class DedupeProcessor:
                     tolerance,
                 )
                 value = dumps(fields)
-                output.append(Encoded(topic, partition, key, value, encode_headers(raw)))
+                headers = encode_headers(raw) if raw.headers else []
+                output.append(Encoded(topic, partition, key, value, headers))
             elif verdict:
                 rejected.append((raw, verdict))
             else:
@@ -275,8 +276,14 @@ class DedupeProcessor:
         """A handled batch (it returned): its new ids join the seen-set, its duplicates are
         staged for ``after_commit``."""
         seen = self._seen
-        for partition, key_digest in fresh:
-            seen.add(partition, key_digest, now)
+        by_partition: dict[int, list[bytes]] = {}
+        for partition, key_digest in fresh:  # one partition per batch: one list
+            ids = by_partition.get(partition)
+            if ids is None:
+                ids = by_partition[partition] = []
+            ids.append(key_digest)
+        for partition, ids in by_partition.items():
+            seen.add_all(partition, ids, now)
         for partition, offset in duplicates:
             self._duplicates.add(partition, offset)
         if self._metrics:

@@ -18,9 +18,11 @@ Pure: times are passed in (milliseconds since the epoch), nothing here does I/O.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Set
 
 __all__ = ["SeenSet", "digest"]
+
+_NONE: frozenset[bytes] = frozenset()
 
 
 def digest(request_id: bytes) -> bytes:
@@ -61,23 +63,38 @@ class SeenSet:
         part = self._parts.get(partition)
         return part is not None and key in part.members
 
+    def members(self, partition: int) -> Set[bytes]:
+        """The partition's ids, for many lookups in a row (read only; valid until the next
+        change of the seen-set)."""
+        part = self._parts.get(partition)
+        return _NONE if part is None else part.members
+
     def add(self, partition: int, key: bytes, at_ms: int) -> None:
         """Remember ``key`` as seen at ``at_ms``; an id already remembered keeps its time."""
+        self.add_all(partition, (key,), at_ms)
+
+    def add_all(self, partition: int, keys: Iterable[bytes], at_ms: int) -> None:
+        """``add`` each of ``keys``, in order (the cap applies after each)."""
         part = self._parts.get(partition)
         if part is None:
             part = self._parts[partition] = _Partition()
-        elif key in part.members:
-            return
-        part.members.add(key)
+        members, buckets = part.members, part.buckets
         index = at_ms // self.bucket_ms
-        ids = part.buckets.get(index)
+        ids = buckets.get(index)
         if ids is None:
-            part.buckets[index] = [key]
-        else:
+            ids = buckets[index] = []
+        for key in keys:
+            if key in members:
+                continue
+            members.add(key)
             ids.append(key)
-        self.size += 1
-        if self.size > self.max_ids:
-            self._evict_oldest()
+            self.size += 1
+            if self.size > self.max_ids:
+                self._evict_oldest()
+                if index not in buckets:  # the bucket being filled was the oldest
+                    ids = buckets[index] = []
+        if not ids:
+            buckets.pop(index, None)
 
     def expire(self, now_ms: int) -> None:
         """Drop buckets that ended more than a window before ``now_ms``."""
