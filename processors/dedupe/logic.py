@@ -7,7 +7,7 @@ the record carries ``object=None`` and ``object_error``), and compared with the 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from schemas import (
@@ -24,6 +24,7 @@ __all__ = ["normalise", "record_fields"]
 
 _Callback = AgoraCallback | WireCallback
 
+_ONE_MS = timedelta(milliseconds=1)
 _UNKNOWN = {
     "channel_matches": None,
     "uid_matches": None,
@@ -34,18 +35,6 @@ _UNKNOWN = {
 # 1.4 µs cheaper per record than validating ObjectName, Consistency and ScreenshotRecord
 # one after another, and the same checks.
 _validate_record = ScreenshotRecord.__pydantic_validator__.validate_python
-
-
-def _flags(
-    cname: str, uid: str, utc: datetime, callback: _Callback, event_time: datetime, tol: int
-) -> dict[str, Any]:
-    skew = round((utc - event_time).total_seconds() * 1000)
-    return {
-        "channel_matches": cname == callback.channelName,
-        "uid_matches": uid == callback.userId,
-        "time_matches": abs(skew) <= tol,
-        "time_skew_ms": skew,
-    }
 
 
 def record_fields(
@@ -66,11 +55,17 @@ def record_fields(
         name, error = object_name_fields(callback.object), None
     except ObjectNameError as exc:
         name, error = None, str(exc)
-    flags = (
-        _UNKNOWN
-        if name is None
-        else _flags(name["cname"], name["uid"], name["utc"], callback, event_time, tolerance_ms)
-    )
+    if name is None:
+        flags = _UNKNOWN
+    else:
+        # both times are whole milliseconds (object name and timestamp forms alike)
+        skew = (name["utc"] - event_time) // _ONE_MS
+        flags = {
+            "channel_matches": name["cname"] == callback.channelName,
+            "uid_matches": name["uid"] == callback.userId,
+            "time_matches": abs(skew) <= tolerance_ms,
+            "time_skew_ms": skew,
+        }
     return {
         "schema_version": 1,
         "project": project,

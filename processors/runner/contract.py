@@ -24,7 +24,13 @@ validating them; skipped records are committed like handled ones.
 Optional hook ``after_commit(partition, raws, committed)`` (see ``CommitHook``): called once
 per partition batch after its output and offsets were committed (``committed=True``) or
 were not (``False``: the batch will be handled again). Counters of what a batch did belong
-there, so a batch that is aborted and redone is counted once.
+there, so a batch that is aborted and redone is counted once. The runner commits a batch
+while it handles the next poll, so a partition's next batch may be handled before the
+previous one's ``after_commit``, on state that includes the still uncommitted batch; each
+batch gets exactly one call, in the order the batches were handled, possibly from another
+task while the next batch is being handled. When a commit fails, the batch handled
+meanwhile is void (``after_commit(..., False)`` too) and the partition is revoked and
+restored before it is handled again.
 """
 
 from __future__ import annotations

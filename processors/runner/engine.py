@@ -63,7 +63,7 @@ class Engine:
         self._backoff: dict[int, float] = {}  # paused after a failed commit: resume at (monotonic)
         self._failure: BaseException | None = None
         # per partition: the commit of its last handled batch, in flight (``_commit``)
-        self._tails: dict[int, asyncio.Task[PublishError | None]] = {}
+        self._tails: dict[int, asyncio.Task[Exception | None]] = {}
         self._txn = (
             TransactionalSink(
                 ctx.kafka, self.name, self.topic, self.group, settings.transaction_timeout_ms
@@ -102,6 +102,8 @@ class Engine:
                     timeout_ms=self.settings.poll_timeout_ms,
                     max_records=self.settings.batch_max_records,
                 )
+                if self._failure is not None:  # parked meanwhile (a rebalance listener)
+                    raise FatalError(f"{self.name}: {self._failure}") from self._failure
                 await self._handle_poll(data)
             self.state = "stopping"
         except BaseException:
@@ -113,13 +115,17 @@ class Engine:
     async def _handle_poll(self, data: dict[Any, list[Any]]) -> None:
         async with self._lock:
             await self._reap()
-            await asyncio.gather(
+            outcomes = await asyncio.gather(
                 *(
                     self._dispatch(tp.partition, msgs)
                     for tp, msgs in data.items()
                     if tp.partition in self._owned
-                )
+                ),
+                return_exceptions=True,  # all finish under the lock before one is raised
             )
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
         self._update_lag()
 
     async def _dispatch(self, partition: int, msgs: Sequence[Any]) -> None:
@@ -143,10 +149,11 @@ class Engine:
 
     async def _commit(
         self, partition: int, raws: Sequence[Any], outcome: BatchOutcome, begun: float
-    ) -> PublishError | None:
+    ) -> Exception | None:
         """Publish a handled batch and move the partition's committed offset past it
         (exactly-once: in one transaction). Runs as the partition's tail, outside the lock;
-        a failure is returned for ``_settle`` to act on under the lock."""
+        a failure (``PublishError``, or anything unexpected) is returned for ``_settle`` to
+        act on under the lock, after ``after_commit(..., False)``."""
         next_offset = raws[-1].offset + 1
         try:
             if self._txn is not None:
@@ -159,7 +166,7 @@ class Engine:
                     await self._consumer.commit({tp: next_offset})
                 except KafkaError as exc:  # lost the partition meanwhile: its owner redoes it
                     log.warning("processor %s: offset commit failed: %s", self.name, exc)
-        except PublishError as exc:
+        except Exception as exc:
             self._after_commit(partition, raws, committed=False)
             return exc
         self._after_commit(partition, raws, committed=True)
@@ -173,18 +180,25 @@ class Engine:
 
     async def _settle(self, partition: int) -> bool:
         """Wait for the partition's commit in flight, if any (under the lock). False if it
-        failed: the partition is then reset and paused for a backoff."""
-        tail = self._tails.pop(partition, None)
-        failure = None if tail is None else await tail
+        failed: the partition is then reset and paused for a backoff; an unexpected error
+        is also parked, so the loop stops with it. Cancelling the wait leaves the commit
+        running and in ``_tails`` for the shutdown to wait for."""
+        tail = self._tails.get(partition)
+        if tail is None:
+            return True
+        failure = await asyncio.shield(tail)
+        del self._tails[partition]
         if failure is None:
             return True
         self.metrics.failed.labels(self.name, "publish").inc()
         failures = self._publish_failures.get(partition, 0) + 1
         self._publish_failures[partition] = failures
         log.warning(
-            "processor %s: partition %d not committed (%d in a row): %s",
+            "processor %s: partition %d not committed (%d in a row): %r",
             self.name, partition, failures, failure,
         )  # fmt: skip
+        if not isinstance(failure, PublishError) and self._failure is None:
+            self._failure = failure
         await self._reset(partition, backoff_s=min(30.0, 0.5 * 2**failures))
         return False
 
@@ -304,7 +318,8 @@ class Engine:
                 self.metrics.lag.labels(self.name, str(partition)).set(lag)
 
     async def _shutdown(self) -> None:
-        # The loop has exited, so no batch is being handled; commits may still be in flight.
+        # The loop has exited and _handle_poll waits for all its partitions before it
+        # returns or raises, so no batch is being handled; commits may still be in flight.
         async with self._lock:
             await self.drain()
         # Not under the lock: stopping the consumer may wait for a rebalance in progress,

@@ -15,7 +15,8 @@ __all__ = ["RebalanceListener"]
 class RebalanceListener(ConsumerRebalanceListener):  # type: ignore[misc]
     """Eager rebalancing revokes every partition and then assigns the new set: revoked ones
     are suspended (state kept), then those that did not come back are dropped and the new
-    ones taken up. Both wait for the batch in progress (the engine's lock). aiokafka
+    ones taken up. Both wait for the batch in progress (the engine's lock), and revoking
+    also for the revoked partitions' commits in flight. aiokafka
     swallows listener errors, so they are parked on the engine for its loop to raise."""
 
     def __init__(self, engine: Engine) -> None:

@@ -9,6 +9,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+import pytest
 from aiokafka import TopicPartition
 from prometheus_client import CollectorRegistry
 from pydantic import BaseModel
@@ -192,3 +193,55 @@ async def test_commits_of_consecutive_batches_happen_in_order_after_handling() -
     assert [r.value for r in sink.published] == [b'{"n":%d}' % n for n in range(5)]
     assert engine._next[1] == 15
     assert not engine._tails
+
+
+class BuggySink(FailingSink):
+    async def publish(self, records: Sequence[Encoded]) -> None:
+        raise ValueError("a bug, not a broker error")
+
+
+async def test_an_unexpected_commit_error_resets_the_partition_and_stops_the_loop() -> None:
+    engine, proc, consumer, tp = engine_with(BuggySink())
+    await engine._assign({1})
+    records = [Raw(engine.topic, 1, 10 + i, b"k", b'{"n": %d}' % i) for i in range(2)]
+    await engine._handle_poll({tp: records})
+    async with engine._lock:
+        await engine.drain()
+    assert proc.commits == [(1, 2, False)]
+    assert 1 not in engine._owned, "reset: re-fenced, restored and sought before more work"
+    assert consumer.paused == {tp}
+    assert isinstance(engine._failure, ValueError), "parked: the loop raises FatalError"
+
+
+async def test_a_fatal_error_in_one_partition_waits_for_the_others_under_the_lock() -> None:
+    from processors.runner.errors import FatalError
+
+    sink = GatedSink()
+    sink.fail = False
+    engine, proc, consumer, tp = engine_with(sink)
+    tp2 = TopicPartition(engine.topic, 2)
+    consumer.tps = {tp, tp2}
+    await engine._assign({1, 2})
+    handle = proc.handle
+
+    async def fatal_on_2(batch: Batch[Item]) -> HandleResult:
+        if batch[0].partition == 2:
+            raise FatalError("boom")
+        return await handle(batch)
+
+    proc.handle = fatal_on_2  # type: ignore[method-assign]
+    await engine._handle_poll({tp: [Raw(engine.topic, 1, 10, b"k", b'{"n": 1}')]})
+    asyncio.get_running_loop().call_later(0.02, sink.gate.set)
+    with pytest.raises(FatalError):
+        await engine._handle_poll(
+            {
+                tp: [Raw(engine.topic, 1, 11, b"k", b'{"n": 2}')],
+                tp2: [Raw(engine.topic, 2, 10, b"k", b'{"n": 3}')],
+            }
+        )
+    assert list(engine._tails) == [1], "partition 1's dispatch finished before the raise"
+    async with engine._lock:
+        await engine.drain()
+    await asyncio.sleep(0.05)
+    assert not engine._tails
+    assert proc.commits == [(1, 1, True), (1, 1, True)]
