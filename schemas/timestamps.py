@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 __all__ = ["TimestampError", "compact_utc", "parse_compact_utc", "to_utc"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_from_timestamp = datetime.fromtimestamp
 # Unix milliseconds between 2000-01-01 and 2200-01-01: wide enough for any real clock, narrow
 # enough that Unix seconds (10 digits) and the 17-digit form can never be mistaken for it.
 _MIN_MS = 946_684_800_000
@@ -52,9 +53,11 @@ def to_utc(value: int | str) -> datetime:
     negative numbers, Unix seconds and other lengths are rejected.
     """
     if type(value) is int and _MIN_MS <= value < _MAX_MS:
-        # the common case, once per record in validation and again for event_time: the
-        # general path below gives the same result for it, after a str() round trip
-        return _EPOCH + timedelta(0, 0, 0, value)  # (days, s, µs, ms): positional is faster
+        # The common case, once per record: the general path below gives the same result
+        # for it after a str() round trip. Exact: below _MAX_MS, value / 1000 is within
+        # 0.48 µs of the true time (doubles near 7.3e9 are 2^-20 s apart) and fromtimestamp
+        # rounds to the nearest µs, so the whole milliseconds come back (tested at both ends).
+        return _from_timestamp(value / 1000, UTC)
     if isinstance(value, bool):
         raise TimestampError("timestamp must be an integer, not a boolean")
     if isinstance(value, str):

@@ -53,3 +53,22 @@ def test_timestamps_must_be_ascii_digits() -> None:
 
     with pytest.raises(TimestampError, match="ASCII digits"):
         to_utc("١٧٧٢٣٦٦٤٠٠٠٠٠")  # Arabic-Indic digits: int() would take them
+
+
+def test_unix_milliseconds_convert_exactly_over_the_whole_accepted_range() -> None:
+    """``to_utc`` takes the float fast path for ints; it must equal integer arithmetic."""
+    import random
+    from datetime import timedelta
+
+    from schemas import to_utc
+    from schemas.timestamps import _EPOCH, _MAX_MS, _MIN_MS
+
+    rng = random.Random(7)
+    values = [
+        *range(_MIN_MS, _MIN_MS + 20_000),
+        *range(_MAX_MS - 20_000, _MAX_MS),
+        *(rng.randrange(_MIN_MS, _MAX_MS) for _ in range(50_000)),
+    ]
+    wrong = [v for v in values if to_utc(v) != _EPOCH + timedelta(milliseconds=v)]
+    assert wrong == []
+    assert to_utc(_MAX_MS - 1).microsecond == 999_000
