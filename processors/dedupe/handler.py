@@ -32,7 +32,7 @@ from processors.dedupe.logic import normalise, record_fields
 from processors.dedupe.seen import SeenSet, digest
 from processors.dedupe.settings import DedupeSettings
 from processors.dedupe.store import OutputLog
-from processors.runner.codec import Encoded, RawRecord, describe_invalid, encode_headers
+from processors.runner.codec import Encoded, RawRecord, describe_invalid
 from processors.runner.contract import Batch, Context, DeadLetter, Emit, HandleResult
 from processors.runner.fastpath import BytesResult
 from schemas import AgoraCallback, CallbackEnvelope, Topics
@@ -168,7 +168,7 @@ class DedupeProcessor:
             if verdict is None:
                 # positional: Emit(topic, key, value, partition, headers), 0.2 µs cheaper
                 value = normalise(record.value, tolerance)
-                emits.append(Emit(output, record.key, value, partition, record.headers))
+                emits.append(Emit(output, record.key, value, partition, record.raw_headers))
             elif verdict:
                 dead.append(DeadLetter(record, verdict))
             else:
@@ -235,8 +235,7 @@ class DedupeProcessor:
                     tolerance,
                 )
                 value = dumps(fields)
-                headers = encode_headers(raw) if raw.headers else []
-                output.append(Encoded(topic, partition, key, value, headers))
+                output.append(Encoded(topic, partition, key, value, list(raw.headers)))
             elif verdict:
                 rejected.append((raw, verdict))
             else:

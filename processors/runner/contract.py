@@ -51,6 +51,7 @@ __all__ = [
     "DeadLetter",
     "Emit",
     "HandleResult",
+    "Headers",
     "KeyFilter",
     "Processor",
     "Record",
@@ -59,9 +60,15 @@ __all__ = [
 M = TypeVar("M", bound=BaseModel)
 
 
+Headers = Sequence[tuple[str, bytes | None]]
+"""Kafka headers as consumed and published: names with byte values (``None``: null),
+repeats allowed, in order."""
+
+
 @dataclass(frozen=True, slots=True)
 class Record(Generic[M]):
-    """One consumed record, validated into the processor's input model."""
+    """One consumed record, validated into the processor's input model. ``raw_headers``
+    are its Kafka headers as consumed; ``headers`` the same decoded for reading."""
 
     value: M
     key: str | None
@@ -69,7 +76,18 @@ class Record(Generic[M]):
     partition: int
     offset: int
     timestamp_ms: int
-    headers: Mapping[str, str] = field(default_factory=dict)
+    raw_headers: Headers = ()
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The headers as text: UTF-8 (invalid bytes replaced), the last of a repeated
+        name, null values left out. Decoded on each access, so records that nobody asks
+        cost nothing."""
+        return {
+            name: value.decode("utf-8", "replace")
+            for name, value in self.raw_headers
+            if value is not None
+        }
 
 
 Batch = Sequence[Record[M]]
@@ -77,13 +95,15 @@ Batch = Sequence[Record[M]]
 
 @dataclass(frozen=True, slots=True)
 class Emit:
-    """A record to publish. ``partition`` pins it (e.g. to the input partition)."""
+    """A record to publish. ``partition`` pins it (e.g. to the input partition).
+    ``headers``: text headers to set, or a consumed record's ``raw_headers`` to pass on
+    exactly as they came (binary values, repeats and nulls included)."""
 
     topic: str
     key: str | None
     value: BaseModel
     partition: int | None = None
-    headers: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] | Headers = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,7 +38,7 @@ class RunnerSettings(BaseModel):
         default=30.0, gt=0, description="How long a graceful stop may take before exiting."
     )
     gc_threshold: int = Field(
-        default=50_000,
+        default=500_000,
         ge=0,
         description="Python's generation-0 GC threshold while processors run (0: default).",
     )

@@ -39,36 +39,40 @@ from shotline.settings import load_settings
 __all__ = ["measure"]
 
 
-def _template() -> bytes:
-    from datetime import UTC, datetime
+def _template() -> tuple[bytes, list[tuple[str, bytes]]]:
+    """The record ingest publishes for one callback (value with requestId ``REQ``, and its
+    headers: project and traceparent), made by ingest's own verifier."""
+    import orjson
 
-    from schemas import AgoraCallback, CallbackEnvelope, ChecksumStatus
+    from ingest.callbacks import Accepted, CallbackVerifier
+    from schemas import ChecksumMode, ProjectConfig
 
-    callback = AgoraCallback(
-        requestId="REQ",
-        callbackParam={"cname": "room_1"},
-        checksum="0" * 32,
-        object="shots/20260301/0123456789abcdef0123456789abcdef_room_1__uid_s_42"
+    body = {
+        "requestId": "REQ",
+        "callbackParam": {"cname": "room_1"},
+        "callbackData": "",
+        "checksum": "0" * 32,
+        "object": "shots/20260301/0123456789abcdef0123456789abcdef_room_1__uid_s_42"
         "__uid_e_video_20260301120000000.jpg",
-        code=200,
-        msg="Supervise complete",
-        channelName="room_1",
-        userId="42",
-        timestamp=1772366400000,
-    )
-    env = CallbackEnvelope(
-        project="bench",
-        received_at=datetime.now(UTC),
-        checksum_status=ChecksumStatus.OK,
-        callback=callback,
-    )
-    return env.model_dump_json().encode()
+        "code": 200,
+        "msg": "Supervise complete",
+        "channelName": "room_1",
+        "userId": "42",
+        "timestamp": 1772366400000,
+    }
+    project = ProjectConfig(callback_addr="https://example.com/cb", checksum=ChecksumMode.OFF)
+    verifier = CallbackVerifier("bench", project, "callbacks")
+    accepted = verifier.verify(orjson.dumps(body), b"00-" + b"0" * 32 + b"-" + b"0" * 16 + b"-01")
+    assert isinstance(accepted, Accepted), accepted
+    return accepted.record.value, list(accepted.record.headers)
 
 
 async def _fill(kafka: KafkaSettings, distinct: int, copies: int) -> int:
     """``distinct`` requestIds, each published ``copies`` times back to back (Agora's
-    immediate retries), spread over the partitions by id."""
-    template = _template()
+    immediate retries), spread over the partitions by id, each as ingest publishes it
+    (value and headers; a traceparent of its own)."""
+    template, headers = _template()
+    others = [(name, value) for name, value in headers if name != "traceparent"]
     producer = AIOKafkaProducer(**kafka.client_kwargs(), linger_ms=20, max_batch_size=1 << 20)
     topic = kafka.topics.callbacks
     await producer.start()
@@ -78,12 +82,14 @@ async def _fill(kafka: KafkaSettings, distinct: int, copies: int) -> int:
         for i in range(distinct):
             key = f"req-{i}".encode()
             value = template.replace(b'"REQ"', b'"' + key + b'"')
+            trace = [*others, ("traceparent", b"00-%032x-%016x-01" % (i, i))]
             part = i % PARTITIONS
             for _ in range(copies):
-                if batches[part].append(key=key, value=value, timestamp=None) is None:
-                    futures.append(await producer.send_batch(batches[part], topic, partition=part))
-                    batches[part] = producer.create_batch()
-                    batches[part].append(key=key, value=value, timestamp=None)
+                if batches[part].append(key=key, value=value, timestamp=None, headers=trace):
+                    continue
+                futures.append(await producer.send_batch(batches[part], topic, partition=part))
+                batches[part] = producer.create_batch()
+                batches[part].append(key=key, value=value, timestamp=None, headers=trace)
         for part, batch in enumerate(batches):
             futures.append(await producer.send_batch(batch, topic, partition=part))
         await asyncio.gather(*futures)
@@ -93,7 +99,8 @@ async def _fill(kafka: KafkaSettings, distinct: int, copies: int) -> int:
 
 
 def _raw_body(kafka: KafkaSettings) -> PollBody:
-    """One batch per input partition, pinned to the same output partition: the floor."""
+    """One batch per input partition, pinned to the same output partition, headers passed
+    on: the floor of a forwarding loop."""
     out = kafka.topics.enriched
 
     async def body(producer: AIOKafkaProducer, data: Poll) -> list[asyncio.Future[Any]]:
@@ -101,10 +108,12 @@ def _raw_body(kafka: KafkaSettings) -> PollBody:
         for tp, msgs in data.items():
             batch = producer.create_batch()
             for m in msgs:
-                if batch.append(key=m.key, value=m.value, timestamp=None) is None:
-                    futures.append(await producer.send_batch(batch, out, partition=tp.partition))
-                    batch = producer.create_batch()
-                    batch.append(key=m.key, value=m.value, timestamp=None)
+                headers = list(m.headers)
+                if batch.append(key=m.key, value=m.value, timestamp=None, headers=headers):
+                    continue
+                futures.append(await producer.send_batch(batch, out, partition=tp.partition))
+                batch = producer.create_batch()
+                batch.append(key=m.key, value=m.value, timestamp=None, headers=headers)
             futures.append(await producer.send_batch(batch, out, partition=tp.partition))
         return futures
 

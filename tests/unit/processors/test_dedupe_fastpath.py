@@ -147,3 +147,17 @@ async def test_fast_path_json_equals_the_validated_model_for_unusual_values() ->
         assert comparable(fast) == comparable(regular), i
         record = ScreenshotRecord.model_validate_json(fast.output[0].value)
         assert record.model_dump_json().encode() == fast.output[0].value
+
+
+async def test_headers_pass_through_unchanged_on_both_paths() -> None:
+    """Binary values, a repeated name and a null value reach the output as consumed."""
+    headers = [
+        ("shotline-project", b"demo"),
+        ("bin", b"\xff\x00\x80"),
+        ("shotline-project", b"again"),
+        ("null", None),
+    ]
+    raw = Raw("in", 0, 5, b"req-1", envelope_bytes(1), 0, headers)
+    fast = await run(dedupe(), [raw])
+    regular = await run(Regular(dedupe()), [raw])
+    assert fast.output[0].headers == regular.output[0].headers == headers
