@@ -44,6 +44,10 @@ __all__ = ["DedupeProcessor", "processor"]
 _validate_envelope = CallbackEnvelope.__pydantic_validator__.validate_json
 
 
+_Fresh = dict[int, set[bytes]]
+"""The digests a batch emitted so far, per partition (one, as the runner hands batches)."""
+
+
 def _now_ms() -> int:
     return time.time_ns() // 1_000_000
 
@@ -155,7 +159,7 @@ class DedupeProcessor:
 
     async def handle(self, batch: Batch[CallbackEnvelope]) -> HandleResult:
         now = self._begin()
-        fresh: dict[tuple[int, bytes], None] = {}  # committed to ``seen`` only at the end
+        fresh: _Fresh = {}  # committed to ``seen`` only at the end
         duplicates: list[tuple[int, int]] = []
         emits: list[Emit] = []
         dead: list[DeadLetter] = []
@@ -183,7 +187,7 @@ class DedupeProcessor:
         are decoded by ``schemas.wire`` (msgspec) where it vouches for the pydantic model,
         else by the model."""
         now = self._begin()
-        fresh: dict[tuple[int, bytes], None] = {}
+        fresh: _Fresh = {}
         duplicates: list[tuple[int, int]] = []
         result = BytesResult()
         output, invalid, rejected = result.output, result.invalid, result.rejected
@@ -253,7 +257,7 @@ class DedupeProcessor:
         partition: int,
         key: str | None,
         request_id: str,
-        fresh: dict[tuple[int, bytes], None],
+        fresh: _Fresh,
         key_digest: bytes | None = None,
     ) -> str | None:
         """The checks of both paths for one record, in offset order: None to emit it (its
@@ -263,25 +267,22 @@ class DedupeProcessor:
             # skip_keys trusts the Kafka key: a record keyed otherwise could be dropped as
             # another id's duplicate, so it is refused instead.
             return f"key {key!r} is not the requestId"
-        seen_key = (partition, key_digest or digest(request_id.encode("utf-8")))
-        if seen_key in fresh or self._seen.contains(*seen_key):
+        key_digest = key_digest or digest(request_id.encode("utf-8"))
+        emitted = fresh.get(partition)
+        if emitted is None:
+            emitted = fresh[partition] = set()
+        elif key_digest in emitted:
             return ""
-        fresh[seen_key] = None
+        if self._seen.contains(partition, key_digest):
+            return ""
+        emitted.add(key_digest)
         return None
 
-    def _commit(
-        self, fresh: dict[tuple[int, bytes], None], duplicates: list[tuple[int, int]], now: int
-    ) -> None:
+    def _commit(self, fresh: _Fresh, duplicates: list[tuple[int, int]], now: int) -> None:
         """A handled batch (it returned): its new ids join the seen-set, its duplicates are
         staged for ``after_commit``."""
         seen = self._seen
-        by_partition: dict[int, list[bytes]] = {}
-        for partition, key_digest in fresh:  # one partition per batch: one list
-            ids = by_partition.get(partition)
-            if ids is None:
-                ids = by_partition[partition] = []
-            ids.append(key_digest)
-        for partition, ids in by_partition.items():
+        for partition, ids in fresh.items():
             seen.add_all(partition, ids, now)
         for partition, offset in duplicates:
             self._duplicates.add(partition, offset)
