@@ -187,7 +187,7 @@ class Engine:
         if tail is None:
             return True
         failure = await asyncio.shield(tail)
-        del self._tails[partition]
+        self._tails.pop(partition, None)
         if failure is None:
             return True
         self.metrics.failed.labels(self.name, "publish").inc()
