@@ -14,6 +14,7 @@ from schemas.envelope import (
     HEADER_TRACEPARENT,
     CallbackEnvelope,
     ChecksumStatus,
+    headers_as_text,
 )
 from schemas.objectname import ObjectName, ObjectNameError, parse_object_name
 from schemas.screenshot import Consistency, ScreenshotRecord
@@ -42,6 +43,7 @@ __all__ = [
     "checksum",
     "checksum_matches",
     "compact_utc",
+    "headers_as_text",
     "parse_compact_utc",
     "parse_object_name",
     "to_utc",

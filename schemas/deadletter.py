@@ -21,6 +21,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
+from schemas.envelope import headers_as_text
+
 __all__ = ["DeadLetterRecord", "HeaderValue"]
 
 
@@ -96,9 +98,7 @@ class DeadLetterRecord(BaseModel):
         return {
             "source_key": key_text,
             "source_key_base64": key_b64,
-            "source_headers": {
-                name: raw.decode("utf-8", "replace") for name, raw in headers if raw is not None
-            },
+            "source_headers": headers_as_text(headers),
             "source_header_values": values,
         }
 

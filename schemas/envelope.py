@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from enum import StrEnum
 from typing import Literal
@@ -10,10 +11,22 @@ from pydantic import BaseModel, ConfigDict
 
 from schemas.callback import AgoraCallback
 
-__all__ = ["HEADER_PROJECT", "HEADER_TRACEPARENT", "CallbackEnvelope", "ChecksumStatus"]
+__all__ = [
+    "HEADER_PROJECT",
+    "HEADER_TRACEPARENT",
+    "CallbackEnvelope",
+    "ChecksumStatus",
+    "headers_as_text",
+]
 
 HEADER_PROJECT = "shotline-project"
 HEADER_TRACEPARENT = "traceparent"
+
+
+def headers_as_text(headers: Iterable[tuple[str, bytes | None]]) -> dict[str, str]:
+    """Kafka headers for reading: UTF-8 (invalid bytes replaced), the last of a repeated
+    name, null values left out."""
+    return {name: value.decode("utf-8", "replace") for name, value in headers if value is not None}
 
 
 class ChecksumStatus(StrEnum):

@@ -42,7 +42,7 @@ from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 from prometheus_client import CollectorRegistry
 from pydantic import BaseModel
 
-from schemas import KafkaSettings, ProjectConfig, Topics
+from schemas import KafkaSettings, ProjectConfig, Topics, headers_as_text
 
 __all__ = [
     "Batch",
@@ -80,14 +80,9 @@ class Record(Generic[M]):
 
     @property
     def headers(self) -> dict[str, str]:
-        """The headers as text: UTF-8 (invalid bytes replaced), the last of a repeated
-        name, null values left out. Decoded on each access, so records that nobody asks
-        cost nothing."""
-        return {
-            name: value.decode("utf-8", "replace")
-            for name, value in self.raw_headers
-            if value is not None
-        }
+        """The headers as text (``schemas.headers_as_text``). Decoded on each access, so
+        records that nobody asks cost nothing."""
+        return headers_as_text(self.raw_headers)
 
 
 Batch = Sequence[Record[M]]

@@ -22,6 +22,7 @@ from aiokafka import AIOKafkaProducer
 
 from processors.dedupe.handler import DedupeProcessor
 from processors.runner.app import tune_gc
+from processors.runner.settings import RunnerSettings
 from schemas import KafkaSettings
 from shotline.bench.harness import (
     PARTITIONS,
@@ -124,17 +125,17 @@ ROUNDS = 3
 
 
 async def _round(
-    base: KafkaSettings, records: int, duration_s: float, batch: int, dedupe_first: bool
+    base: KafkaSettings, records: int, duration_s: float, runner: RunnerSettings, dedupe_first: bool
 ) -> tuple[Rate, Rate, float]:
     """One pair on fresh topics: (raw loop, dedupe, records dedupe emitted)."""
     kafka = await create_scratch_topics(base)
     try:
         total = await _fill(kafka, records, copies=1)
-        runner = load_settings().processors
 
         async def raw() -> Rate:
             return await raw_loop(
-                kafka, kafka.topics.callbacks, total, duration_s, batch, _raw_body(kafka),
+                kafka, kafka.topics.callbacks, total, duration_s, runner.batch_max_records,
+                _raw_body(kafka),
                 max_batch_size=1 << 20,
             )  # fmt: skip
 
@@ -160,8 +161,7 @@ async def _measure(duration_s: float) -> Measurement:
     runner = settings.processors
     tune_gc(runner.gc_threshold)  # as the runner does, for every side
     pairs = [
-        await _round(settings.kafka, records, duration_s, runner.batch_max_records, i % 2 == 1)
-        for i in range(ROUNDS)
+        await _round(settings.kafka, records, duration_s, runner, i % 2 == 1) for i in range(ROUNDS)
     ]
     raw, rate, emitted = sorted(pairs, key=lambda pair: pair[1].per_s / pair[0].per_s)[
         len(pairs) // 2
