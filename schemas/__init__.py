@@ -9,6 +9,7 @@ from schemas.checksum import (
 )
 from schemas.config import ChecksumMode, KafkaSettings, ProjectConfig
 from schemas.deadletter import DeadLetterRecord
+from schemas.enriched import EnrichedScreenshot, S3ObjectFacts
 from schemas.envelope import (
     HEADER_PROJECT,
     HEADER_TRACEPARENT,
@@ -32,10 +33,12 @@ __all__ = [
     "ChecksumStatus",
     "Consistency",
     "DeadLetterRecord",
+    "EnrichedScreenshot",
     "KafkaSettings",
     "ObjectName",
     "ObjectNameError",
     "ProjectConfig",
+    "S3ObjectFacts",
     "ScreenshotRecord",
     "TimestampError",
     "TopicSpec",

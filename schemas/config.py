@@ -7,7 +7,7 @@ Pure models only; reading the environment and the TOML file happens in the compo
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
@@ -77,11 +77,37 @@ class ProjectConfig(BaseModel):
     waived: bool = Field(
         default=False, description="Agora fee waived (ActiveFence moderation extension users)."
     )
-    bucket: str | None = None
-    s3_endpoint: str | None = None
+    bucket: str | None = Field(
+        default=None, description="The bucket Agora uploads this project's screenshots to."
+    )
+    object_prefix: str = Field(
+        default="",
+        description=(
+            "Agora Console's \"Filename Prefix\" segments joined with '/' (no leading or "
+            "trailing '/'); empty when none. Objects are <object_prefix>/<yyyymmdd>/<file>."
+        ),
+    )
+    s3_endpoint: str | None = Field(
+        default=None, description="S3-compatible endpoint URL; None means AWS S3."
+    )
     s3_region: str = "us-east-1"
-    s3_access_key: SecretStr | None = None
+    s3_addressing_style: Literal["path", "virtual"] | None = Field(
+        default=None,
+        description=(
+            "Bucket addressing: 'path' (most self-hosted stores), 'virtual' (Alibaba OSS); "
+            "None lets botocore choose (AWS S3)."
+        ),
+    )
+    s3_access_key: SecretStr | None = Field(
+        default=None,
+        description="Access key id; without keys the standard AWS credential chain is used.",
+    )
     s3_secret_key: SecretStr | None = None
+
+    @field_validator("object_prefix")
+    @classmethod
+    def _prefix_segments(cls, value: str) -> str:
+        return value.strip("/")
 
     @field_validator("checksum_template")
     @classmethod

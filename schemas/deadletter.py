@@ -58,6 +58,9 @@ class DeadLetterRecord(BaseModel):
     processor: str
     error: str
     error_type: str
+    # why, in a word from a small set (rejected, retries_exhausted, unexpected, or the
+    # processor's own: missing_object, access_denied, ...); None in records written before
+    reason: str | None = None
     attempts: int
     retriable: bool
     source_topic: str

@@ -47,12 +47,22 @@ class Topics(BaseModel):
         return self._name("screenshots.enriched.v1")
 
     @property
+    def s3events(self) -> str:
+        """S3 ObjectCreated notifications (S3 event record shape), key ``bucket/key``."""
+        return self._name("s3events.v1")
+
+    @property
     def usage(self) -> str:
         return self._name("usage.v1")
 
     @property
     def moderation(self) -> str:
         return self._name("moderation.v1")
+
+    @property
+    def moderation_decisions(self) -> str:
+        """Reviewers' decisions (console), compacted, key requestId."""
+        return self._name("moderation.decisions.v1")
 
     @property
     def dlq(self) -> str:
@@ -69,13 +79,16 @@ class Topics(BaseModel):
             # short segments so compaction keeps a restore's read close to one record per key
             "segment.ms": str(_DAY_MS // 24),
         }
+        decisions = {"cleanup.policy": "compact", "min.compaction.lag.ms": "60000"}
         table = [
             (self.callbacks, partitions, week),
             (self.rejected, 1, week),
             (self.screenshots, partitions, week),
+            (self.s3events, partitions, week),
             (self.enriched, partitions, week),
             (self.usage, partitions, compacted),
             (self.moderation, partitions, week),
+            (self.moderation_decisions, partitions, decisions),
             (self.dlq, 1, month),
         ]
         return [

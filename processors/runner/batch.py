@@ -59,8 +59,13 @@ async def process_batch(
             log.exception("processor %s: fast path failed, taking the regular one", processor.name)
         else:
             dlq = [
-                dead_letter(processor.name, raw, error, kind, 1, False, started, dlq_topic)
-                for kind, dead in (("ValidationError", fast.invalid), ("Rejected", fast.rejected))
+                dead_letter(
+                    processor.name, raw, error, kind, 1, False, started, dlq_topic, reason=reason
+                )
+                for kind, reason, dead in (
+                    ("ValidationError", "invalid", fast.invalid),
+                    ("Rejected", "rejected", fast.rejected),
+                )
                 for raw, error in dead
             ]
             reasons = {"invalid": len(fast.invalid), "rejected": len(fast.rejected)}
@@ -81,7 +86,15 @@ async def process_batch(
         if isinstance(decoded, str):
             dlq.append(
                 dead_letter(
-                    processor.name, raw, decoded, "ValidationError", 1, False, started, dlq_topic
+                    processor.name,
+                    raw,
+                    decoded,
+                    "ValidationError",
+                    1,
+                    False,
+                    started,
+                    dlq_topic,
+                    reason="invalid",
                 )
             )
             reasons["invalid"] = reasons.get("invalid", 0) + 1
@@ -99,6 +112,7 @@ async def process_batch(
                 if dead.retriable
                 else ("rejected", "Rejected")
             )
+            reason = dead.reason or reason
             dlq.append(
                 dead_letter(
                     processor.name,
@@ -109,6 +123,7 @@ async def process_batch(
                     dead.retriable,
                     started,
                     dlq_topic,
+                    reason=reason,
                 )
             )
             reasons[reason] = reasons.get(reason, 0) + 1

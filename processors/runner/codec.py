@@ -125,12 +125,14 @@ def dead_letter(
     retriable: bool,
     first_failure_at: datetime,
     dlq_topic: str,
+    reason: str | None = None,
 ) -> Encoded:
     """The DLQ record for ``raw``, keyed like the source so a replay lands on its partition."""
     record = DeadLetterRecord(
         processor=processor,
         error=error[:2000],
         error_type=error_type,
+        reason=reason,
         attempts=attempts,
         retriable=retriable,
         source_topic=raw.topic,

@@ -106,13 +106,18 @@ class DeadLetter:
     """A record the processor cannot handle; it goes to the DLQ with the cause.
 
     ``unexpected``: set by the runner when handling the record alone raised an error that
-    was neither ``RetriableError`` nor a refusal (DLQ reason ``unexpected``)."""
+    was neither ``RetriableError`` nor a refusal (DLQ reason ``unexpected``).
+    ``reason``: the processor's own short, bounded reason (``missing_object``,
+    ``access_denied``, ``budget_exhausted``...); it becomes the DLQ record's ``reason`` and the
+    ``reason`` label of ``shotline_processor_dead_lettered_total``. When None the runner
+    derives one (``rejected``, ``retries_exhausted``, ``unexpected``)."""
 
     record: Record[Any]
     error: str
     retriable: bool = False
     attempts: int = 1
     unexpected: bool = False
+    reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
