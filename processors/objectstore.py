@@ -40,7 +40,7 @@ def s3_client(
         max_pool_connections=max_pool_connections,
         connect_timeout=connect_timeout_s,
         read_timeout=read_timeout_s,
-        retries={"max_attempts": max_attempts, "mode": "standard"},
+        retries={"total_max_attempts": max_attempts, "mode": "standard"},
         s3=(
             {"addressing_style": project.s3_addressing_style}
             if project.s3_addressing_style is not None
