@@ -8,8 +8,12 @@ committed offset past it:
   and the input offset commit in one transaction. Opening a partition's producer fences any
   older producer of the same partition (a zombie after ``kill -9`` or a rebalance) and
   aborts its open transaction, so a restore that follows reads only committed output.
-* ``AtLeastOnceSink``: one idempotent ``acks=all`` producer; the caller commits offsets only
-  after every send of the batch is acknowledged.
+* ``AtLeastOnceSink`` (the FastStream engine's): one idempotent ``acks=all`` producer; the
+  engine commits offsets only after every send of the batch is acknowledged (60 s deadline).
+  Not FastStream's ``broker.publish``: it takes headers as ``dict[str, str]`` and adds its
+  own ``content-type``, so it cannot pass a consumed record's headers on exactly (binary
+  values, repeats, nulls: the ``Emit`` contract), and ``publish_batch`` gives a whole batch
+  one header set.
 
 aiokafka errors never leave this module: they become ``PublishError`` (retriable).
 """
