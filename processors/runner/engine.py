@@ -1,8 +1,5 @@
-"""The consume loop of an exactly-once processor: batches in, output and offsets out in one
-transaction per partition batch, never auto-commit. At-least-once processors run on
-``stream.StreamEngine`` instead.
+"""The consume loop of an exactly-once processor (at-least-once ones run on ``stream``).
 
-Consumer group ``<prefix>shotline-<name>``, ``enable_auto_commit=False``, ``read_committed``.
 Each poll returns up to ``batch_max_records`` records; each partition's share is handled as
 one batch and committed in the same transaction as its output. The commit runs while the
 next poll is handled (the partition's "tail"); a partition's next commit starts only after
@@ -22,7 +19,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 from aiokafka.errors import KafkaError
 
 from processors.runner.batch import BatchOutcome, count_committed, process_batch, report_commit
@@ -35,6 +32,7 @@ from processors.runner.partitions import (
     Partitions,
     PartitionState,
     TransactionalOutput,
+    exactly_once_consumer,
 )
 from processors.runner.rebalance import RebalanceListener
 from processors.runner.settings import RunnerSettings
@@ -85,18 +83,7 @@ class Engine:
     @property
     def consumer(self) -> EngineConsumer:
         if self._consumer is None:
-            self._consumer = AIOKafkaConsumer(
-                **self.ctx.kafka.client_kwargs(),
-                group_id=self.group,
-                enable_auto_commit=False,
-                auto_offset_reset="earliest",
-                isolation_level="read_committed",
-                max_partition_fetch_bytes=4 << 20,
-                # A restore in on_assign (dedupe: up to a window of output) runs between
-                # polls and inside the rebalance; both limits must outlast it.
-                max_poll_interval_ms=self.settings.max_poll_interval_ms,
-                rebalance_timeout_ms=self.settings.max_poll_interval_ms,
-            )
+            self._consumer = exactly_once_consumer(self.ctx.kafka, self.group, self.settings)
         return self._consumer
 
     async def run(self, stop: asyncio.Event) -> None:

@@ -14,11 +14,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from aiokafka import TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from processors.runner.codec import Encoded
+from processors.runner.settings import RunnerSettings
+from schemas import KafkaSettings
 
-__all__ = ["EngineConsumer", "PartitionState", "Partitions", "TransactionalOutput"]
+__all__ = [
+    "EngineConsumer",
+    "PartitionState",
+    "Partitions",
+    "TransactionalOutput",
+    "exactly_once_consumer",
+]
 
 
 @dataclass(slots=True)
@@ -82,3 +90,23 @@ class TransactionalOutput(Protocol):
         self, partition: int, records: Sequence[Encoded], next_offset: int
     ) -> None: ...
     async def stop(self) -> None: ...
+
+
+def exactly_once_consumer(
+    kafka: KafkaSettings, group: str, settings: RunnerSettings
+) -> EngineConsumer:
+    """The engine's consumer: group ``<prefix>shotline-<name>``, no auto-commit (offsets go
+    in the transactions), ``read_committed``."""
+    consumer: EngineConsumer = AIOKafkaConsumer(
+        **kafka.client_kwargs(),
+        group_id=group,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        isolation_level="read_committed",
+        max_partition_fetch_bytes=4 << 20,
+        # A restore in on_assign (dedupe: up to a window of output) runs between polls and
+        # inside the rebalance; both limits must outlast it.
+        max_poll_interval_ms=settings.max_poll_interval_ms,
+        rebalance_timeout_ms=settings.max_poll_interval_ms,
+    )
+    return consumer

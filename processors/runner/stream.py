@@ -1,25 +1,15 @@
 """The consume loop of an at-least-once processor, on a FastStream batch subscriber.
 
-FastStream owns the consumer (group ``shotline-<name>``, ``read_committed``, batches of up to
-``batch_max_records``) with ``AckPolicy.MANUAL``: FastStream neither commits nor rewinds on
-its own, the engine does both, inside the handler. Its default, ``ACK_FIRST``, commits before
-processing (at-most-once) and is never used; ``NACK_ON_ERROR`` would ack (commit) only after
-the handler returned and swallow a failed commit, too late for ``after_commit``.
-
-Each poll's records are split by partition; each partition's share is handled as one batch
-and its output published (every send acknowledged). Then the message is acked — FastStream's
-ack commits every assigned partition's position — and only then is ``after_commit(...,
-True)`` called for the batches it covered. A batch that is not to be committed is first
-held (``hold.Holds``): rewound to its first record, so the commit does not pass it, and
-paused — for ``Backpressure.retry_after_s`` when the processor raised ``Backpressure``,
-for a growing backoff when its output did not publish — and it gets ``after_commit(...,
-False)``; the other partitions keep flowing. A failed commit rewinds every batch of the poll
-and reports each ``False``. ``FatalError`` (or anything unexpected) rewinds the poll and
-stops the runner. Exactly-once processors run on ``engine.Engine``: FastStream has no Kafka
-transactions (its issue #2512).
-
-Stopping waits (``graceful_timeout``) for the batch in progress, then leaves the group; a
-batch that arrives while stopping is rewound, so it is redelivered, never skipped.
+``AckPolicy.MANUAL``: FastStream neither commits nor rewinds on its own (``ACK_FIRST``, its
+default, would commit before processing). Each poll's records are handled per partition and
+their output published; then the message is acked — FastStream's ack commits every assigned
+partition's position — and only then does each batch get ``after_commit(..., True)``. A
+batch not to be committed is first held (``hold.Holds``: rewound to its first record and
+paused; for ``Backpressure.retry_after_s``, or a backoff when its output did not publish)
+and gets ``after_commit(..., False)``; the other partitions keep flowing. A failed commit
+rewinds the poll's batches (each ``False``); ``FatalError`` or a bug rewinds the poll and
+stops the runner; a batch arriving while stopping is rewound. docs/processors.md has the
+reasoning. Exactly-once processors run on ``engine.Engine`` (FastStream has no transactions).
 """
 
 from __future__ import annotations
