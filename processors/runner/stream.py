@@ -111,6 +111,7 @@ class StreamEngine:
             self.state = "stopping"
             async with self._lock:
                 self._closing = True
+                self.holds.close()  # held partitions stay paused; their records uncommitted
             await self._broker.stop()  # waits for the batch in flight
             if self._fatal is not None:
                 raise self._fatal

@@ -14,40 +14,23 @@ from typing import Any
 import pytest
 from aiokafka import TopicPartition
 from prometheus_client import CollectorRegistry
-from pydantic import BaseModel
 
 from processors.runner.codec import Encoded, Raw
-from processors.runner.contract import Batch, Context, Emit, HandleResult
+from processors.runner.contract import Batch, Context, HandleResult
 from processors.runner.engine import Engine
 from processors.runner.errors import Backpressure, FatalError
 from processors.runner.metrics import RunnerMetrics
 from processors.runner.settings import RunnerSettings
 from processors.runner.sink import PublishError
-from schemas import KafkaSettings, Topics
+from schemas import KafkaSettings
+from tests.unit.processors.items import Item, ItemEcho
 
 
-class Item(BaseModel):
-    n: int
-
-
-class Echo:
-    name = "echo"
-    input_model = Item
+class Echo(ItemEcho):
     exactly_once = True
 
     def __init__(self) -> None:
         self.commits: list[tuple[int, int, bool]] = []
-
-    def input_topic(self, topics: Topics) -> str:
-        return topics.screenshots
-
-    async def start(self, ctx: Context) -> None: ...
-    async def stop(self) -> None: ...
-    async def on_assign(self, partitions: set[int]) -> None: ...
-    async def on_revoke(self, partitions: set[int]) -> None: ...
-
-    async def handle(self, batch: Batch[Item]) -> HandleResult:
-        return HandleResult(emits=[Emit("out", r.key, r.value) for r in batch])
 
     def after_commit(self, partition: int, raws: Sequence[Any], committed: bool) -> None:
         self.commits.append((partition, len(raws), committed))

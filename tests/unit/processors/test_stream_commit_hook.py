@@ -11,44 +11,25 @@ import pytest
 from aiokafka import ConsumerRecord
 from faststream.kafka import TestKafkaBroker
 from prometheus_client import CollectorRegistry
-from pydantic import BaseModel
 
 from processors.runner.codec import Encoded
-from processors.runner.contract import Batch, Context, Emit, HandleResult
+from processors.runner.contract import Context
 from processors.runner.metrics import RunnerMetrics
 from processors.runner.settings import RunnerSettings
 from processors.runner.sink import PublishError
 from processors.runner.stream import StreamEngine
-from schemas import KafkaSettings, Topics
+from schemas import KafkaSettings
+from tests.unit.processors.items import ItemEcho
 from tests.unit.processors.memory_consumer import MemoryConsumer, install
 
 
-class Item(BaseModel):
-    n: int
-
-
-class Echo:
-    """Emits each item to its own partition; records every ``after_commit`` with the number
-    of offset commits that had succeeded when it was called."""
-
-    name = "echo"
-    input_model = Item
-    exactly_once = False
+class Echo(ItemEcho):
+    """Records every ``after_commit`` with the number of offset commits that had succeeded
+    when it was called."""
 
     def __init__(self, consumer: MemoryConsumer) -> None:
         self.consumer = consumer
         self.hooks: list[tuple[int, list[int], bool, int]] = []
-
-    def input_topic(self, topics: Topics) -> str:
-        return topics.screenshots
-
-    async def start(self, ctx: Context) -> None: ...
-    async def stop(self) -> None: ...
-    async def on_assign(self, partitions: set[int]) -> None: ...
-    async def on_revoke(self, partitions: set[int]) -> None: ...
-
-    async def handle(self, batch: Batch[Item]) -> HandleResult:
-        return HandleResult(emits=[Emit("out", r.key, r.value, r.partition) for r in batch])
 
     def after_commit(self, partition: int, raws: Sequence[Any], committed: bool) -> None:
         offsets = [raw.offset for raw in raws]
