@@ -1,15 +1,16 @@
 """The consume loop of an at-least-once processor, on a FastStream batch subscriber.
 
 ``AckPolicy.MANUAL``: FastStream neither commits nor rewinds on its own (``ACK_FIRST``, its
-default, would commit before processing). Each poll's records are handled per partition and
-their output published; then the message is acked — FastStream's ack commits every assigned
-partition's position — and only then does each batch get ``after_commit(..., True)``. A
-batch not to be committed is first held (``hold.Holds``: rewound to its first record and
-paused; for ``Backpressure.retry_after_s``, or a backoff when its output did not publish)
-and gets ``after_commit(..., False)``; the other partitions keep flowing. A failed commit
-rewinds the poll's batches (each ``False``); ``FatalError`` or a bug rewinds the poll and
-stops the runner; a batch arriving while stopping is rewound. docs/processors.md has the
-reasoning. Exactly-once processors run on ``engine.Engine`` (FastStream has no transactions).
+default, would commit before processing). Each poll's records of owned partitions are
+handled per partition and their output published; then exactly those batches' offsets are
+committed, and only then does each get ``after_commit(..., True)``. Not FastStream's ack: it
+commits every assigned partition's position, including partitions a rebalance is taking
+away whose fetched records were not handled. A batch not to be committed is first held
+(``hold.Holds``: rewound and paused; for ``Backpressure.retry_after_s``, or a backoff when
+its output did not publish) and gets ``after_commit(..., False)``; the other partitions
+keep flowing. A failed commit rewinds the poll's batches (each ``False``); ``FatalError``
+or a bug rewinds the poll and stops the runner. docs/processors.md has the reasoning.
+Exactly-once processors run on ``engine.Engine`` (FastStream has no Kafka transactions).
 """
 
 from __future__ import annotations
@@ -36,11 +37,19 @@ from processors.runner.rebalance import RebalanceListener
 from processors.runner.settings import RunnerSettings
 from processors.runner.sink import AtLeastOnceSink, PublishError
 
-__all__ = ["Sink", "StreamEngine"]
+__all__ = ["Sink", "StreamConsumer", "StreamEngine"]
 
 log = logging.getLogger("shotline.processors")
 
 Handled = tuple[int, Sequence[Any], BatchOutcome, float]  # partition, raws, outcome, begun
+
+
+class StreamConsumer(PausingConsumer, Protocol):
+    """The consumer calls the engine makes (FastStream hands its ``AIOKafkaConsumer`` over as
+    ``message.consumer``)."""
+
+    async def commit(self, offsets: Mapping[TopicPartition, int]) -> None: ...
+    def highwater(self, partition: TopicPartition) -> int | None: ...
 
 
 class Sink(Protocol):
@@ -127,33 +136,37 @@ class StreamEngine:
     async def _on_batch(self, message: KafkaMessage) -> None:
         records = message.raw_message
         batch = records if isinstance(records, (tuple, list)) else (records,)
-        consumer = cast(PausingConsumer, message.consumer)
+        consumer = cast(StreamConsumer, message.consumer)
         by_partition: dict[int, list[Any]] = defaultdict(list)
         for record in batch:
             by_partition[record.partition].append(record)
         async with self._lock:
-            if self._closing:  # not handled: redelivered to whoever owns them next
-                self._rewind(consumer, by_partition, unreported=())
-                return
+            # Records of partitions we do not own (fetched before a rebalance revoked them, or
+            # arriving while stopping) are not handled: their owner starts from the
+            # committed offset.
+            mine = (
+                {} if self._closing else {p: r for p, r in by_partition.items() if p in self._owned}
+            )
+            self._rewind(consumer, {p: r for p, r in by_partition.items() if p not in mine}, ())
             handled: list[Handled] = []
             held: set[int] = set()  # reported not committed already
             try:
-                for partition, raws in by_partition.items():
+                for partition, raws in mine.items():
                     done = await self._one_partition(consumer, partition, raws)
                     if done is None:
                         held.add(partition)
                     else:
                         handled.append(done)
             except Exception as exc:  # FatalError, or a bug: the poll stays uncommitted
-                self._rewind(consumer, by_partition, unreported=by_partition.keys() - held)
+                self._rewind(consumer, mine, unreported=mine.keys() - held)
                 self.park(exc)
                 return
             if handled:
-                await self._commit(message, consumer, handled)
-        self._update_lag(message, by_partition)
+                await self._commit(consumer, handled)
+            self._update_lag(consumer, mine)
 
     async def _one_partition(
-        self, consumer: PausingConsumer, partition: int, raws: list[Any]
+        self, consumer: StreamConsumer, partition: int, raws: list[Any]
     ) -> Handled | None:
         """Handle and publish one partition's batch; None if it was held instead."""
         begun = time.monotonic()
@@ -182,13 +195,12 @@ class StreamEngine:
             return None
         return partition, raws, outcome, begun
 
-    async def _commit(
-        self, message: KafkaMessage, consumer: PausingConsumer, handled: list[Handled]
-    ) -> None:
-        """Ack (commit the offsets), then report each handled batch committed — or, if the
+    async def _commit(self, consumer: StreamConsumer, handled: list[Handled]) -> None:
+        """Commit the handled batches' offsets, then report each committed — or, if the
         commit failed, rewind them and report them not committed."""
+        offsets = {TopicPartition(self.topic, p): raws[-1].offset + 1 for p, raws, _, _ in handled}
         try:
-            await message.ack()
+            await consumer.commit(offsets)
         except Exception as exc:  # a rebalance, a lost coordinator: handled again
             log.warning("processor %s: offset commit failed: %r", self.name, exc)
             self.metrics.failed.labels(self.name, "publish").inc()
@@ -202,7 +214,7 @@ class StreamEngine:
 
     def _rewind(
         self,
-        consumer: PausingConsumer,
+        consumer: StreamConsumer,
         by_partition: Mapping[int, Sequence[Any]],
         unreported: Iterable[int],
     ) -> None:
@@ -219,11 +231,12 @@ class StreamEngine:
     def _after_commit(self, partition: int, raws: Sequence[Any], committed: bool) -> None:
         report_commit(self.processor, partition, raws, committed)
 
-    def _update_lag(self, message: KafkaMessage, by_partition: dict[int, list[Any]]) -> None:
-        highwater = getattr(message.consumer, "highwater", None)
-        for partition, raws in by_partition.items():
-            end = highwater(TopicPartition(self.topic, partition)) if highwater else None
-            if end is not None and partition in self._owned:
+    def _update_lag(self, consumer: StreamConsumer, mine: Mapping[int, Sequence[Any]]) -> None:
+        assignment = consumer.assignment()
+        for partition, raws in mine.items():
+            tp = TopicPartition(self.topic, partition)
+            end = consumer.highwater(tp) if tp in assignment else None
+            if end is not None:
                 lag = max(0, end - raws[-1].offset - 1)
                 self.metrics.lag.labels(self.name, str(partition)).set(lag)
 

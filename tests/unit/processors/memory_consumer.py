@@ -11,11 +11,12 @@ from faststream.kafka.message import FAKE_CONSUMER
 
 
 class MemoryConsumer:
-    """Commits (counted, or failing on demand), seeks, pauses and resumes, recorded."""
+    """Commits (counted, offsets kept, or failing on demand), seeks, pauses and resumes."""
 
     def __init__(self, topic: str, partitions: int = 3) -> None:
         self.tps = {TopicPartition(topic, p) for p in range(partitions)}
         self.commits = 0
+        self.committed: dict[int, int] = {}
         self.fail_commit = False
         self.seeks: list[tuple[int, int]] = []
         self.paused: set[int] = set()
@@ -26,9 +27,14 @@ class MemoryConsumer:
         if self.fail_commit:
             raise RuntimeError("commit failed: group rebalanced")
         self.commits += 1
+        for tp, offset in (offsets or {}).items():
+            self.committed[tp.partition] = offset
 
     def seek(self, partition: TopicPartition, offset: int) -> None:
         self.seeks.append((partition.partition, offset))
+
+    def highwater(self, partition: TopicPartition) -> int | None:
+        return None
 
     def assignment(self) -> set[TopicPartition]:
         return self.tps
@@ -47,6 +53,6 @@ class MemoryConsumer:
 def install(monkeypatch: pytest.MonkeyPatch, topic: str) -> MemoryConsumer:
     """Route FastStream's in-memory consumer calls to a fresh ``MemoryConsumer``."""
     memory = MemoryConsumer(topic)
-    for name in ("commit", "seek", "assignment", "pause", "resume"):
+    for name in ("commit", "seek", "assignment", "pause", "resume", "highwater"):
         monkeypatch.setattr(FAKE_CONSUMER, name, getattr(memory, name), raising=False)
     return memory

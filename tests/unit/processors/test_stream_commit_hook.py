@@ -4,11 +4,12 @@ and never for a batch that is then rewound for redelivery (no double count)."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from typing import Any
 
 import pytest
-from aiokafka import ConsumerRecord
+from aiokafka import ConsumerRecord, TopicPartition
 from faststream.kafka import TestKafkaBroker
 from prometheus_client import CollectorRegistry
 
@@ -21,6 +22,8 @@ from processors.runner.stream import StreamEngine
 from schemas import KafkaSettings
 from tests.unit.processors.items import ItemEcho
 from tests.unit.processors.memory_consumer import MemoryConsumer, install
+
+TOPIC = "mem.shotline.screenshots.v1"
 
 
 class Echo(ItemEcho):
@@ -54,21 +57,28 @@ class PartitionSink:
 
 @pytest.fixture
 def consumer(monkeypatch: pytest.MonkeyPatch) -> MemoryConsumer:
-    return install(monkeypatch, "mem.shotline.screenshots.v1")
+    return install(monkeypatch, TOPIC)
 
 
 def record(partition: int, offset: int) -> ConsumerRecord[bytes, bytes]:
     value = b'{"n": %d}' % offset
     return ConsumerRecord(
-        "mem.shotline.screenshots.v1", partition, offset, 0, 0, b"k", value, None, 1,
+        TOPIC, partition, offset, 0, 0, b"k", value, None, 1,
         len(value), [],
     )  # fmt: skip
 
 
 async def deliver(engine: StreamEngine, records: list[ConsumerRecord[bytes, bytes]]) -> None:
-    """One poll's batch through the subscriber, as FastStream's consume loop hands it over."""
+    """The group assigns partitions 0-2 (through the engine's rebalance listener), then one
+    poll's batch goes through the subscriber as FastStream's consume loop hands it over."""
     async with TestKafkaBroker(engine._broker):
-        await engine._broker.subscribers[0].process_message(tuple(records))
+        subscriber = engine._broker.subscribers[0]
+        tps = {TopicPartition(TOPIC, p) for p in range(3)}
+        await subscriber._listener.on_partitions_assigned(tps)
+        # Before the fix a failed publish escaped to FastStream (NACK_ON_ERROR rewound the
+        # whole poll); what is checked is what the engine reported and committed.
+        with contextlib.suppress(PublishError):
+            await subscriber.process_message(tuple(records))
 
 
 def make(sink: PartitionSink, consumer: MemoryConsumer) -> tuple[StreamEngine, Echo]:
@@ -90,6 +100,7 @@ async def test_a_partition_batch_rewound_for_redelivery_is_never_reported_commit
     assert (1, 7) in consumer.seeks, "partition 1 is rewound to redeliver its batch"
     assert hooks[0][:2] == ([5, 6], True)
     assert hooks[0][2] == 1, "committed=True only after the offsets were committed"
+    assert consumer.committed == {0: 7}, "partition 0 past its batch; partition 1 not at all"
     assert not [seek for seek in consumer.seeks if seek[0] == 0], (
         "partition 0 was reported committed: it must not be redelivered (counted twice)"
     )

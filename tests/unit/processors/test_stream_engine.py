@@ -53,10 +53,14 @@ def engine(
     )
 
 
-async def test_batch_output_and_dead_letters_reach_the_sink() -> None:
+async def test_batch_output_and_dead_letters_reach_the_sink(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    consumer = install(monkeypatch, TOPIC)
     sink = MemorySink()
     eng, registry, ctx = engine(sink)
     await eng.processor.start(ctx)
+    await eng.partitions_assigned({0})
     shot = normalise(envelope(4), 60_000).model_dump_json().encode()
     async with TestKafkaBroker(eng._broker) as broker:
         await broker.publish(shot, topic=ctx.topics.screenshots, key=b"req-4")
@@ -71,6 +75,7 @@ async def test_batch_output_and_dead_letters_reach_the_sink() -> None:
         "shotline_processor_records_processed_total", {"processor": "flagger"}
     )
     assert processed == 1
+    assert (consumer.commits, consumer.committed) == (2, {0: 1}), "each batch, past offset 0"
 
 
 def sample(registry: CollectorRegistry, name: str, **labels: str) -> float:
@@ -84,6 +89,7 @@ async def test_a_failed_publish_holds_the_partition_and_commits_nothing(
     sink = MemorySink(fail=True)
     eng, registry, ctx = engine(sink)
     await eng.processor.start(ctx)
+    await eng.partitions_assigned({0})
     shot = normalise(envelope(5), 60_000).model_dump_json().encode()
     async with TestKafkaBroker(eng._broker) as broker:
         await broker.publish(shot, topic=ctx.topics.screenshots, key=b"req-5")
@@ -120,6 +126,7 @@ async def test_backpressure_holds_the_partition_then_the_same_records_come_again
     throttled = Throttled(refusals=1)
     eng, registry, ctx = engine(sink, throttled)
     await throttled.start(ctx)
+    await eng.partitions_assigned({0})
     shot = normalise(envelope(6), 60_000).model_dump_json().encode()
     async with TestKafkaBroker(eng._broker) as broker:
         await broker.publish(shot, topic=ctx.topics.screenshots, key=b"req-6")
@@ -132,7 +139,7 @@ async def test_backpressure_holds_the_partition_then_the_same_records_come_again
         assert consumer.resumes == [0]
         await broker.publish(shot, topic=ctx.topics.screenshots, key=b"req-6")  # redelivered
     assert [(r.topic, r.key) for r in sink.published] == [("mem.shotline.flags.v1", b"req-6")]
-    assert consumer.commits == 1
+    assert consumer.committed == {0: 1}
     assert sample(registry, "shotline_processor_paused_partitions") == 0
     assert 0.04 <= sample(registry, "shotline_processor_paused_seconds_total", reason="quota") < 1
     assert sample(registry, "shotline_processor_handle_failures_total", kind="retriable") == 0
