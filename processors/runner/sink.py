@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
@@ -32,7 +32,7 @@ from processors.runner.codec import Encoded
 from processors.runner.errors import RetriableError
 from schemas import KafkaSettings
 
-__all__ = ["AtLeastOnceSink", "PublishError", "TransactionalSink"]
+__all__ = ["AtLeastOnceSink", "OutputSink", "PublishError", "TransactionalSink"]
 
 
 class PublishError(RetriableError):
@@ -133,6 +133,15 @@ class TransactionalSink:
 
     async def stop(self) -> None:
         await self.close(set(self._producers))
+
+
+class OutputSink(Protocol):
+    """Where the at-least-once engine's output goes (``AtLeastOnceSink``; tests pass an
+    in-memory one). ``publish`` returns once every record is acknowledged."""
+
+    async def start(self) -> None: ...
+    async def publish(self, records: Sequence[Encoded]) -> None: ...
+    async def stop(self) -> None: ...
 
 
 class AtLeastOnceSink:

@@ -28,16 +28,15 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
 from processors.runner.batch import BatchOutcome, count_committed, process_batch, report_commit
-from processors.runner.codec import Encoded
 from processors.runner.contract import Context, Processor
 from processors.runner.errors import Backpressure, FatalError
 from processors.runner.hold import Holds, PausingConsumer
 from processors.runner.metrics import RunnerMetrics
 from processors.runner.rebalance import RebalanceListener
 from processors.runner.settings import RunnerSettings
-from processors.runner.sink import AtLeastOnceSink, PublishError
+from processors.runner.sink import AtLeastOnceSink, OutputSink, PublishError
 
-__all__ = ["Sink", "StreamConsumer", "StreamEngine"]
+__all__ = ["StreamConsumer", "StreamEngine"]
 
 log = logging.getLogger("shotline.processors")
 
@@ -52,14 +51,6 @@ class StreamConsumer(PausingConsumer, Protocol):
     def highwater(self, partition: TopicPartition) -> int | None: ...
 
 
-class Sink(Protocol):
-    """Where output goes (``AtLeastOnceSink``; tests pass an in-memory one)."""
-
-    async def start(self) -> None: ...
-    async def publish(self, records: Sequence[Encoded]) -> None: ...
-    async def stop(self) -> None: ...
-
-
 class StreamEngine:
     """Runs one at-least-once processor until ``stop`` is set; ``state`` feeds ``/healthz``."""
 
@@ -69,7 +60,7 @@ class StreamEngine:
         ctx: Context,
         settings: RunnerSettings,
         metrics: RunnerMetrics,
-        sink: Sink | None = None,
+        sink: OutputSink | None = None,
     ) -> None:
         if processor.exactly_once:
             raise ValueError(f"{processor.name} is exactly-once: it runs on engine.Engine")
@@ -81,7 +72,7 @@ class StreamEngine:
         self.topic = processor.input_topic(ctx.topics)
         self.state = "starting"
         self.holds = Holds(self.topic, self.name, metrics)
-        self._sink: Sink = sink if sink is not None else AtLeastOnceSink(ctx.kafka)
+        self._sink: OutputSink = sink if sink is not None else AtLeastOnceSink(ctx.kafka)
         self._lock = asyncio.Lock()
         self._closing = False
         self._fatal: FatalError | None = None
@@ -177,7 +168,7 @@ class StreamEngine:
         except Backpressure as bp:
             log.info("processor %s: partition %d held: %s", self.name, partition, bp)
             self.holds.hold(consumer, partition, raws[0].offset, bp.retry_after_s, bp.reason)
-            self._after_commit(partition, raws, committed=False)
+            report_commit(self.processor, partition, raws, committed=False)
             return None
         try:
             await self._sink.publish(outcome.output)
@@ -191,7 +182,7 @@ class StreamEngine:
             )  # fmt: skip
             backoff_s = min(30.0, 0.5 * 2 ** (failures - 1))
             self.holds.hold(consumer, partition, raws[0].offset, backoff_s, "publish")
-            self._after_commit(partition, raws, committed=False)
+            report_commit(self.processor, partition, raws, committed=False)
             return None
         return partition, raws, outcome, begun
 
@@ -208,7 +199,7 @@ class StreamEngine:
             self._rewind(consumer, rewound, unreported=rewound.keys())
             return
         for partition, raws, outcome, begun in handled:
-            self._after_commit(partition, raws, committed=True)
+            report_commit(self.processor, partition, raws, committed=True)
             self._publish_failures.pop(partition, None)
             count_committed(self.metrics, self.name, outcome, begun)
 
@@ -226,10 +217,7 @@ class StreamEngine:
             if tp in assignment:
                 consumer.seek(tp, raws[0].offset)
         for partition in unreported:
-            self._after_commit(partition, by_partition[partition], committed=False)
-
-    def _after_commit(self, partition: int, raws: Sequence[Any], committed: bool) -> None:
-        report_commit(self.processor, partition, raws, committed)
+            report_commit(self.processor, partition, by_partition[partition], committed=False)
 
     def _update_lag(self, consumer: StreamConsumer, mine: Mapping[int, Sequence[Any]]) -> None:
         assignment = consumer.assignment()
@@ -264,11 +252,10 @@ class StreamEngine:
                 self.holds.reapply(consumer, partitions)
 
     def park(self, error: Exception) -> None:
-        if self._fatal is None:
-            self._fatal = (
-                error if isinstance(error, FatalError) else FatalError(f"{self.name}: {error!r}")
-            )
-            if self._fatal is not error:
-                self._fatal.__cause__ = error
+        if self._fatal is None and isinstance(error, FatalError):
+            self._fatal = error
+        elif self._fatal is None:
+            self._fatal = FatalError(f"{self.name}: {error!r}")
+            self._fatal.__cause__ = error
         self._closing = True
         self._wake.set()
