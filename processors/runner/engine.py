@@ -1,14 +1,11 @@
 """The consume loop of an exactly-once processor (at-least-once ones run on ``stream``).
 
-Each poll returns up to ``batch_max_records`` records; each partition's share is handled as
-one batch and committed in the same transaction as its output. The commit runs while the
-next poll is handled (the partition's "tail"); a partition's next commit starts only after
-its previous one finished, and a failed one voids the batch handled meanwhile, resets the
-partition and pauses it for a backoff (``ownership.Ownership``). A batch whose processor
-raised ``Backpressure`` is reset the same way, paused for the time it asked. A rebalance
-waits for the batch in progress (the lock) and for the revoked partitions' commits in
-flight. Stopping finishes the batch in progress and the commits in flight, then leaves the
-group. The consumer and the transactional sink are injectable (tests pass fakes).
+Each partition's share of a poll is one batch, committed in one transaction with its output
+while the next poll is handled (the partition's "tail"); its next commit starts only after
+the previous one finished. A failed commit voids the batch handled meanwhile, resets the
+partition and pauses it for a backoff (``ownership``); ``Backpressure`` resets it the same
+way for the time asked. Rebalances and stopping wait for the batch in progress (the lock)
+and the commits in flight. Consumer, sink and clock are injectable (tests pass fakes).
 """
 
 from __future__ import annotations
