@@ -26,6 +26,7 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
+from processors.faststream_security import broker_security
 from processors.runner.batch import process_batch
 from processors.runner.codec import Encoded
 from processors.runner.contract import CommitHook, Context, Processor
@@ -74,6 +75,7 @@ class StreamEngine:
         self._broker = KafkaBroker(
             ctx.kafka.bootstrap,
             client_id=ctx.kafka.client_id,
+            **broker_security(ctx.kafka),  # TLS / SASL from the one connection model
             graceful_timeout=settings.shutdown_timeout_s,
             log_level=logging.DEBUG,  # per-batch lines; the runner logs what matters
         )

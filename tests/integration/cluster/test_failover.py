@@ -1,0 +1,216 @@
+"""Failover on a 3-broker cluster (``shotline dev up --brokers 3``): while ingest takes
+300 callbacks/s from the Agora simulator, ``kill -9`` the leader of a
+``shotline.callbacks.v1`` partition, restart it, then kill another.
+
+Every callback answered 200 is in Kafka, none is lost and none was answered after Agora's
+5 s; copies (the spool republishing a send that also landed, or an Agora retry) are counted
+and reported; dedupe, running through the kills, puts each requestId exactly once in
+``shotline.screenshots.v1`` (read_committed); ``shotline usage`` bills exactly the unique
+count. The figures are printed (run with ``-s`` to see them).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+from aiokafka.admin import AIOKafkaAdminClient
+
+from schemas import KafkaSettings
+from shotline.simulate import SimulateSettings, Stats
+from shotline.simulate.cli import run as simulate
+from tests.e2e.oracle import count_ids, envelope_id, screenshot_id
+from tests.integration.cluster.devcluster import DevCluster
+from tests.integration.ingest.conftest import ADDR, KEY, IngestProcess, free_port, write_config
+from tests.integration.processors.streams import spawn, stop
+
+pytestmark = [pytest.mark.kafka, pytest.mark.slow]
+
+RATE, LOAD_S = 300, 60.0
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevCluster]:
+    dev = DevCluster(tmp_path_factory.mktemp("three"), brokers=3)
+    try:
+        dev.up()
+        yield dev
+    finally:
+        dev.down()
+
+
+async def partitions(kafka: KafkaSettings, topic: str) -> list[dict[str, Any]]:
+    admin = AIOKafkaAdminClient(**kafka.client_kwargs(), request_timeout_ms=5000)
+    await admin.start()
+    try:
+        (described,) = await admin.describe_topics([topic])
+        return list(described["partitions"])
+    finally:
+        await admin.close()
+
+
+async def until(check: Any, timeout_s: float) -> float:
+    """Seconds until the async ``check()`` is true; AssertionError after ``timeout_s``."""
+    started = time.monotonic()
+    while True:
+        try:
+            if await check():
+                return time.monotonic() - started
+        except Exception:
+            pass
+        assert time.monotonic() - started < timeout_s, f"not recovered in {timeout_s} s"
+        await asyncio.sleep(0.2)
+
+
+async def kill_leader(
+    cluster: DevCluster, kafka: KafkaSettings, spare: int | None, report: dict[str, Any]
+) -> int:
+    """kill -9 the leader of a callbacks partition (not ``spare``); wait for a new leader."""
+    topic = kafka.topics.callbacks
+    parts = await partitions(kafka, topic)
+    part = next(p for p in parts if p["leader"] != spare)
+    victim = int(part["leader"])
+    pid = next(n["pid"] for n in cluster.status()["nodes"] if n["id"] == victim)
+    os.kill(pid, signal.SIGKILL)
+    killed_at = time.monotonic()
+
+    async def new_leader() -> bool:
+        now = {p["partition"]: p for p in await partitions(kafka, topic)}
+        return now[part["partition"]]["leader"] not in (victim, -1)
+
+    report[f"kill node {victim}: new leader after s"] = round(await until(new_leader, 60), 2)
+    report.setdefault("killed_at", []).append(killed_at)
+    return victim
+
+
+async def restart(
+    cluster: DevCluster, kafka: KafkaSettings, node: int, report: dict[str, Any]
+) -> None:
+    started = time.monotonic()
+    await asyncio.to_thread(cluster.up)  # `dev up` starts the node that is not running
+
+    async def in_isr() -> bool:
+        return all(node in p["isr"] for p in await partitions(kafka, kafka.topics.callbacks))
+
+    await until(in_isr, 120)
+    report[f"restart node {node}: back in ISR after s"] = round(time.monotonic() - started, 2)
+
+
+async def chaos(cluster: DevCluster, kafka: KafkaSettings, load: asyncio.Task[Stats],
+                report: dict[str, Any]) -> None:  # fmt: skip
+    await asyncio.sleep(10)
+    first = await kill_leader(cluster, kafka, None, report)
+    await asyncio.sleep(5)
+    await restart(cluster, kafka, first, report)
+    assert not load.done(), "the load ended before the second kill: lengthen LOAD_S"
+    second = await kill_leader(cluster, kafka, first, report)
+    await asyncio.sleep(5)
+    await restart(cluster, kafka, second, report)
+
+
+def spooled(url: str) -> float:
+    text = httpx.get(f"{url}/metrics", timeout=5).text
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("shotline_ingest_accepted") and 'via="spool"' in line
+    )
+
+
+async def billed(cluster: DevCluster, env: dict[str, str], want: int) -> int:
+    images = -1
+    for _ in range(90):
+        done = await asyncio.to_thread(cluster.run, "usage", "--json", env=env)
+        rows = orjson.loads(done.stdout) if done.returncode == 0 else []
+        images = sum(int(r["billable_images"]) for r in rows if r["project"] == KEY)
+        if images == want:
+            return images
+        await asyncio.sleep(1)
+    return images
+
+
+@pytest.mark.timeout(600)
+async def test_kill_9_two_leaders_under_300_callbacks_per_s_loses_and_doubles_nothing(
+    cluster: DevCluster, tmp_path: Path
+) -> None:
+    status = cluster.status()
+    assert [(n["id"], n["state"]) for n in status["nodes"]] == [(i, "running") for i in (1, 2, 3)]
+    assert all(n["pid"] and n["port"] for n in status["nodes"])
+
+    kafka = cluster.kafka(topic_prefix=f"f{uuid.uuid4().hex[:8]}.")
+    env = {**cluster.env(kafka), "SHOTLINE_CONFIG": str(write_config(tmp_path / "shotline.toml"))}
+    made = cluster.run("topics", "create", "--partitions", "3", env=env)
+    assert made.returncode == 0, made.stderr
+    parts = await partitions(kafka, kafka.topics.callbacks)
+    assert [len(p["replicas"]) for p in parts] == [3, 3, 3]  # default: the broker count
+
+    ingest = IngestProcess(
+        {**env, "SHOTLINE_INGEST_SPOOL_DIR": str(tmp_path / "spool"),
+         "SHOTLINE_INGEST_DRAIN_INTERVAL_S": "0.5"},
+        free_port(),
+        tmp_path / "ingest.log",
+    )  # fmt: skip
+    ingest.start()
+    log = tmp_path / "process.log"
+    procs = spawn(kafka, ["process", "dedupe", "tally", "metrics", "--port", "0"], env, log)
+    settings = SimulateSettings(
+        url=f"{ingest.url}/v1/callbacks/{KEY}",
+        project=KEY,
+        callback_addr=ADDR,
+        rate=RATE,
+        duration_s=LOAD_S,
+        concurrency=64,
+        upload=False,
+        seed=10,
+    )
+    report: dict[str, Any] = {}
+    try:
+        load = asyncio.create_task(simulate(settings))
+        await chaos(cluster, kafka, load, report)
+        stats = await load
+        drained = await until(
+            lambda: asyncio.to_thread(
+                lambda: httpx.get(f"{ingest.url}/readyz").json()["spool_depth"] == 0
+            ),
+            120,
+        )
+        spooled_count = spooled(ingest.url)
+        acked = set(stats.acked)
+        edge = await count_ids(kafka, kafka.topics.callbacks, envelope_id, acked, 120, 2)
+        out = await count_ids(kafka, kafka.topics.screenshots, screenshot_id, acked, 180, 3)
+        images = await billed(cluster, env, len(acked))
+    finally:
+        assert ingest.terminate() in (0, -15)
+        assert stop(procs) == 0, log.read_text()[-3000:]
+
+    longest = max(stats.latencies, default=0.0)
+    figures = {
+        "callbacks sent": stats.planned,
+        "HTTP attempts": stats.attempts,
+        "acknowledged (unique)": len(acked),
+        "lost by Agora's rules": len(stats.lost),
+        "answered via spool": int(spooled_count),
+        "copies in callbacks.v1 beyond one per requestId": sum(edge.values()) - len(edge),
+        "longest answer s": round(longest, 3),
+        "spool drained s after load": round(drained, 2),
+        "billed images": images,
+        **{k: v for k, v in report.items() if k != "killed_at"},
+    }
+    print("\nfailover figures:", orjson.dumps(figures, option=orjson.OPT_INDENT_2).decode())
+    assert stats.planned >= RATE * LOAD_S * 0.9
+    assert not stats.lost, f"{len(stats.lost)} callbacks lost after 3 attempts"
+    assert longest < 5.0, f"an answer took {longest:.2f} s (Agora gives up at 5 s)"
+    assert acked <= set(edge), f"{len(acked - set(edge))} acknowledged callbacks not in Kafka"
+    assert set(out) == acked, f"missing {len(acked - set(out))}, extra {len(set(out) - acked)}"
+    doubled = {rid: n for rid, n in out.items() if n > 1}
+    assert not doubled, f"{len(doubled)} requestIds came out of dedupe more than once"
+    assert images == len(acked)
