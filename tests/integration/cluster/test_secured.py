@@ -77,9 +77,10 @@ async def wait_committed(
     ends = await end_offsets(kafka, topic)
     want = {p: end - 1 if transactional and end else end for p, end in ends.items()}
     deadline = time.monotonic() + timeout_s
-    while not all(
-        (got := await committed(kafka, group, topic)).get(p, 0) >= w for p, w in want.items()
-    ):
+    while True:
+        got = await committed(kafka, group, topic)
+        if all(got.get(p, 0) >= offset for p, offset in want.items()):
+            return
         assert time.monotonic() < deadline, f"{group} committed {got}, end offsets {ends}"
         await asyncio.sleep(0.5)
 
