@@ -23,7 +23,7 @@ from shotline.dev.probe import kafka_serves_metadata
 from shotline.dev.process import BackgroundProcess
 from shotline.dev.settings import DevSettings
 
-__all__ = ["KafkaNode", "ServiceError"]
+__all__ = ["KafkaNode", "ServiceError", "new_cluster_id"]
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "kafka"
 
@@ -119,7 +119,7 @@ class KafkaNode:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         cmd = self._java(
             libs, "kafka.tools.StorageTool", "format",
-            f"--cluster-id={cluster_id or _kafka_uuid()}",
+            f"--cluster-id={cluster_id or new_cluster_id()}",
             f"--config={self.properties}", "--ignore-formatted", *extra,
         )  # fmt: skip
         result = subprocess.run(cmd, capture_output=True, text=True, check=False)
@@ -169,7 +169,7 @@ class KafkaNode:
         return stopped
 
 
-def _kafka_uuid() -> str:
+def new_cluster_id() -> str:
     # Kafka cluster ids are 16 random bytes in URL-safe base64 without padding.
     return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Literal, cast
 
 from schemas import KafkaSettings
-from shotline.dev.kafka import KafkaNode, ServiceError
+from shotline.dev.kafka import KafkaNode, ServiceError, new_cluster_id
 from shotline.dev.kafka_tls import (
     CLIENT_USER,
     TlsMaterial,
@@ -148,9 +148,9 @@ class KafkaCluster:
         )
 
     def _check_shape(self) -> None:
-        formatted = any((n.data_dir / "meta.properties").exists() for n in self._nodes(None))
-        old = KafkaCluster(self.settings)
-        if self.shape != self.recorded and (formatted or any(n.process.pid() for n in old.nodes)):
+        old = KafkaCluster(self.settings).nodes
+        formatted = any((n.data_dir / "meta.properties").exists() for n in old)
+        if self.shape != self.recorded and (formatted or any(n.process.pid() for n in old)):
             raise ServiceError(
                 f"{self.settings.home} holds a {self.recorded.brokers}-node "
                 f"{self.recorded.security} Kafka; run `shotline dev down --purge` first "
@@ -163,7 +163,8 @@ class KafkaCluster:
         self._check_shape()
         tls = self._tls()
         self.nodes = self._nodes(tls)
-        cluster_id = _recorded_cluster_id(self.nodes)
+        # Every node of one cluster is formatted with the same id (a new node rejoins).
+        cluster_id = _recorded_cluster_id(self.nodes) or new_cluster_id()
         format_args = scram_format_args(tls) if tls and self.shape.security == "sasl_ssl" else ()
         if self.shape != Shape():
             self.state_file.parent.mkdir(parents=True, exist_ok=True)
