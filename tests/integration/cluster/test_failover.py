@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -26,8 +27,6 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
 from schemas import KafkaSettings
-from shotline.simulate import SimulateSettings, Stats
-from shotline.simulate.cli import run as simulate
 from tests.e2e.oracle import count_ids, envelope_id, screenshot_id
 from tests.integration.cluster.devcluster import DevCluster
 from tests.integration.ingest.conftest import ADDR, KEY, IngestProcess, free_port, write_config
@@ -81,14 +80,12 @@ async def kill_leader(
     victim = int(part["leader"])
     pid = next(n["pid"] for n in cluster.status()["nodes"] if n["id"] == victim)
     os.kill(pid, signal.SIGKILL)
-    killed_at = time.monotonic()
 
     async def new_leader() -> bool:
         now = {p["partition"]: p for p in await partitions(kafka, topic)}
         return now[part["partition"]]["leader"] not in (victim, -1)
 
     report[f"kill node {victim}: new leader after s"] = round(await until(new_leader, 60), 2)
-    report.setdefault("killed_at", []).append(killed_at)
     return victim
 
 
@@ -105,30 +102,36 @@ async def restart(
     report[f"restart node {node}: back in ISR after s"] = round(time.monotonic() - started, 2)
 
 
-async def chaos(cluster: DevCluster, kafka: KafkaSettings, load: asyncio.Task[Stats],
+async def chaos(cluster: DevCluster, kafka: KafkaSettings, load: subprocess.Popen[bytes],
                 report: dict[str, Any]) -> None:  # fmt: skip
     """Kill a leader, restart it as soon as a new leader serves, kill another once the first
     is back in the ISR, restart that one too; the load must still run at each kill."""
     await asyncio.sleep(8)
     first = await kill_leader(cluster, kafka, None, report)
     await restart(cluster, kafka, first, report)
-    assert not load.done(), "the load ended before the second kill"
+    assert load.poll() is None, "the load ended before the second kill"
     second = await kill_leader(cluster, kafka, first, report)
     await restart(cluster, kafka, second, report)
 
 
-def spooled(url: str) -> float:
-    text = httpx.get(f"{url}/metrics", timeout=5).text
+def sample(metrics: str, name: str, label: str = "") -> float:
+    """The sum of a metric's samples (with ``label`` among their labels) in an exposition."""
     return sum(
         float(line.rsplit(" ", 1)[1])
-        for line in text.splitlines()
-        if line.startswith("shotline_ingest_accepted") and 'via="spool"' in line
+        for line in metrics.splitlines()
+        if line.startswith(name) and label in line
     )
+
+
+def over_5_s(metrics: str) -> int:
+    """Callback answers ingest itself timed above 5 s (its histogram's last finite bucket)."""
+    name = "shotline_ingest_request_duration_seconds_bucket"
+    return int(sample(metrics, name, 'le="+Inf"') - sample(metrics, name, 'le="5.0"'))
 
 
 async def billed(cluster: DevCluster, env: dict[str, str], want: int) -> int:
     images = -1
-    for _ in range(90):
+    for _ in range(40):
         done = await asyncio.to_thread(cluster.run, "usage", "--json", env=env)
         rows = orjson.loads(done.stdout) if done.returncode == 0 else []
         images = sum(int(r["billable_images"]) for r in rows if r["project"] == KEY)
@@ -162,61 +165,67 @@ async def test_kill_9_two_leaders_under_300_callbacks_per_s_loses_and_doubles_no
     ingest.start()
     log = tmp_path / "process.log"
     procs = spawn(kafka, ["process", "dedupe", "tally", "metrics", "--port", "0"], env, log)
-    settings = SimulateSettings(
-        url=f"{ingest.url}/v1/callbacks/{KEY}",
-        project=KEY,
-        callback_addr=ADDR,
-        rate=RATE,
-        concurrency=64,
-        upload=False,
-        seed=10,
-    )
+    acked_file, stats_file = tmp_path / "acked.txt", tmp_path / "stats.json"
+    # The simulator is its own process, so this test's event loop never delays its clock.
+    simulator = spawn(
+        kafka,
+        ["simulate", "--url", f"{ingest.url}/v1/callbacks/{KEY}", "--project", KEY,
+         "--callback-addr", ADDR, "--rate", str(RATE), "--no-upload",
+         "--seed", "10", "--quiet", "--acked-file", str(acked_file),
+         "--stats-file", str(stats_file)],
+        env,
+        tmp_path / "simulate.log",
+    )  # fmt: skip
     report: dict[str, Any] = {}
     try:
-        stop_load = asyncio.Event()
-        load = asyncio.create_task(simulate(settings, stop=stop_load))
-        try:
-            await chaos(cluster, kafka, load, report)
-            await asyncio.sleep(AFTER_S)
-        finally:
-            stop_load.set()
-            stats = await load
+        await chaos(cluster, kafka, simulator, report)
+        await asyncio.sleep(AFTER_S)
+        assert stop(simulator, signal.SIGINT, timeout_s=60) in (0, 3), "simulator failed"  # 3: lost
+        stats = orjson.loads(stats_file.read_bytes())
         drained = await until(
             lambda: asyncio.to_thread(
                 lambda: httpx.get(f"{ingest.url}/readyz").json()["spool_depth"] == 0
             ),
             120,
         )
-        spooled_count = spooled(ingest.url)
-        acked = set(stats.acked)
+        metrics = httpx.get(f"{ingest.url}/metrics", timeout=5).text
+        acked = set(acked_file.read_text().split())
         edge = await count_ids(kafka, kafka.topics.callbacks, envelope_id, acked, 120, 2)
         out = await count_ids(kafka, kafka.topics.screenshots, screenshot_id, acked, 180, 3)
-        images = await billed(cluster, env, len(acked))
+        images = await billed(cluster, env, len(out))
     finally:
+        stop(simulator)
         assert ingest.terminate() in (0, -15)
         assert stop(procs) == 0, log.read_text()[-3000:]
 
-    longest = max(stats.latencies, default=0.0)
     figures = {
-        "load s": round(stats.elapsed_s, 1),
-        "callbacks sent": stats.planned,
-        "sent per s": round(stats.planned / stats.elapsed_s, 1),
-        "HTTP attempts": stats.attempts,
+        "load s": stats["elapsed_s"],
+        "callbacks sent": stats["planned"],
+        "sent per s": stats["screenshots_per_s"],
+        "HTTP attempts": stats["attempts"],
+        "outcomes": stats["outcomes"],
         "acknowledged (unique)": len(acked),
-        "lost by Agora's rules": len(stats.lost),
-        "answered via spool": int(spooled_count),
+        "lost by Agora's rules": stats["lost"],
+        "answered via spool": int(sample(metrics, "shotline_ingest_accepted", 'via="spool"')),
         "copies in callbacks.v1 beyond one per requestId": sum(edge.values()) - len(edge),
-        "longest answer s": round(longest, 3),
+        "longest answer s (simulator)": stats["max_ms"] / 1000,
+        "p99 answer s (simulator)": stats["p99_ms"] / 1000,
+        "ingest answers over 5 s": over_5_s(metrics),
         "spool drained s after load": round(drained, 2),
+        "unique requestIds in screenshots.v1": len(out),
         "billed images": images,
-        **{k: v for k, v in report.items() if k != "killed_at"},
+        **report,
     }
     print("\nfailover figures:", orjson.dumps(figures, option=orjson.OPT_INDENT_2).decode())
-    assert stats.planned >= RATE * stats.elapsed_s * 0.9, "the simulator fell short of 300/s"
-    assert not stats.lost, f"{len(stats.lost)} callbacks lost after 3 attempts"
-    assert longest < 5.0, f"an answer took {longest:.2f} s (Agora gives up at 5 s)"
+    assert stats["planned"] >= RATE * stats["elapsed_s"] * 0.9, "the simulator fell short"
+    assert stats["lost"] == 0, "callbacks lost after 3 attempts"
+    assert set(stats["outcomes"]) == {"200"}, "some attempts were not answered 200 within 5 s"
+    assert figures["ingest answers over 5 s"] == 0
     assert acked <= set(edge), f"{len(acked - set(edge))} acknowledged callbacks not in Kafka"
-    assert set(out) == acked, f"missing {len(acked - set(out))}, extra {len(set(out) - acked)}"
+    # Beyond the acknowledged ids, dedupe may emit ids ingest made durable but whose 200
+    # reached Agora too late (a timeout it retried or gave up on): durable, so counted once.
+    assert acked <= set(out), f"{len(acked - set(out))} acknowledged ids missing downstream"
+    assert set(out) <= set(edge), "dedupe emitted an id that is not in callbacks.v1"
     doubled = {rid: n for rid, n in out.items() if n > 1}
     assert not doubled, f"{len(doubled)} requestIds came out of dedupe more than once"
-    assert images == len(acked)
+    assert images == len(out), "shotline usage does not bill the unique count"
