@@ -102,14 +102,14 @@ async def restart(
     report[f"restart node {node}: back in ISR after s"] = round(time.monotonic() - started, 2)
 
 
-async def chaos(cluster: DevCluster, kafka: KafkaSettings, load: subprocess.Popen[bytes],
+async def chaos(cluster: DevCluster, kafka: KafkaSettings, load: list[subprocess.Popen[bytes]],
                 report: dict[str, Any]) -> None:  # fmt: skip
     """Kill a leader, restart it as soon as a new leader serves, kill another once the first
     is back in the ISR, restart that one too; the load must still run at each kill."""
     await asyncio.sleep(8)
     first = await kill_leader(cluster, kafka, None, report)
     await restart(cluster, kafka, first, report)
-    assert load.poll() is None, "the load ended before the second kill"
+    assert all(p.poll() is None for p in load), "the load ended before the second kill"
     second = await kill_leader(cluster, kafka, first, report)
     await restart(cluster, kafka, second, report)
 
@@ -121,6 +121,26 @@ def sample(metrics: str, name: str, label: str = "") -> float:
         for line in metrics.splitlines()
         if line.startswith(name) and label in line
     )
+
+
+def combined(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """The simulators' snapshots as one: counts added, durations and latencies the worst."""
+    outcomes: dict[str, int] = {}
+    for part in parts:
+        for name, count in part["outcomes"].items():
+            outcomes[name] = outcomes.get(name, 0) + count
+    elapsed = max(p["elapsed_s"] for p in parts)
+    planned = sum(p["planned"] for p in parts)
+    return {
+        "elapsed_s": elapsed,
+        "planned": planned,
+        "screenshots_per_s": round(planned / elapsed, 1),
+        "attempts": sum(p["attempts"] for p in parts),
+        "lost": sum(p["lost"] for p in parts),
+        "outcomes": outcomes,
+        "max_ms": max(p["max_ms"] for p in parts),
+        "p99_ms": max(p["p99_ms"] for p in parts),
+    }
 
 
 def over_5_s(metrics: str) -> int:
@@ -165,23 +185,30 @@ async def test_kill_9_two_leaders_under_300_callbacks_per_s_loses_and_doubles_no
     ingest.start()
     log = tmp_path / "process.log"
     procs = spawn(kafka, ["process", "dedupe", "tally", "metrics", "--port", "0"], env, log)
-    acked_file, stats_file = tmp_path / "acked.txt", tmp_path / "stats.json"
-    # The simulator is its own process, so this test's event loop never delays its clock.
-    simulator = spawn(
-        kafka,
-        ["simulate", "--url", f"{ingest.url}/v1/callbacks/{KEY}", "--project", KEY,
-         "--callback-addr", ADDR, "--rate", str(RATE), "--concurrency", "128", "--no-upload",
-         "--seed", "10", "--quiet", "--acked-file", str(acked_file),
-         "--stats-file", str(stats_file)],
-        env,
-        tmp_path / "simulate.log",
-    )  # fmt: skip
+    # Two simulator processes at half the rate each (distinct seeds, so distinct requestIds):
+    # each has its own core share, and this test's event loop never delays their clocks.
+    simulators = [
+        spawn(
+            kafka,
+            ["simulate", "--url", f"{ingest.url}/v1/callbacks/{KEY}", "--project", KEY,
+             "--callback-addr", ADDR, "--rate", str(RATE / 2), "--concurrency", "128",
+             "--no-upload", "--seed", str(seed), "--quiet",
+             "--acked-file", str(tmp_path / f"acked-{seed}.txt"),
+             "--stats-file", str(tmp_path / f"stats-{seed}.json")],
+            env,
+            tmp_path / f"simulate-{seed}.log",
+        )
+        for seed in (10, 11)
+    ]  # fmt: skip
     report: dict[str, Any] = {}
     try:
-        await chaos(cluster, kafka, simulator, report)
+        await chaos(cluster, kafka, simulators, report)
         await asyncio.sleep(AFTER_S)
-        assert stop(simulator, signal.SIGINT, timeout_s=60) in (0, 3), "simulator failed"  # 3: lost
-        stats = orjson.loads(stats_file.read_bytes())
+        for simulator in simulators:  # exit 3: some callbacks lost (asserted below)
+            assert stop(simulator, signal.SIGINT, timeout_s=60) in (0, 3), "simulator failed"
+        stats = combined(
+            [orjson.loads((tmp_path / f"stats-{s}.json").read_bytes()) for s in (10, 11)]
+        )
         drained = await until(
             lambda: asyncio.to_thread(
                 lambda: httpx.get(f"{ingest.url}/readyz").json()["spool_depth"] == 0
@@ -189,12 +216,13 @@ async def test_kill_9_two_leaders_under_300_callbacks_per_s_loses_and_doubles_no
             120,
         )
         metrics = httpx.get(f"{ingest.url}/metrics", timeout=5).text
-        acked = set(acked_file.read_text().split())
+        acked = {i for s in (10, 11) for i in (tmp_path / f"acked-{s}.txt").read_text().split()}
         edge = await count_ids(kafka, kafka.topics.callbacks, envelope_id, acked, 120, 2)
         out = await count_ids(kafka, kafka.topics.screenshots, screenshot_id, acked, 180, 3)
         images = await billed(cluster, env, len(out))
     finally:
-        stop(simulator)
+        for simulator in simulators:
+            stop(simulator)
         ingest_exit, processors_exit = ingest.terminate(), stop(procs)
     assert ingest_exit in (0, -15)
     assert processors_exit == 0, "\n".join(
@@ -212,7 +240,7 @@ async def test_kill_9_two_leaders_under_300_callbacks_per_s_loses_and_doubles_no
         "answered via spool": int(sample(metrics, "shotline_ingest_accepted", 'via="spool"')),
         "copies in callbacks.v1 beyond one per requestId": sum(edge.values()) - len(edge),
         "longest answer s (simulator)": stats["max_ms"] / 1000,
-        "p99 answer s (simulator)": stats["p99_ms"] / 1000,
+        "p99 answer s (worse simulator)": stats["p99_ms"] / 1000,
         "ingest answers over 5 s": over_5_s(metrics),
         "spool drained s after load": round(drained, 2),
         "unique requestIds in screenshots.v1": len(out),
