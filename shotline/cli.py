@@ -9,6 +9,7 @@ from __future__ import annotations
 import typer
 
 from shotline.bench.cli import bench
+from shotline.cli_errors import SETUP_ERRORS
 from shotline.dev.cli import app as dev_app
 from shotline.ingest_cmd import ingest as ingest_cmd
 from shotline.process_cmd import register as register_processor_verbs
@@ -38,4 +39,8 @@ app.command()(bench)
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except SETUP_ERRORS as exc:  # expected: one clear line each, no traceback
+        typer.echo(f"error: {exc}", err=True)
+        raise SystemExit(2) from None

@@ -27,6 +27,7 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
+from processors.faststream_security import broker_security
 from processors.runner.batch import BatchOutcome, count_committed, process_batch, report_commit
 from processors.runner.contract import Context, Processor
 from processors.runner.errors import Backpressure, FatalError
@@ -82,6 +83,7 @@ class StreamEngine:
         self._broker = KafkaBroker(
             ctx.kafka.bootstrap,
             client_id=ctx.kafka.client_id,
+            **broker_security(ctx.kafka),  # TLS / SASL from the one connection model
             graceful_timeout=settings.shutdown_timeout_s,
             log_level=logging.DEBUG,  # per-batch lines; the runner logs what matters
         )

@@ -82,6 +82,7 @@ class Stats:
             "screenshots_per_s": round(self.planned / self.elapsed_s, 1),
             "p50_ms": round(_quantile(latencies, 0.50) * 1000, 2),
             "p99_ms": round(_quantile(latencies, 0.99) * 1000, 2),
+            "max_ms": round(max(latencies, default=0.0) * 1000, 2),
         }
 
     def table(self, title: str = "Agora simulator") -> Table:
