@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import typer
 
+from schemas.extras import MissingExtraError
 from shotline.bench.cli import bench
 from shotline.dev.cli import app as dev_app
 from shotline.ingest_cmd import ingest as ingest_cmd
@@ -38,4 +39,8 @@ app.command()(bench)
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except MissingExtraError as exc:  # one clear line naming the extra, no traceback
+        typer.echo(f"error: {exc}", err=True)
+        raise SystemExit(2) from None

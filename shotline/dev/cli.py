@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 from rich.console import Console
 
+from schemas.extras import require_extra
 from shotline.dev.kafka import KafkaNode, ServiceError
 from shotline.dev.run import run
 from shotline.dev.s3 import S3Server
@@ -21,6 +22,7 @@ app.command("run")(run)
 
 
 def _services() -> tuple[KafkaNode, S3Server]:
+    require_extra("dev", "moto", feature="shotline dev")
     dev = load_settings().dev
     return KafkaNode(dev), S3Server(dev)
 
