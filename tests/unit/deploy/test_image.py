@@ -4,6 +4,7 @@ development dependency (moto, pillow) in its runtime requirements and ships ``py
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -69,13 +70,49 @@ def test_wheel_runtime_requirements_hold_no_dev_dependency(wheel: Path) -> None:
     assert "dev" in (message.get_all("Provides-Extra") or [])
 
 
-def test_wheel_ships_py_typed_for_every_package(wheel: Path) -> None:
+def test_wheel_ships_py_typed_for_every_package_and_the_licence(wheel: Path) -> None:
     config = tomllib.loads((REPO / "pyproject.toml").read_text())
     packages = config["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"]
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
     for package in packages:
         assert f"{package}/py.typed" in names, package
+    assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names), sorted(names)[-8:]
+
+
+def test_the_build_stage_context_builds_a_complete_wheel(tmp_path: Path) -> None:
+    """Replays the build stage's COPY lines into an empty folder (the image's /src) and
+    builds the wheel there: a file the Dockerfile forgets to copy fails here, not in CI's
+    image build."""
+    build_stage = (REPO / "deploy" / "Dockerfile").read_text().split("\nFROM ")[1]
+    ignore = (REPO / "deploy" / "Dockerfile.dockerignore").read_text().splitlines()
+    src = tmp_path / "src"
+    src.mkdir()
+    for line in build_stage.splitlines():
+        if not line.startswith("COPY "):
+            continue
+        *sources, dest = line.split()[1:]
+        for source in sources:
+            assert f"!{source}" in ignore or f"!{source}/" in ignore, f"{source} is ignored"
+            target = src / dest / source if dest == "./" else src / dest
+            if (REPO / source).is_dir():
+                shutil.copytree(REPO / source, target, ignore=shutil.ignore_patterns("__pycache__"))
+            else:
+                shutil.copy(REPO / source, target)
+    out = tmp_path / "wheels"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+         "-w", str(out), str(src)],
+        check=True, timeout=300,
+    )  # fmt: skip
+    (built,) = out.glob("shotline-*.whl")
+    config = tomllib.loads((REPO / "pyproject.toml").read_text())
+    packages = config["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"]
+    with zipfile.ZipFile(built) as archive:
+        names = set(archive.namelist())
+    for package in packages:
+        assert f"{package}/__init__.py" in names, package
+    assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
 
 
 def test_dev_extra_holds_the_offline_validators() -> None:
