@@ -35,24 +35,8 @@ _KAFKA_METADATA_KEYS = [
     "ensureEvenDistributionOfPartitions", "partitionLimitation", "version", "sasl", "tls",
     "unsafeSsl", "awsRegion",
 ]  # fmt: skip
-_SASL = [
-    "none",
-    "plaintext",
-    "scram_sha256",
-    "scram_sha512",
-    "oauthbearer",
-    "gssapi",
-    "aws_msk_iam",
-]
-_SASL = [
-    "none",
-    "plaintext",
-    "scram_sha256",
-    "scram_sha512",
-    "oauthbearer",
-    "gssapi",
-    "aws_msk_iam",
-]
+SASL_MECHANISMS = "none plaintext scram_sha256 scram_sha512 oauthbearer gssapi aws_msk_iam"
+_SASL = SASL_MECHANISMS.split()
 _KAFKA_AUTH_PARAMETERS = ["sasl", "username", "password", "tls", "ca", "cert", "key", "keyPassword"]
 
 
@@ -189,25 +173,17 @@ _SCRAPE_ENDPOINT = _closed(
 )
 _SELECTOR = _closed(["matchLabels"], matchLabels=_STRING_MAP)
 
-SERVICE_MONITOR = _resource(
-    "monitoring.coreos.com/v1",
-    "ServiceMonitor",
-    _closed(
-        ["selector", "endpoints"],
-        selector=_SELECTOR,
-        endpoints={"type": "array", "minItems": 1, "items": _SCRAPE_ENDPOINT},
-    ),
-)
 
-POD_MONITOR = _resource(
-    "monitoring.coreos.com/v1",
-    "PodMonitor",
-    _closed(
-        ["selector", "podMetricsEndpoints"],
-        selector=_SELECTOR,
-        podMetricsEndpoints={"type": "array", "minItems": 1, "items": _SCRAPE_ENDPOINT},
-    ),
-)
+def _monitor(kind: str, endpoints_field: str) -> Schema:
+    """ServiceMonitor and PodMonitor differ only in the name of their endpoint list."""
+    endpoints = {"type": "array", "minItems": 1, "items": _SCRAPE_ENDPOINT}
+    spec = _closed(["selector", endpoints_field], selector=_SELECTOR)
+    spec["properties"][endpoints_field] = endpoints
+    return _resource("monitoring.coreos.com/v1", kind, spec)
+
+
+SERVICE_MONITOR = _monitor("ServiceMonitor", "endpoints")
+POD_MONITOR = _monitor("PodMonitor", "podMetricsEndpoints")
 
 SCHEMAS: dict[str, Schema] = {
     "ScaledObject": SCALED_OBJECT,

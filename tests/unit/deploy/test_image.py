@@ -44,17 +44,26 @@ def _name(requirement: str) -> str:
     return re.sub(r"[-_.]+", "-", match.group(0)).lower()
 
 
-@pytest.fixture(scope="module")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("wheel")
+def _build_wheel(source: Path, out: Path) -> Path:
     # --no-build-isolation: hatchling comes from the dev extra, so nothing is downloaded
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-         "-w", str(out), str(REPO)],
+         "-w", str(out), str(source)],
         check=True, timeout=300,
     )  # fmt: skip
     (built,) = out.glob("shotline-*.whl")
     return built
+
+
+def _packages() -> list[str]:
+    config = tomllib.loads((REPO / "pyproject.toml").read_text())
+    packages: list[str] = config["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"]
+    return packages
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _build_wheel(REPO, tmp_path_factory.mktemp("wheel"))
 
 
 def test_wheel_runtime_requirements_hold_no_dev_dependency(wheel: Path) -> None:
@@ -71,11 +80,9 @@ def test_wheel_runtime_requirements_hold_no_dev_dependency(wheel: Path) -> None:
 
 
 def test_wheel_ships_py_typed_for_every_package_and_the_licence(wheel: Path) -> None:
-    config = tomllib.loads((REPO / "pyproject.toml").read_text())
-    packages = config["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"]
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
-    for package in packages:
+    for package in _packages():
         assert f"{package}/py.typed" in names, package
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names), sorted(names)[-8:]
 
@@ -99,18 +106,10 @@ def test_the_build_stage_context_builds_a_complete_wheel(tmp_path: Path) -> None
                 shutil.copytree(REPO / source, target, ignore=shutil.ignore_patterns("__pycache__"))
             else:
                 shutil.copy(REPO / source, target)
-    out = tmp_path / "wheels"
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-         "-w", str(out), str(src)],
-        check=True, timeout=300,
-    )  # fmt: skip
-    (built,) = out.glob("shotline-*.whl")
-    config = tomllib.loads((REPO / "pyproject.toml").read_text())
-    packages = config["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"]
+    built = _build_wheel(src, tmp_path / "wheels")
     with zipfile.ZipFile(built) as archive:
         names = set(archive.namelist())
-    for package in packages:
+    for package in _packages():
         assert f"{package}/__init__.py" in names, package
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
 
