@@ -16,24 +16,15 @@ import yaml
 
 from processors.registry import BUILTINS
 from schemas import Topics
-from tests.unit.deploy.conftest import REPO
-from tests.unit.deploy.test_k8s_crossrefs import NOT_YET_REGISTERED
+from tests.unit.deploy.conftest import NOT_YET_REGISTERED, REPO, tool
 
 COMPOSE = REPO / "deploy" / "compose"
 FILES = [COMPOSE / "compose.yaml", COMPOSE / "compose.cluster.yaml"]
-BIN = Path(__file__).resolve().parents[3] / ".venv" / "bin"
-
-
-def _tool(name: str) -> str:
-    found = shutil.which(name) or shutil.which(name, path=str(BIN))
-    if found is None:
-        pytest.fail(f"{name} missing: run make deploy-tools (make test does)")
-    return found
 
 
 def test_compose_files_match_the_compose_spec_schema() -> None:
     result = subprocess.run(
-        [_tool("check-jsonschema"), "--builtin-schema", "vendor.compose-spec", *map(str, FILES)],
+        [tool("check-jsonschema"), "--builtin-schema", "vendor.compose-spec", *map(str, FILES)],
         capture_output=True, text=True, check=False, timeout=120,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
@@ -44,7 +35,7 @@ def test_the_schema_check_rejects_a_misspelt_key(tmp_path: Path) -> None:
     text = (COMPOSE / "compose.yaml").read_text()
     broken.write_text(text.replace("stop_grace_period: 45s", "stop_grace_periods: 45s", 1))
     result = subprocess.run(
-        [_tool("check-jsonschema"), "--builtin-schema", "vendor.compose-spec", str(broken)],
+        [tool("check-jsonschema"), "--builtin-schema", "vendor.compose-spec", str(broken)],
         capture_output=True, text=True, check=False, timeout=120,
     )  # fmt: skip
     assert result.returncode != 0
@@ -52,7 +43,7 @@ def test_the_schema_check_rejects_a_misspelt_key(tmp_path: Path) -> None:
 
 def _config(*files: Path) -> dict[str, Any]:
     """`docker-compose config` of the files, as the compose CLI resolves and merges them."""
-    argv = [_tool("docker-compose")]
+    argv = [tool("docker-compose")]
     for path in files:
         argv += ["-f", str(path)]
     env = os.environ | {"DOCKER_HOST": "unix:///nonexistent.sock"}  # proves no daemon is used
@@ -143,7 +134,7 @@ def test_prometheus_scrapes_every_shotline_service_and_loads_the_rules(
     shutil.copy(COMPOSE / "prometheus.yml", tmp_path / "prometheus.yml")
     shutil.copytree(REPO / "deploy" / "prometheus" / "rules", tmp_path / "rules")
     result = subprocess.run(
-        [_tool("promtool"), "check", "config", "prometheus.yml"],
+        [tool("promtool"), "check", "config", "prometheus.yml"],
         cwd=tmp_path, capture_output=True, text=True, check=False, timeout=60,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr

@@ -10,14 +10,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.unit.deploy.conftest import REPO
+from tests.unit.deploy.conftest import REPO, tool
 from tests.unit.deploy.promql_names import (
     dashboard_queries,
     exported_metric_names,
     grafana_to_promql,
     metric_names,
 )
-from tests.unit.deploy.test_compose import _tool
 
 DASHBOARDS = sorted((REPO / "deploy" / "grafana" / "dashboards").glob("*.json"))
 RULES = REPO / "deploy" / "prometheus" / "rules" / "shotline.rules.yml"
@@ -79,7 +78,7 @@ def test_dashboard_promql_parses(path: Path, tmp_path: Path) -> None:
     ]
     (tmp_path / "rules.yml").write_text(yaml.safe_dump({"groups": [{"name": "d", "rules": rules}]}))
     result = subprocess.run(
-        [_tool("promtool"), "check", "rules", "rules.yml"],
+        [tool("promtool"), "check", "rules", "rules.yml"],
         cwd=tmp_path, capture_output=True, text=True, check=False, timeout=60,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr

@@ -14,15 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.unit.deploy.conftest import REPO
-from tests.unit.deploy.test_compose import _tool
+from tests.unit.deploy.conftest import REPO, tool
 
 DEV_ONLY = {"moto", "pillow"}
 
 
 def test_dockerfile_passes_hadolint() -> None:
     result = subprocess.run(
-        [_tool("hadolint"), str(REPO / "deploy" / "Dockerfile")],
+        [tool("hadolint"), str(REPO / "deploy" / "Dockerfile")],
         capture_output=True, text=True, check=False, timeout=60,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
@@ -32,7 +31,7 @@ def test_hadolint_rejects_a_root_image_with_unpinned_packages(tmp_path: Path) ->
     bad = tmp_path / "Dockerfile"
     bad.write_text("FROM python:3.11-slim\nRUN apt-get update && apt-get install -y tini\n")
     result = subprocess.run(
-        [_tool("hadolint"), str(bad)], capture_output=True, text=True, check=False, timeout=60
+        [tool("hadolint"), str(bad)], capture_output=True, text=True, check=False, timeout=60
     )
     assert result.returncode != 0
     assert "DL3008" in result.stdout  # unpinned apt package

@@ -4,7 +4,7 @@ Secret keys and the ingest shutdown budget are derived from shotline itself, not
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -15,16 +15,10 @@ from ingest.settings import IngestSettings
 from processors.registry import BUILTINS
 from processors.runner import Context, load_processor
 from schemas import KafkaSettings, ProjectConfig, Topics
-from tests.unit.deploy.conftest import K8S, of_kind
+from tests.unit.deploy.conftest import K8S, NOT_YET_REGISTERED, of_kind
 
 Manifest = dict[str, Any]
 
-# Processors the issues name that are not in processors/registry.py yet: their input topic.
-# Once a processor is in BUILTINS its entry here is ignored and the code is asked instead.
-NOT_YET_REGISTERED: dict[str, Callable[[Topics], str]] = {
-    "enrich": lambda topics: topics.screenshots,
-    "moderate": lambda topics: topics.enriched,
-}
 # Created by the metrics processor itself (processors/metrics/client.py), not by
 # `shotline topics create`: same partitions and replicas as usage.v1, a week of retention.
 PARTIALS = "shotline.usage.partials.v1"

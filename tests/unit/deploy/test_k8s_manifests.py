@@ -4,13 +4,16 @@ bundled in the wheel, offline), custom resources by the schemas in crd_schemas."
 from __future__ import annotations
 
 import copy
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import jsonschema
 import kubernetes_validate
 import pytest
+import yaml
 
-from tests.unit.deploy.conftest import VARIANTS
+from tests.unit.deploy.conftest import VARIANTS, tool
 from tests.unit.deploy.crd_schemas import SCHEMAS
 from tests.unit.deploy.render import render
 
@@ -39,6 +42,22 @@ def test_core_manifests_pass_kubernetes_validate_strict(
     for manifest in core:
         # raises ValidationError (or SchemaNotFoundError for a kind it does not know)
         kubernetes_validate.validate(manifest, version, strict=True)
+
+
+def test_the_kubernetes_validate_cli_passes_the_rendered_core_manifests(
+    rendered: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    """The same check as a user runs it: `kubernetes-validate --strict` on the rendered
+    file (--quiet prints only warnings and failures)."""
+    path = tmp_path / "rendered.yaml"
+    path.write_text(yaml.safe_dump_all(_core(rendered)))
+    result = subprocess.run(
+        [tool("kubernetes-validate"), "-k", KUBERNETES_VERSIONS[-1], "--strict", "--quiet",
+         str(path)],
+        capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout == ""
 
 
 def test_strict_validation_rejects_an_unknown_field(rendered: list[dict[str, Any]]) -> None:
