@@ -4,6 +4,7 @@ bundled in the wheel, offline), custom resources by the schemas in crd_schemas."
 from __future__ import annotations
 
 import copy
+import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -94,3 +95,22 @@ def test_custom_resource_schemas_reject_what_the_operators_would(
     breakage(manifest)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(manifest, SCHEMAS[kind])
+
+
+def test_the_python_renderer_matches_kustomize_where_installed() -> None:
+    """Parity with the real thing, when a kustomize binary is on PATH (not needed by
+    `make test`; `go install sigs.k8s.io/kustomize/kustomize/v5@v5.7.1` builds one)."""
+    kustomize = shutil.which("kustomize")
+    if kustomize is None:
+        pytest.skip("kustomize not on PATH: the Python renderer is the one the tests use")
+    for directory in VARIANTS.values():
+        out = subprocess.run(
+            [kustomize, "build", str(directory)],
+            capture_output=True, text=True, check=True, timeout=120,
+        ).stdout  # fmt: skip
+        real = [doc for doc in yaml.safe_load_all(out) if doc]
+
+        def key(m: dict[str, Any]) -> tuple[str, str]:
+            return m["kind"], m["metadata"]["name"]
+
+        assert sorted(real, key=key) == sorted(render(directory), key=key), directory
