@@ -138,3 +138,13 @@ def test_prometheus_scrapes_every_shotline_service_and_loads_the_rules(
         cwd=tmp_path, capture_output=True, text=True, check=False, timeout=60,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_example_projects_file_is_a_valid_projects_table() -> None:
+    import tomllib
+
+    from schemas import ProjectConfig
+
+    table = tomllib.loads((COMPOSE / "shotline.example.toml").read_text())
+    projects = {k: ProjectConfig.model_validate(v) for k, v in table["projects"].items()}
+    assert all(p.s3_endpoint == "http://s3:7070" for p in projects.values())
