@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 SHOTLINE := $(BIN)/shotline
 STAMP := $(VENV)/.installed
 
-.PHONY: setup prometheus-tools dev-up dev-down test unit lint typecheck run bench clean
+.PHONY: setup prometheus-tools deploy-tools deploy-check dev-up dev-down test unit lint typecheck run bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,6 +19,15 @@ setup: $(STAMP)
 # Debian's prometheus + promtool, for the rule tests and the scrape test (apt-get if missing).
 prometheus-tools:
 	@deploy/local/ensure-debian-package.sh prometheus prometheus promtool
+
+# Debian's docker-compose (`config` needs no daemon), for the compose checks in tests/unit/deploy;
+# hadolint, kubernetes-validate and check-jsonschema come from the dev extra.
+deploy-tools:
+	@deploy/local/ensure-debian-package.sh docker-compose docker-compose
+
+# The offline deploy/ validators alone (image, compose, Kubernetes, dashboards).
+deploy-check: setup prometheus-tools deploy-tools
+	@$(BIN)/pytest -q tests/unit/deploy
 
 dev-up: setup
 	@$(SHOTLINE) dev up
@@ -33,12 +42,12 @@ lint: setup
 typecheck: setup
 	@$(BIN)/mypy
 
-unit: setup prometheus-tools
+unit: setup prometheus-tools deploy-tools
 	@$(BIN)/pytest -q tests/unit
 
 # Starts the local services if they are not running, runs everything, and stops only what
 # it started (a developer's `make dev-up` stays up).
-test: setup prometheus-tools lint typecheck
+test: setup prometheus-tools deploy-tools lint typecheck
 	@set -o pipefail; started=0; \
 	if ! $(SHOTLINE) dev status --quiet; then $(SHOTLINE) dev up && started=1; fi; \
 	$(BIN)/pytest -q tests; rc=$$?; \

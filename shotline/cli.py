@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import typer
 
+from schemas.extras import MissingExtraError
 from shotline.bench.cli import bench
 from shotline.cli_errors import SETUP_ERRORS
 from shotline.dev.cli import app as dev_app
@@ -41,6 +42,6 @@ app.command()(bench)
 def main() -> None:
     try:
         app()
-    except SETUP_ERRORS as exc:  # expected: one clear line each, no traceback
+    except (*SETUP_ERRORS, MissingExtraError) as exc:  # expected: one clear line, no traceback
         typer.echo(f"error: {exc}", err=True)
         raise SystemExit(2) from None

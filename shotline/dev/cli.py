@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from schemas.extras import require_extra
 from shotline.dev.kafka import ServiceError
 from shotline.dev.kafka_cluster import DevSecurity, KafkaCluster
 from shotline.dev.run import run
@@ -27,6 +28,7 @@ app.command("run")(run)
 def _services(
     brokers: int | None = None, security: DevSecurity | None = None
 ) -> tuple[KafkaCluster, S3Server]:
+    require_extra("dev", "moto", feature="shotline dev")
     dev = load_settings().dev
     return KafkaCluster(dev, brokers, security), S3Server(dev)
 
