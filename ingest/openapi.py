@@ -53,8 +53,9 @@ TIMESTAMP_PATTERN = f"^(?:{_MS_TEXT}|{_COMPACT_TEXT})$"
 _TIMESTAMP = {
     "description": (
         "Unix milliseconds (years 2000..2199), or the 17-digit yyyyMMddHHmmssSSS UTC form the "
-        "docs' own example uses, as a number or as a string of ASCII digits. A 17-digit number "
-        "must also be a real UTC time (not stated by the schema: answered 422)."
+        "docs' own example uses, as a number or as a string of ASCII digits. Two rules the "
+        "schema cannot state, both answered 422: a number is written as an integer (no "
+        "fraction or exponent), and the digits of a 17-digit number form a real UTC time."
     ),
     "anyOf": [
         {"type": "integer", "minimum": 946684800000, "maximum": 7258118399999},
@@ -81,7 +82,10 @@ _CALLBACK = {
             # orjson reads integers beyond 64 bits as floats, which a strict int refuses.
             "minimum": -(2**63),
             "maximum": 2**64 - 1,
-            "description": "200 = screenshot complete",
+            "description": (
+                "200 = screenshot complete. Written as an integer: 200.0 is refused (422), "
+                "which JSON Schema 2020-12 cannot state (to it 200.0 is an integer)."
+            ),
         },
         "msg": {"type": "string"},
         "channelName": {"type": "string"},
@@ -158,7 +162,8 @@ def openapi_document(max_body_bytes: int) -> dict[str, Any]:
                         "413": _error("Body larger than the limit."),
                         "415": _error("Content-Type is not application/json."),
                         "422": _error(
-                            "Schema violation; a 17-digit numeric timestamp that is not a real "
+                            "Schema violation; an integer field written with a fraction or "
+                            "exponent (200.0); a 17-digit numeric timestamp that is not a real "
                             "UTC time; or the screenshot time outside the freshness window."
                         ),
                         "503": _error("Spool full or unusable; retry."),
