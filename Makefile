@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 SHOTLINE := $(BIN)/shotline
 STAMP := $(VENV)/.installed
 
-.PHONY: setup prometheus-tools deploy-tools deploy-check dev-up dev-down test unit lint typecheck run bench clean
+.PHONY: setup prometheus-tools deploy-tools deploy-check dev-up dev-down test unit lint typecheck run bench clean mutation
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -61,5 +61,18 @@ bench: setup
 	@deploy/local/ensure-debian-package.sh wrk wrk  # the ingest scenario's load generator
 	@$(SHOTLINE) bench --readme README.md
 
+# Mutation testing of the parsers and the bill (docs/testing.md); not part of `make test`.
+# A fresh run each time, at low priority (the cores are shared); fails below MUTATION_MIN %.
+MUTATION_MIN ?= 95
+mutation: setup
+	@rm -rf mutants
+	@nice -n 10 $(BIN)/mutmut run --max-children 2
+	@$(BIN)/mutmut results
+	@$(BIN)/mutmut export-cicd-stats >/dev/null
+	@$(BIN)/python -c 'import json, sys; s = json.load(open("mutants/mutmut-cicd-stats.json")); \
+	k, t = s["killed"] + s["timeout"], s["total"]; pct = 100 * k / t; \
+	print(f"mutation score: {k}/{t} killed = {pct:.1f} % (minimum $(MUTATION_MIN) %)"); \
+	sys.exit(pct < $(MUTATION_MIN))'
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache mutants
