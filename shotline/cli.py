@@ -12,6 +12,7 @@ from shotline.bench.cli import bench
 from shotline.dev.cli import app as dev_app
 from shotline.ingest_cmd import ingest as ingest_cmd
 from shotline.process_cmd import register as register_processor_verbs
+from shotline.reconcile_cmd import reconcile
 from shotline.simulate.cli import simulate
 from shotline.topics import app as topics_app
 from shotline.usage_cmd import usage
@@ -35,6 +36,7 @@ register_processor_verbs(app)
 app.command("ingest")(ingest_cmd)
 app.command()(simulate)
 app.command()(bench)
+app.command()(reconcile)
 
 
 def main() -> None:
