@@ -89,14 +89,12 @@ def _print(run: RunResult) -> None:
     for name in (*columns, "missing objects"):
         table.add_column(name, justify="left" if name == "project" else "right")
     for p in run.projects:
-        row = p.as_json()
-        skipped = sum(p.skipped.values())
-        table.add_row(
-            p.project,
-            *(f"{row[k]:,}" for k in ("listed",)),
-            f"{skipped:,}",
-            *(f"{row[k]:,}" for k in ("seen", "missing_callbacks", "published", "missing_objects")),
-        )
+        if p.error:
+            table.add_row(p.project, "[red]failed[/red]", *("–" * 5))
+            continue
+        row = {**p.as_json(), "skipped": sum(p.skipped.values())}
+        names = ("listed", "skipped", "seen", "missing_callbacks", "published", "missing_objects")
+        table.add_row(p.project, *(f"{row[k]:,}" for k in names))
     Console().print(table)
     mode = " (dry run: nothing published)" if run.dry_run else ""
     Console().print(f"done in {run.duration_s:.1f} s{mode}", highlight=False)
