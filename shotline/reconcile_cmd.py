@@ -90,7 +90,7 @@ def _print(run: RunResult) -> None:
         table.add_column(name, justify="left" if name == "project" else "right")
     for p in run.projects:
         if p.error:
-            table.add_row(p.project, "[red]failed[/red]", *("–" * 5))
+            table.add_row(p.project, "[red]failed[/red]", *(["-"] * 5))
             continue
         row = {**p.as_json(), "skipped": sum(p.skipped.values())}
         names = ("listed", "skipped", "seen", "missing_callbacks", "published", "missing_objects")
