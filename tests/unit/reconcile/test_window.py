@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from botocore.utils import parse_timestamp
 
 from schemas import CallbackEnvelope, ProjectConfig, checksum, checksum_matches
 from schemas.identity import callback_key
 from schemas.wire import decode_envelope
 from shotline.reconcile.callbacks import reconciled_envelope, reconciled_request_id
+from shotline.reconcile.listing import _timestamp
 from shotline.reconcile.window import (
     Skip,
     TimeRange,
@@ -87,3 +89,17 @@ def test_the_published_callback_is_deterministic_keyed_and_verifiable() -> None:
     assert wire is not None
     assert wire.envelope.source == "reconciler"
     assert CallbackEnvelope.model_validate_json(data) == env
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-12-01T07:00:00.000Z",
+        "2026-12-01T07:00:00Z",
+        "2026-12-01T07:00:00.123456+00:00",
+        "Tue, 01 Dec 2026 07:00:00 GMT",  # not ISO: botocore's own parser decides
+    ],
+)
+def test_the_fast_listing_timestamp_parser_agrees_with_botocore(text: str) -> None:
+    assert _timestamp(text) == parse_timestamp(text)
+    assert _timestamp(text).utcoffset() == timedelta(0)
