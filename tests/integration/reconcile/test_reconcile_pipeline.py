@@ -1,8 +1,9 @@
 """The reconciler against the real broker and the local S3 server, with the pipeline
 running: the simulator uploads 500 screenshots and drops about 10 % of their callbacks;
 ``shotline reconcile`` publishes exactly the dropped ones, a second run publishes none, and
-when the dropped callbacks finally arrive (twice each) every object is still in
-``shotline.screenshots.v1`` once and ``shotline usage`` bills exactly 500."""
+when the dropped callbacks finally arrive (twice each, after a restart of the processors)
+every object is still in ``shotline.screenshots.v1`` once and ``shotline usage`` bills
+exactly 500."""
 
 from __future__ import annotations
 
@@ -77,6 +78,10 @@ async def test_reconcile_recovers_dropped_callbacks_and_late_ones_count_once(
 
         second = await asyncio.to_thread(reconcile, env, "--since", "-1h", "--grace", "0")
         assert (second["seen"], second["missing_callbacks"], second["published"]) == (TOTAL, 0, 0)
+
+        # a restart: the new dedupe rebuilds its seen-set from the object-keyed output
+        assert stop(pipeline) == 0, log.read_text()[-3000:]
+        pipeline = spawn(kafka, ["process", "dedupe", "tally", "metrics", "--port", "0"], env, log)
 
         # Agora's callbacks for the dropped screenshots arrive after all, twice each
         async with httpx.AsyncClient(base_url=ingest.url, timeout=10) as client:
