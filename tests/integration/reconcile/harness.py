@@ -32,11 +32,26 @@ def s3() -> Any:
     )
 
 
-def new_bucket(create: bool = True) -> str:
+def new_bucket(made: list[str], create: bool = True) -> str:
     name = f"rec-{uuid.uuid4().hex[:12]}"
+    made.append(name)
     if create:
         s3().create_bucket(Bucket=name)
     return name
+
+
+def drop_bucket(name: str) -> None:
+    """Delete a test's bucket and its objects (the S3 server is shared and in memory)."""
+    client = s3()
+    try:
+        pages = client.get_paginator("list_objects_v2").paginate(Bucket=name)
+        for page in pages:
+            keys = [{"Key": o["Key"]} for o in page.get("Contents", ())]
+            if keys:
+                client.delete_objects(Bucket=name, Delete={"Objects": keys, "Quiet": True})
+        client.delete_bucket(Bucket=name)
+    except client.exceptions.NoSuchBucket:
+        pass
 
 
 def write_config(path: Path, bucket: str, callback_addr: str, prefix: str = PREFIX) -> Path:

@@ -62,9 +62,9 @@ async def dead_letter(kafka: KafkaSettings, object_name: str, processor: str = "
 
 
 async def test_dry_run_across_midnight_counts_and_skips_and_publishes_nothing(
-    kafka: KafkaSettings, tmp_path: Path
+    kafka: KafkaSettings, tmp_path: Path, buckets: list[str]
 ) -> None:
-    bucket = new_bucket()
+    bucket = new_bucket(buckets)
     client = s3()
     in_range = [name(MIDNIGHT - timedelta(minutes=2), 1), name(MIDNIGHT + timedelta(minutes=3), 2)]
     outside = [name(MIDNIGHT - timedelta(hours=2), 3)]  # same day folder, before --since
@@ -103,16 +103,16 @@ async def test_dry_run_across_midnight_counts_and_skips_and_publishes_nothing(
 
 
 async def test_empty_and_missing_buckets_get_one_clear_line_and_no_traceback(
-    kafka: KafkaSettings, tmp_path: Path
+    kafka: KafkaSettings, tmp_path: Path, buckets: list[str]
 ) -> None:
-    empty = new_bucket()
+    empty = new_bucket(buckets)
     env = environment(kafka, write_config(tmp_path / "e.toml", empty, "https://h/cb"))
     code, out, err = shotline(env, "reconcile", "--project", PROJECT, "--since", "-30m")
     assert code == 0, err
     assert f"no objects under s3://{empty}/{PREFIX}/" in err.replace("\n", "")
     assert "Traceback" not in out + err
 
-    missing = new_bucket(create=False)
+    missing = new_bucket(buckets, create=False)
     env = environment(kafka, write_config(tmp_path / "m.toml", missing, "https://h/cb"))
     code, out, err = shotline(env, "reconcile", "--project", PROJECT, "--since", "-30m", "--json")
     assert code == 1

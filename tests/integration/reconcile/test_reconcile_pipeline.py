@@ -43,9 +43,9 @@ async def billed(env: dict[str, str]) -> int:
 
 
 async def test_reconcile_recovers_dropped_callbacks_and_late_ones_count_once(
-    kafka: KafkaSettings, tmp_path: Path
+    kafka: KafkaSettings, tmp_path: Path, buckets: list[str]
 ) -> None:
-    bucket = new_bucket(create=False)  # the simulator creates it
+    bucket = new_bucket(buckets, create=False)  # the simulator creates it
     port = free_port()
     url = f"http://127.0.0.1:{port}/v1/callbacks/{PROJECT}"
     env = environment(kafka, write_config(tmp_path / "shotline.toml", bucket, url))
