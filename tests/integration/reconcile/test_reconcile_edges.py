@@ -4,6 +4,7 @@ objects that are not Agora screenshots, a range across midnight, the grace perio
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -121,3 +122,17 @@ async def test_empty_and_missing_buckets_get_one_clear_line_and_no_traceback(
     code, _, err = shotline(env, "reconcile", "--since", "-30m")
     assert code == 2
     assert "exactly one of --project KEY or --all-projects" in err
+
+    # --all-projects: the missing bucket fails its project only; the other is reconciled
+    both = tmp_path / "both.toml"
+    write_config(both, missing, "https://h/cb")
+    other = (tmp_path / "e.toml").read_text().replace(f"[projects.{PROJECT}]", "[projects.other]")
+    both.write_text(both.read_text() + other + "[projects.nobucket]\ncallback_addr = 'x'\n")
+    env = environment(kafka, both)
+    code, out, err = shotline(env, "reconcile", "--all-projects", "--since", "-30m", "--json")
+    assert code == 1, err
+    summary = json.loads(out)
+    assert [(p["project"], p["error"]) for p in summary["projects"]] == [
+        (PROJECT, f"bucket '{missing}' does not exist"),
+        ("other", None),
+    ]
