@@ -34,7 +34,7 @@ OUTPUTS: tuple[tuple[str, str, type[BaseModel], str], ...] = (
         "ingest",
         "callbacks",
         CallbackEnvelope,
-        "Accepted callbacks, key = object name (Agora-shaped) else requestId.",
+        "Callbacks (ingest; reconcile: source reconciler), key = object name else requestId.",
     ),
     (
         "dedupe",
