@@ -14,6 +14,7 @@ from shotline.cli_errors import SETUP_ERRORS
 from shotline.dev.cli import app as dev_app
 from shotline.ingest_cmd import ingest as ingest_cmd
 from shotline.process_cmd import register as register_processor_verbs
+from shotline.reconcile_cmd import reconcile
 from shotline.simulate.cli import simulate
 from shotline.topics import app as topics_app
 from shotline.usage_cmd import usage
@@ -37,6 +38,7 @@ register_processor_verbs(app)
 app.command("ingest")(ingest_cmd)
 app.command()(simulate)
 app.command()(bench)
+app.command()(reconcile)
 
 
 def main() -> None:

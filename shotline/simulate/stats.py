@@ -45,6 +45,7 @@ class Stats:
     rejected: list[str] = field(default_factory=list)
     unexpected: list[str] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)
+    dropped_bodies: list[bytes] = field(default_factory=list)  # kept with keep_ids
     outcomes: Counter[str] = field(default_factory=Counter)
     latencies: deque[float] = field(default_factory=lambda: deque(maxlen=20_000))
     counts: Counter[str] = field(default_factory=Counter)
