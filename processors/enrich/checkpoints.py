@@ -79,10 +79,10 @@ class CheckpointLog:
         self.topic = f"{kafka.topic_prefix}shotline.enrich.checkpoints.v1"
         self._group = group
 
-    def _consumer(self, group: str | None = None) -> AIOKafkaConsumer:
+    def _consumer(self) -> AIOKafkaConsumer:
         return AIOKafkaConsumer(
             **self._kafka.client_kwargs(),
-            group_id=group,
+            group_id=None,
             enable_auto_commit=False,
             isolation_level="read_committed",
             max_partition_fetch_bytes=8 << 20,
@@ -121,24 +121,30 @@ class CheckpointLog:
         return found
 
     async def committed(self, partitions: set[int]) -> dict[int, int]:
-        """The group's committed input offset per partition (0 when none)."""
-        consumer = self._consumer(self._group)
+        """The group's committed input offset per partition (0 when none). Asked through
+        the admin client: a consumer of the same group, even unsubscribed, must not be
+        started next to the runner's (it disturbs the group's rebalance)."""
+        admin = AIOKafkaAdminClient(**self._kafka.client_kwargs())
+        tps = [TopicPartition(self.input_topic, p) for p in sorted(partitions)]
         try:
-            await consumer.start()
-            out = {}
-            for p in partitions:
-                offset = await consumer.committed(TopicPartition(self.input_topic, p))
-                out[p] = offset if offset is not None else 0
-            return out
+            await admin.start()
+            found = await admin.list_consumer_group_offsets(self._group, partitions=tps)
         except KafkaError as exc:
             raise RetriableError(f"cannot read committed offsets: {exc}") from exc
         finally:
-            await consumer.stop()
+            await admin.close()
+        out = dict.fromkeys(partitions, 0)
+        for tp, meta in found.items():
+            if meta.offset >= 0:
+                out[tp.partition] = meta.offset
+        return out
 
     async def replay(
         self, ranges: Mapping[int, tuple[int, int]]
     ) -> AsyncIterator[tuple[int, object]]:
         """Every input record in ``ranges`` (partition → [start, end)), as consumed."""
+        if not ranges:  # aiokafka: stopping a consumer right after its start can raise
+            return  # CancelledError (its committed-reset task never ran)
         consumer = self._consumer()
         tps = {TopicPartition(self.input_topic, p): span for p, span in ranges.items()}
         try:
