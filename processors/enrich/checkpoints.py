@@ -15,6 +15,7 @@ kafka errors never leave this module: they become ``RetriableError``.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
@@ -30,9 +31,21 @@ from processors.runner.errors import RetriableError
 from processors.runner.readback import read_range
 from schemas import KafkaSettings
 
-__all__ = ["MAX_LISTED", "Checkpoint", "CheckpointLog"]
+__all__ = ["MAX_LISTED", "Checkpoint", "CheckpointLog", "stop_consumer"]
 
 MAX_LISTED = 100_000  # pending offsets listed in one checkpoint; beyond, replay all from low
+
+
+async def stop_consumer(consumer: AIOKafkaConsumer) -> None:
+    """``consumer.stop()``, except that aiokafka's own race (a consumer stopped soon after
+    its start awaits a task it cancelled before it ran: ``CancelledError``) is not taken
+    for a cancellation of the caller; a real one still propagates."""
+    try:
+        await consumer.stop()
+    except asyncio.CancelledError:
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise
 
 
 @dataclass(frozen=True)
@@ -117,7 +130,7 @@ class CheckpointLog:
         except KafkaError as exc:
             raise RetriableError(f"cannot read {self.topic}: {exc}") from exc
         finally:
-            await consumer.stop()
+            await stop_consumer(consumer)
         return found
 
     async def committed(self, partitions: set[int]) -> dict[int, int]:
@@ -155,4 +168,4 @@ class CheckpointLog:
         except KafkaError as exc:
             raise RetriableError(f"cannot replay {self.input_topic}: {exc}") from exc
         finally:
-            await consumer.stop()
+            await stop_consumer(consumer)

@@ -20,6 +20,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 
+from processors.enrich.checkpoints import stop_consumer
 from schemas import KafkaSettings
 from schemas.s3event import S3Event, S3EventDocument
 
@@ -95,4 +96,4 @@ class EventFeed:
                     if not behind:
                         self.warm.set()
         finally:
-            await consumer.stop()
+            await stop_consumer(consumer)

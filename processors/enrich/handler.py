@@ -185,10 +185,7 @@ class EnrichProcessor:
 
     async def _head_tick(self) -> None:
         self.join.warm = self._feed.warm.is_set()
-        for item in self.join.due():
-            task = asyncio.create_task(self._head(item))
-            self._heads_running.add(task)
-            task.add_done_callback(self._heads_running.discard)
+        self._launch()
         self.join.index.expire(time.monotonic())
         self.metrics.pending.set(len(self.join.pending))
         self.metrics.indexed.set(len(self.join.index))
@@ -200,6 +197,13 @@ class EnrichProcessor:
         except Exception as exc:  # the adapter returns outcomes; anything else is transient
             outcome = Transient(f"{type(exc).__name__}: {exc}")
         self.join.after_head(item, outcome)
+        self._launch()  # the freed slot serves the next due screenshot without waiting a tick
+
+    def _launch(self) -> None:
+        for item in self.join.due():
+            task = asyncio.create_task(self._head(item))
+            self._heads_running.add(task)
+            task.add_done_callback(self._heads_running.discard)
 
     async def _flush(self) -> None:
         sent = self.join.take_outbox()

@@ -23,6 +23,7 @@ import random
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from processors.enrich.logic import (
     Denied,
@@ -74,13 +75,20 @@ class Join:
         self._ready: dict[str, deque[Pending]] = {}
         self._buckets: dict[str, TokenBucket] = {}
         self._rng = random.Random()
+        self._enriched: dict[tuple[str, str], Any] = {}
 
     def label(self, project: str) -> str:
         return project if project in self.projects else "other"
 
     def _emit(self, record: Record[ScreenshotRecord], facts: S3ObjectFacts | None) -> Emit:
         source = facts.source if facts is not None else "none"
-        self.metrics.enriched.labels(self.label(record.value.project), source).inc()
+        counter = self._enriched.get((record.value.project, source))
+        if counter is None:  # one labels() lookup per project and source, not per record
+            labels = (self.label(record.value.project), source)
+            counter = self._enriched[(record.value.project, source)] = self.metrics.enriched.labels(
+                *labels
+            )
+        counter.inc()
         return Emit(
             self.output_topic,
             record.value.request_id,
@@ -111,17 +119,20 @@ class Join:
 
     def on_events(self, events: Sequence[S3Event]) -> None:
         now = self.clock()
+        created = 0
         for event in events:
-            self.metrics.events.labels("created" if event.created else "other").inc()
             if event.removed:
                 self.index.forget((event.bucket, event.object_key))
             if not event.created:
                 continue
+            created += 1
             facts = facts_from_event(event)
             if not self.index.add(facts, event.s3.object.sequencer, now):
                 continue
             for item in self.pending.waiting_for((facts.bucket, facts.key)):
                 self._settle(item, encode(self._emit(item.record, facts)))
+        self.metrics.events.labels("created").inc(created)
+        self.metrics.events.labels("other").inc(len(events) - created)
 
     def _settle(self, item: Pending, output: Encoded) -> None:
         self.pending.settle(item)

@@ -42,8 +42,9 @@ def location(record: ScreenshotRecord, project: ProjectConfig | None) -> tuple[s
 
 
 def facts_from_event(event: S3Event) -> S3ObjectFacts:
+    """Built without re-validation: ``event`` was validated (size ≥ 0, a datetime)."""
     obj = event.s3.object
-    return S3ObjectFacts(
+    return S3ObjectFacts.model_construct(
         bucket=event.bucket,
         key=event.object_key,
         size=obj.size,
