@@ -130,7 +130,6 @@ def s3_events(
     ] = 0,
 ) -> None:
     """Bridge S3 event notifications from SQS to shotline.s3events.v1 (delete after ack)."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     settings = load_settings()
     config = None
     if project is not None:
@@ -144,6 +143,8 @@ def s3_events(
     except (BotoCoreError, ClientError) as exc:
         typer.echo(f"error: cannot reach {sqs_queue_url}: {exc}", err=True)
         raise typer.Exit(1) from None
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("botocore").setLevel(logging.WARNING)
     bridge = Bridge(settings.kafka, sqs, sqs_queue_url, wait_s)
     if port:
         start_http_server(port, registry=bridge.registry)

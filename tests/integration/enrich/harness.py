@@ -48,6 +48,14 @@ def notify_to_new_queue(bucket: str) -> str:
     return url
 
 
+def queue_depth(url: str) -> int:
+    """Messages in the queue, visible or in flight."""
+    sqs = boto3.client("sqs", endpoint_url=S3_ENDPOINT, region_name="us-east-1", **KEYS)
+    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    found = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
+    return sum(int(found[name]) for name in names)
+
+
 def drop_queue(url: str) -> None:
     sqs = boto3.client("sqs", endpoint_url=S3_ENDPOINT, region_name="us-east-1", **KEYS)
     sqs.delete_queue(QueueUrl=url)

@@ -32,6 +32,7 @@ from tests.integration.enrich.harness import (
     new_bucket,
     notify_to_new_queue,
     project_toml,
+    queue_depth,
     s3,
     write_config,
 )
@@ -139,6 +140,7 @@ async def test_enrich_outcomes_with_events_heads_faults_missing_and_denied(
                 datetime.fromisoformat(dead["denied-5"]["last_failure_at"]).timestamp() - sent_at
             )
             assert denied_after < 8, f"access denied took {denied_after:.1f} s"
+            assert queue_depth(queue) == 0, "the bridge left acknowledged messages in SQS"
             await wait_until(
                 lambda: scrape(port, 'shotline_enrich_missing_total{project="heads"}') == 1.0,
                 timeout_s=10,
