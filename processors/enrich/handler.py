@@ -14,8 +14,9 @@ processor runs four tasks of its own:
 * checkpoints (``checkpoints.CheckpointLog``): each owned partition's pending offsets, so a
   restart or the next owner after a rebalance rebuilds them (``on_assign``).
 
-Pending state is bounded (``max_pending``: ``handle`` waits for room, then raises
-``Backpressure``) and time-limited (``missing_after_s``, ``transient_budget_s``).
+Pending state is bounded (``max_pending``: ``handle`` waits up to a second for room, then
+raises ``Backpressure``, so the engine pauses that partition and redelivers the batch) and
+time-limited (``missing_after_s``, ``transient_budget_s``).
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ log = logging.getLogger("shotline.processors")
 
 HeadsFactory = Callable[[Mapping[str, ProjectConfig], EnrichSettings], ObjectHeads]
 _TICK_S = 0.02
-_ROOM_WAIT_S = 30.0
+_ROOM_WAIT_S = 1.0  # a full pending set usually drains within a second; else Backpressure
 
 
 def _heads(projects: Mapping[str, ProjectConfig], settings: EnrichSettings) -> ObjectHeads:
@@ -128,8 +129,8 @@ class EnrichProcessor:
     async def handle(self, batch: Batch[ScreenshotRecord]) -> HandleResult:
         deadline = time.monotonic() + _ROOM_WAIT_S
         while len(self.join.pending) >= self.settings.max_pending:
-            if time.monotonic() > deadline:
-                raise Backpressure(5.0, "pending_full")
+            if time.monotonic() > deadline:  # the engine pauses this partition and redelivers
+                raise Backpressure(2.0, "pending_full")
             await asyncio.sleep(0.05)  # HeadObject answers and events make room
         emits: list[Emit] = []
         for record in batch:

@@ -52,13 +52,15 @@ class EnrichSettings(BaseModel):
         "consuming waits.",
     )
     event_ttl_s: float = Field(
-        default=600.0,
+        default=300.0,
         gt=0,
         description="How long an S3 event is remembered for a screenshot that arrives later; "
         "also how far back the event index is read at start.",
     )
     max_events: int = Field(
-        default=1_000_000, ge=1, description="Cap on remembered S3 events (oldest dropped)."
+        default=500_000,
+        ge=1,
+        description="Cap on remembered S3 events, oldest dropped (about 0.5 KB each).",
     )
     checkpoint_interval_s: float = Field(
         default=1.0, gt=0, description="How often the pending state's checkpoint is written."

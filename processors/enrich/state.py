@@ -16,6 +16,7 @@ import heapq
 import itertools
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from processors.enrich.logic import newer_sequencer
@@ -25,29 +26,54 @@ from schemas import S3ObjectFacts
 __all__ = ["EventIndex", "Pending", "PendingSet"]
 
 Location = tuple[str, str]
+# size, etag, content type, last modified, version id, sequencer, monotonic time added
+_Entry = tuple[int, str, str | None, datetime, str | None, str | None, float]
 
 
 class EventIndex:
+    """Entries are compact tuples under one ``bucket/key`` string (about a third of the
+    memory of a facts model per entry); facts are rebuilt on a join."""
+
     def __init__(self, ttl_s: float, cap: int) -> None:
         self.ttl_s = ttl_s
         self.cap = cap
-        self._facts: OrderedDict[Location, tuple[S3ObjectFacts, str | None, float]] = OrderedDict()
+        self._facts: OrderedDict[str, _Entry] = OrderedDict()
         self.evicted = 0
 
     def __len__(self) -> int:
         return len(self._facts)
 
     def get(self, where: Location) -> S3ObjectFacts | None:
-        found = self._facts.get(where)
-        return found[0] if found is not None else None
+        found = self._facts.get(f"{where[0]}/{where[1]}")
+        if found is None:
+            return None
+        size, etag, content_type, modified, version, _, _ = found
+        return S3ObjectFacts.model_construct(
+            bucket=where[0],
+            key=where[1],
+            size=size,
+            etag=etag,
+            content_type=content_type,
+            last_modified=modified,
+            version_id=version,
+            source="event",
+        )
 
     def add(self, facts: S3ObjectFacts, sequencer: str | None, now: float) -> bool:
         """Remember ``facts`` unless a newer event of the same key is known; True if kept."""
-        where = (facts.bucket, facts.key)
+        where = f"{facts.bucket}/{facts.key}"
         known = self._facts.get(where)
-        if known is not None and not newer_sequencer(sequencer, known[1]):
+        if known is not None and not newer_sequencer(sequencer, known[5]):
             return False
-        self._facts[where] = (facts, sequencer, now)
+        self._facts[where] = (
+            facts.size,
+            facts.etag,
+            facts.content_type,
+            facts.last_modified,
+            facts.version_id,
+            sequencer,
+            now,
+        )
         self._facts.move_to_end(where)
         while len(self._facts) > self.cap:
             self._facts.popitem(last=False)
@@ -55,13 +81,13 @@ class EventIndex:
         return True
 
     def forget(self, where: Location) -> None:
-        self._facts.pop(where, None)
+        self._facts.pop(f"{where[0]}/{where[1]}", None)
 
     def expire(self, now: float) -> None:
         horizon = now - self.ttl_s
         while self._facts:
             first = next(iter(self._facts.values()))
-            if first[2] >= horizon:
+            if first[6] >= horizon:
                 return
             self._facts.popitem(last=False)
 
