@@ -21,7 +21,9 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote_plus
 
+import orjson
 from aiokafka import AIOKafkaProducer
 from prometheus_client import CollectorRegistry
 
@@ -38,51 +40,64 @@ from schemas import (
     ChecksumStatus,
     KafkaSettings,
     ProjectConfig,
+    ScreenshotRecord,
     compact_utc,
 )
 from shotline.bench.harness import Rate, create_scratch_topics, drop_topics, steady_rate
 from shotline.bench.model import Measurement
 from shotline.settings import load_settings
 
-__all__ = ["measure"]
+__all__ = ["measure", "s3_event", "screenshot"]
 
 HEAD_OBJECTS = 2000
 MOTO_KEY = "bench"  # moto's server takes any key pair
 THREADS = 16
 
 
-def _screenshot(i: int, project: str) -> tuple[bytes, bytes, str]:
-    """(key, value, object key) of the i-th screenshot record."""
-    now = datetime.now(UTC)
-    utc = compact_utc(now)
-    key = f"shots/{utc[:8]}/{i:032x}_room_1__uid_s_42__uid_e_video_{utc}.jpg"
+def screenshot(
+    i: int, project: str, at: datetime | None = None, tag: str = "req"
+) -> ScreenshotRecord:
+    """The i-th screenshot record of ``project`` (requestId ``<tag>-<i>``), taken and
+    received at ``at`` (default now, millisecond precision); tests build theirs here too."""
+    shot = at or datetime.now(UTC)
+    shot = shot.replace(microsecond=shot.microsecond // 1000 * 1000)
+    utc = compact_utc(shot)
     callback = AgoraCallback(
-        requestId=f"req-{i}",
+        requestId=f"{tag}-{i}",
         callbackParam={"cname": "room_1"},
         callbackData="",
         checksum="0" * 32,
-        object=key,
+        object=f"shots/{utc[:8]}/{i:032x}_room_1__uid_s_42__uid_e_video_{utc}.jpg",
         code=200,
         msg="Supervise complete",
         channelName="room_1",
         userId="42",
-        timestamp=int(now.timestamp() * 1000),
+        timestamp=int(shot.timestamp() * 1000),
     )
     env = CallbackEnvelope(
-        project=project, received_at=now, checksum_status=ChecksumStatus.OK, callback=callback
+        project=project, received_at=shot, checksum_status=ChecksumStatus.OK, callback=callback
     )
-    return f"req-{i}".encode(), normalise(env, 60_000).model_dump_json().encode(), key
+    return normalise(env, 60_000)
 
 
-def _event(bucket: str, key: str, i: int) -> bytes:
-    import orjson
+def _screenshot(i: int, project: str) -> tuple[bytes, bytes, str]:
+    """(Kafka key, value, object key) of the i-th screenshot record."""
+    record = screenshot(i, project)
+    return record.request_id.encode(), record.model_dump_json().encode(), record.callback.object
 
+
+def s3_event(bucket: str, key: str, size: int, etag: str, sequencer: str | None = None) -> bytes:
+    """A one-record S3 ObjectCreated notification as AWS shapes it (key URL-encoded)."""
+    obj: dict[str, object] = {"key": quote_plus(key), "size": size, "eTag": etag}
+    if sequencer is not None:
+        obj["sequencer"] = sequencer
     record = {
         "eventVersion": "2.1",
         "eventSource": "aws:s3",
+        "awsRegion": "us-east-1",
         "eventTime": datetime.now(UTC).isoformat(timespec="milliseconds"),
         "eventName": "ObjectCreated:Put",
-        "s3": {"bucket": {"name": bucket}, "object": {"key": key, "size": 1000 + i, "eTag": "e"}},
+        "s3": {"bucket": {"name": bucket}, "object": obj},
     }
     return orjson.dumps({"Records": [record]})
 
@@ -180,7 +195,7 @@ async def _measure(duration_s: float) -> Measurement:
         try:
             shots = [_screenshot(i, "bench") for i in range(events_n)]
             events = [
-                (f"{bucket}/{k}".encode(), _event(bucket, k, i))
+                (f"{bucket}/{k}".encode(), s3_event(bucket, k, 1000 + i, "e"))
                 for i, (_, _, k) in enumerate(shots)
             ]
             await _fill(kafka, {kafka.topics.s3events: events})
