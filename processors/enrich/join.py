@@ -126,11 +126,14 @@ class Join:
             if not event.created:
                 continue
             created += 1
-            facts = facts_from_event(event)
-            if not self.index.add(facts, event.s3.object.sequencer, now):
+            where = (event.bucket, event.object_key)
+            if not self.index.add(where, event, now):
                 continue
-            for item in self.pending.waiting_for((facts.bucket, facts.key)):
-                self._settle(item, encode(self._emit(item.record, facts)))
+            waiting = self.pending.waiting_for(where)
+            if waiting:  # facts are built only for a join, not per event
+                facts = facts_from_event(event)
+                for item in waiting:
+                    self._settle(item, encode(self._emit(item.record, facts)))
         self.metrics.events.labels("created").inc(created)
         self.metrics.events.labels("other").inc(len(events) - created)
 

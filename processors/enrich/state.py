@@ -16,12 +16,13 @@ import heapq
 import itertools
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from processors.enrich.logic import newer_sequencer
 from processors.runner.contract import Record
 from schemas import S3ObjectFacts
+from schemas.s3event import S3Event
 
 __all__ = ["EventIndex", "Pending", "PendingSet"]
 
@@ -59,22 +60,24 @@ class EventIndex:
             source="event",
         )
 
-    def add(self, facts: S3ObjectFacts, sequencer: str | None, now: float) -> bool:
-        """Remember ``facts`` unless a newer event of the same key is known; True if kept."""
-        where = f"{facts.bucket}/{facts.key}"
-        known = self._facts.get(where)
-        if known is not None and not newer_sequencer(sequencer, known[5]):
+    def add(self, where: Location, event: S3Event, now: float) -> bool:
+        """Remember ``event`` (an ObjectCreated of ``where``) unless a newer event of the
+        same key is known; True if kept."""
+        name = f"{where[0]}/{where[1]}"
+        obj = event.s3.object
+        known = self._facts.get(name)
+        if known is not None and not newer_sequencer(obj.sequencer, known[5]):
             return False
-        self._facts[where] = (
-            facts.size,
-            facts.etag,
-            facts.content_type,
-            facts.last_modified,
-            facts.version_id,
-            sequencer,
+        self._facts[name] = (
+            obj.size,
+            (obj.etag or "").strip('"'),
+            obj.content_type,
+            event.event_time.astimezone(UTC),
+            obj.version_id,
+            obj.sequencer,
             now,
         )
-        self._facts.move_to_end(where)
+        self._facts.move_to_end(name)
         while len(self._facts) > self.cap:
             self._facts.popitem(last=False)
             self.evicted += 1
