@@ -83,9 +83,10 @@ def start_pipeline(
         "SHOTLINE_INGEST_SPOOL_DIR": str(run_dir / "spool"),
     }
     pipeline = Pipeline(run_dir, env)
-    wanted = stages(layout, builtin_processors(), ingest=has_verb("ingest"))
-    queue = notify_bucket_to_queue(s3_endpoint, BUCKET, kafka.topic_prefix)
-    wanted.insert(-1, s3events_stage(queue, layout, layout.processor_port(len(wanted))))
+    processors = builtin_processors()
+    wanted = stages(layout, processors, ingest=has_verb("ingest"))
+    queue = notify_bucket_to_queue(s3_endpoint, BUCKET, kafka.topic_prefix)  # the next port:
+    wanted.insert(-1, s3events_stage(queue, layout, layout.processor_port(len(processors))))
     try:
         for stage in wanted:
             pipeline.start(stage)
