@@ -79,8 +79,8 @@ class Bridge:
                 messages = answer.get("Messages", [])
                 if messages:
                     await self._forward(producer, messages)
-            except (BotoCoreError, ClientError) as exc:
-                log.warning("s3-events: SQS error: %s (retrying in 2 s)", exc)
+            except (BotoCoreError, ClientError, KafkaError) as exc:  # messages stay in SQS
+                log.warning("s3-events: %s: %s (retrying in 2 s)", type(exc).__name__, exc)
                 await asyncio.sleep(2)
 
     async def _forward(self, producer: AIOKafkaProducer, messages: list[dict[str, Any]]) -> None:
