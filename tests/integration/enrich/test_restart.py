@@ -64,7 +64,7 @@ async def publish_events(
 async def wait_all_enriched(
     kafka: KafkaSettings, shots: list[ScreenshotRecord], log: Path
 ) -> dict[str, list[dict[str, Any]]]:
-    deadline = asyncio.get_running_loop().time() + 60
+    deadline = asyncio.get_running_loop().time() + 90
     while True:
         done = await enriched_by_id(kafka)
         if len(done) >= len(shots):
@@ -105,7 +105,7 @@ async def test_kill_9_mid_stream_then_restart_leaves_every_screenshot_enriched(
             if start == N // 2:
                 await wait_until(
                     lambda: (scrape(ports[0], "shotline_enrich_pending") or 0) > 0,
-                    timeout_s=20,
+                    timeout_s=60,
                     what="screenshots pending in the first process",
                 )
                 await asyncio.sleep(1.5)  # committed, and in a checkpoint
@@ -152,7 +152,7 @@ async def test_pending_screenshots_follow_their_partitions_through_rebalances(
         await feed_screenshots(kafka, shots[:300])  # their events come last
         await wait_until(
             lambda: (scrape(ports[0], "shotline_enrich_pending") or 0) > 0,
-            timeout_s=30,
+            timeout_s=60,
             what="screenshots pending in the first instance",
         )
         b = spawn(kafka, ["process", "enrich", "--port", str(ports[1])], env, log)
