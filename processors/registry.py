@@ -6,6 +6,7 @@ __all__ = ["BUILTINS"]
 
 BUILTINS: dict[str, str] = {
     "dedupe": "processors.dedupe.handler:processor",
+    "enrich": "processors.enrich.handler:processor",
     "metrics": "processors.metrics.handler:metrics",
     "tally": "processors.metrics.handler:tally",
 }

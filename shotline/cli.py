@@ -15,6 +15,7 @@ from shotline.dev.cli import app as dev_app
 from shotline.ingest_cmd import ingest as ingest_cmd
 from shotline.process_cmd import register as register_processor_verbs
 from shotline.reconcile_cmd import reconcile
+from shotline.s3events_cmd import s3_events
 from shotline.simulate.cli import simulate
 from shotline.topics import app as topics_app
 from shotline.usage_cmd import usage
@@ -36,6 +37,7 @@ app.add_typer(topics_app, name="topics")
 app.command("usage")(usage)
 register_processor_verbs(app)
 app.command("ingest")(ingest_cmd)
+app.command("s3-events")(s3_events)
 app.command()(simulate)
 app.command()(bench)
 app.command()(reconcile)

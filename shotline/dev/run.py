@@ -26,11 +26,13 @@ from shotline.dev.monitor import Monitor, render
 from shotline.dev.pipeline import Pipeline, PipelineError, Stage
 from shotline.dev.prometheus import PrometheusServer
 from shotline.dev.s3 import S3Server
+from shotline.dev.s3events import notify_bucket_to_queue
 from shotline.dev.topology import (
     Layout,
     builtin_processors,
     docs_stage,
     has_verb,
+    s3events_stage,
     shotline_argv,
     stages,
     write_config,
@@ -81,7 +83,10 @@ def start_pipeline(
         "SHOTLINE_INGEST_SPOOL_DIR": str(run_dir / "spool"),
     }
     pipeline = Pipeline(run_dir, env)
-    wanted = stages(layout, builtin_processors(), ingest=has_verb("ingest"))
+    processors = builtin_processors()
+    wanted = stages(layout, processors, ingest=has_verb("ingest"))
+    queue = notify_bucket_to_queue(s3_endpoint, BUCKET, kafka.topic_prefix)  # the next port:
+    wanted.insert(-1, s3events_stage(queue, layout, layout.processor_port(len(processors))))
     try:
         for stage in wanted:
             pipeline.start(stage)
