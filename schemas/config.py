@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from schemas.checksum import DEFAULT_CHECKSUM_TEMPLATE, validate_template
+from schemas.moderation import ProjectModeration
 from schemas.topics import Topics
 
 __all__ = ["ChecksumMode", "KafkaSettings", "ProjectConfig"]
@@ -103,6 +104,9 @@ class ProjectConfig(BaseModel):
         description="Access key id; without keys the standard AWS credential chain is used.",
     )
     s3_secret_key: SecretStr | None = None
+    moderation: ProjectModeration | None = Field(
+        default=None, description="Moderation routing; None: verdicts are 'skipped'."
+    )
 
     @field_validator("object_prefix")
     @classmethod

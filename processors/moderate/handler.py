@@ -1,0 +1,241 @@
+"""The moderate processor: ``shotline.screenshots.enriched.v1`` → ``shotline.moderation.v1``
+(key = requestId), one verdict per screenshot; at-least-once, idempotent on requestId.
+
+Per record: no routing for its project → ``skipped/not_configured``; no object facts →
+``skipped/no_object``; outside the project's ``sample`` → ``skipped/sampled_out``; another
+screenshot of the channel within ``per_channel_interval_s`` → ``skipped/channel_interval``.
+The rest go to the providers (``decide.Moderator``). A ``block`` verdict calls the
+project's action webhook before it is published; a webhook that keeps failing dead-letters
+the record (``webhook_failed``) instead. Refused images and spent budgets are dead-lettered
+with their cause (``budget_exhausted``, ``provider_rejected``, ``missing_object``...) and
+get no verdict.
+
+A paused provider (breaker open, long Retry-After) makes ``handle`` raise the runner's
+``Backpressure``: the batch is not committed and comes again later. What was already
+decided is kept in a bounded in-memory cache keyed by requestId, so the batch handled
+again neither calls a provider nor the webhook twice and publishes each verdict once.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import OrderedDict
+from typing import Any
+
+from processors.moderate.decide import Decided, Moderator, Outcome, Refused
+from processors.moderate.errors import ProviderPaused
+from processors.moderate.guard import Guard
+from processors.moderate.images import S3Images
+from processors.moderate.logic import ChannelGate, sampled
+from processors.moderate.observe import ModerationMetrics
+from processors.moderate.providers.base import ImageRequest, ModerationProvider
+from processors.moderate.providers.registry import build_provider
+from processors.moderate.settings import ModerateSettings
+from processors.moderate.webhook import ActionWebhooks, WebhookFailed
+from processors.runner.contract import Batch, Context, DeadLetter, Emit, HandleResult, Record
+from processors.runner.errors import Backpressure, FatalError
+from schemas import EnrichedScreenshot, ProjectConfig, Topics
+from schemas.moderation import ModerationVerdict, ProjectModeration, Verdict
+
+__all__ = ["ModerateProcessor", "processor"]
+
+
+class ModerateProcessor:
+    name = "moderate"
+    input_model = EnrichedScreenshot
+    exactly_once = False
+
+    def __init__(self) -> None:
+        self.settings = ModerateSettings()
+        self._projects: dict[str, ProjectConfig] = {}
+        self._output = ""
+        self._guards: dict[str, Guard] = {}
+        self._moderator = Moderator({})
+        self._gate = ChannelGate()
+        self._decided: OrderedDict[str, Outcome] = OrderedDict()
+        self._webhooks: ActionWebhooks | None = None
+        self._metrics: ModerationMetrics | None = None
+
+    def input_topic(self, topics: Topics) -> str:
+        return topics.enriched
+
+    async def start(self, ctx: Context) -> None:
+        try:
+            self.settings = ModerateSettings.model_validate(dict(ctx.settings))
+        except ValueError as exc:
+            raise FatalError(f"moderate settings: {exc}") from exc
+        self._projects = dict(ctx.projects)
+        self._output = ctx.topics.moderation
+        self._metrics = ModerationMetrics.create(ctx.registry)
+        routes = [p.moderation for p in self._projects.values() if p.moderation is not None]
+        used = {name for route in routes for name in route.providers}
+        unknown = used - set(self.settings.providers)
+        if unknown:
+            raise FatalError(f"moderation routes name unknown providers: {sorted(unknown)}")
+        images = S3Images()
+        providers: list[ModerationProvider] = []
+        try:
+            for name in sorted(used):
+                provider = build_provider(name, self.settings.providers[name], images)
+                await provider.start()
+                providers.append(provider)
+            secrets = _webhook_secrets(routes)
+        except FatalError:
+            raise
+        except Exception as exc:  # a clear stop, not a traceback, for a misconfiguration
+            raise FatalError(f"moderate: {exc}") from exc
+        max_attempts = self.settings.max_attempts
+        self._guards = {
+            p.name: Guard(p, self.settings.providers[p.name], max_attempts, self._metrics)
+            for p in providers
+        }
+        self._moderator = Moderator(self._guards)
+        self._webhooks = ActionWebhooks(self._metrics, secrets)
+
+    async def stop(self) -> None:
+        for guard in self._guards.values():
+            await guard.provider.close()
+        if self._webhooks is not None:
+            await self._webhooks.close()
+        self._decided.clear()
+
+    async def on_assign(self, partitions: set[int]) -> None:
+        return None
+
+    async def on_revoke(self, partitions: set[int]) -> None:
+        return None
+
+    def _triage(self, shot: EnrichedScreenshot) -> tuple[str, ProjectModeration | None]:
+        """Why a screenshot is skipped (``""``: it is not) and its project's route."""
+        project = self._projects.get(shot.project)
+        route = project.moderation if project is not None else None
+        if route is None:
+            return "not_configured", None
+        if shot.s3 is None:
+            return "no_object", route
+        if not sampled(shot.request_id, route.sample):
+            return "sampled_out", route
+        at_ms = int(shot.event_time.timestamp() * 1000)
+        if not self._gate.admit(
+            shot.project, shot.callback.channelName, at_ms, route.per_channel_interval_s
+        ):
+            return "channel_interval", route
+        return "", route
+
+    async def handle(self, batch: Batch[EnrichedScreenshot]) -> HandleResult:
+        assert self._webhooks is not None, "start() first"
+        work: list[tuple[ImageRequest, ProjectModeration]] = []
+        fresh: dict[str, Outcome] = {}
+        for record in batch:
+            shot = record.value
+            if shot.request_id in self._decided or shot.request_id in fresh:
+                continue
+            skip, route = self._triage(shot)
+            if skip:
+                fresh[shot.request_id] = Decided(_skipped(shot, skip))
+            else:
+                assert route is not None
+                work.append((_request(shot, self._projects[shot.project]), route))
+        try:
+            fresh.update(await self._moderator.moderate(work))
+        except ProviderPaused as exc:
+            self._remember(fresh)  # skips stay decided: the channel gate must not see them twice
+            raise Backpressure(exc.retry_after_s, exc.reason) from exc
+        await self._act(fresh)
+        self._remember(fresh)
+        return self._result(batch)
+
+    async def _act(self, fresh: dict[str, Outcome]) -> None:
+        """Deliver the action webhook of every fresh ``block`` (before it is published)."""
+        assert self._webhooks is not None
+        for rid, outcome in fresh.items():
+            if not isinstance(outcome, Decided) or outcome.verdict.verdict is not Verdict.BLOCK:
+                continue
+            route = self._projects[outcome.verdict.project].moderation
+            if route is None or route.action_webhook is None:
+                continue
+            try:
+                await self._webhooks.deliver(
+                    outcome.verdict.project, route.action_webhook, outcome.verdict
+                )
+            except WebhookFailed as exc:
+                fresh[rid] = Refused(str(exc), "webhook_failed", route.action_webhook.attempts)
+
+    def _remember(self, fresh: dict[str, Outcome]) -> None:
+        self._decided.update(fresh)
+        while len(self._decided) > max(self.settings.result_cache, len(fresh)):
+            self._decided.popitem(last=False)
+
+    def _result(self, batch: Batch[EnrichedScreenshot]) -> HandleResult:
+        assert self._metrics is not None
+        emits: list[Emit] = []
+        dead: list[DeadLetter] = []
+        seen: set[str] = set()
+        for record in batch:
+            rid = record.value.request_id
+            if rid in seen:  # the same screenshot twice in one batch: one outcome
+                continue
+            seen.add(rid)
+            outcome = self._decided[rid]
+            project = self._label(record.value.project)
+            if isinstance(outcome, Refused):
+                dead.append(_dead(record, outcome))
+                continue
+            v = outcome.verdict
+            self._metrics.verdicts.labels(project, v.provider or "none", v.verdict.value).inc()
+            if v.verdict is Verdict.SKIPPED:
+                self._metrics.sampled_out.labels(project, v.reason or "unknown").inc()
+            emits.append(Emit(self._output, rid, v, headers=record.raw_headers))
+        return HandleResult(emits=emits, dead=dead)
+
+    def _label(self, project: str) -> str:
+        return project if project in self._projects else "other"
+
+
+def _skipped(shot: EnrichedScreenshot, reason: str) -> ModerationVerdict:
+    return ModerationVerdict(
+        request_id=shot.request_id, project=shot.project, verdict=Verdict.SKIPPED, reason=reason
+    )
+
+
+def _request(shot: EnrichedScreenshot, config: ProjectConfig) -> ImageRequest:
+    assert shot.s3 is not None
+    cb = shot.callback
+    return ImageRequest(
+        request_id=shot.request_id,
+        project=shot.project,
+        channel=cb.channelName,
+        user_id=cb.userId,
+        timestamp=cb.timestamp,
+        bucket=shot.s3.bucket,
+        key=shot.s3.key,
+        size=shot.s3.size,
+        version_id=shot.s3.version_id,
+        config=config,
+    )
+
+
+def _dead(record: Record[Any], refused: Refused) -> DeadLetter:
+    return DeadLetter(
+        record,
+        refused.error,
+        retriable=refused.reason in {"budget_exhausted", "webhook_failed"},
+        attempts=refused.attempts,
+        reason=refused.reason,
+    )
+
+
+def _webhook_secrets(routes: list[ProjectModeration]) -> dict[str, bytes]:
+    secrets: dict[str, bytes] = {}
+    for route in routes:
+        hook = route.action_webhook
+        if hook is None:
+            continue
+        value = os.environ.get(hook.secret_env)
+        if not value:
+            raise FatalError(f"action webhook secret: environment variable {hook.secret_env} unset")
+        secrets[hook.secret_env] = value.encode()
+    return secrets
+
+
+processor = ModerateProcessor()
