@@ -41,7 +41,7 @@ class Guard:
         self.name = provider.name
         self.quota = quota
         self.max_attempts = max_attempts
-        self.bucket = TokenBucket(quota.rate_per_s, quota.burst)
+        self.bucket = TokenBucket(quota.rate_per_s * (1 - quota.rate_margin), quota.burst)
         self.gate = Gate()
         self.breaker = Breaker(quota.breaker_failures, quota.breaker_open_s)
         self._slots = asyncio.Semaphore(quota.concurrency)

@@ -34,6 +34,13 @@ class QuotaConfig(BaseModel):
 
     rate_per_s: float = Field(default=10.0, gt=0, description="Token bucket refill (calls/s).")
     burst: int = Field(default=5, ge=1, description="Token bucket size.")
+    rate_margin: float = Field(
+        default=0.05,
+        ge=0,
+        lt=1,
+        description="The bucket refills this fraction under rate_per_s, so that network "
+        "jitter never shows the provider more than rate_per_s + burst in a second.",
+    )
     concurrency: int = Field(default=4, ge=1, description="Calls in flight at once.")
     timeout_s: float = Field(default=10.0, gt=0, description="Deadline of one call.")
     backoff_initial_s: float = Field(default=0.2, gt=0, description="First retry wait.")
