@@ -46,6 +46,7 @@ class LocalModel:
         self._preprocess = preprocess
         self._to_pil = to_pil
         self._threads = threads
+        self.classifier_path = str(path)
         self.classifier: Any = NSFWClassifier(
             str(path),
             providers=list(execution_providers),
