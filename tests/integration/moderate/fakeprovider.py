@@ -26,6 +26,16 @@ import orjson
 import uvicorn
 
 
+async def read_body(receive: Any) -> bytes:
+    """The whole request body of an ASGI HTTP request."""
+    chunks = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
 @dataclass
 class Script:
     poison: frozenset[str] = frozenset()
@@ -81,13 +91,7 @@ class FakeProvider:
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
-        chunks = []
-        while True:
-            message = await receive()
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body"):
-                break
-        rid = orjson.loads(b"".join(chunks)).get("requestId", "")
+        rid = orjson.loads(await read_body(receive)).get("requestId", "")
         status, headers, body, delay = self.decide(rid)
         self.statuses[status] = self.statuses.get(status, 0) + 1
         if delay:

@@ -12,7 +12,13 @@ import pytest
 from processors.moderate.signing import SIGNATURE_HEADER, verify
 from processors.runner.errors import Backpressure
 from schemas.moderation import Verdict
-from tests.integration.moderate.fakeprovider import FakeProvider, Script, score_of, serving
+from tests.integration.moderate.fakeprovider import (
+    FakeProvider,
+    Script,
+    read_body,
+    score_of,
+    serving,
+)
 from tests.unit.moderate.shots import enriched, project, record, started
 
 SECRET = "hook-secret-for-tests"
@@ -29,12 +35,7 @@ class Receiver:
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        body = await read_body(receive)
         headers = {k.decode(): v.decode() for k, v in scope["headers"]}
         ok = verify(SECRET.encode(), body, headers[SIGNATURE_HEADER.lower()])
         self.calls.append((headers["idempotency-key"], body, ok))
