@@ -61,6 +61,7 @@ class FakeProvider:
     arrivals: list[float] = field(default_factory=list)
     throttled_at: list[float] = field(default_factory=list)
     statuses: dict[int, int] = field(default_factory=dict)
+    requests: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
     _burst_until: float = 0.0
     _outage_until: float = 0.0
 
@@ -91,7 +92,9 @@ class FakeProvider:
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
-        rid = orjson.loads(await read_body(receive)).get("requestId", "")
+        body = await read_body(receive)
+        self.requests.append(({k.decode(): v.decode() for k, v in scope["headers"]}, body))
+        rid = orjson.loads(body).get("requestId", "")
         status, headers, body, delay = self.decide(rid)
         self.statuses[status] = self.statuses.get(status, 0) + 1
         if delay:

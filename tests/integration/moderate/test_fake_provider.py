@@ -78,7 +78,7 @@ async def test_thousand_screenshots_each_end_once_within_quota() -> None:
             "max_wait_s": 5.0,
         }
         route = {"providers": ["fake"], "review_at": 0.5, "block_at": 0.9}
-        proc, _ = await started(
+        proc, registry = await started(
             {"p1": project(route)}, {"providers": {"fake": provider}, "max_attempts": 4}
         )
         records = [record(enriched(i), offset=i) for i in range(N)]
@@ -120,3 +120,28 @@ async def test_thousand_screenshots_each_end_once_within_quota() -> None:
     quiet = [t for t in fake.arrivals if first_429 + 0.1 < t < last_429 + 2.0]
     in_burst = [t for t in quiet if t <= last_429]
     assert quiet == in_burst, f"{len(quiet) - len(in_burst)} requests within 2 s of a 429"
+
+    # the metrics saw it all
+    def metric(name: str, **labels: str) -> float:
+        return registry.get_sample_value(name, labels) or 0.0
+
+    assert (
+        metric("shotline_moderation_throttled_seconds_total", provider="fake", cause="retry_after")
+        >= 1.5
+    )
+    assert (
+        metric("shotline_moderation_provider_calls_total", provider="fake", outcome="status_429")
+        >= 1
+    )
+    assert (
+        metric("shotline_moderation_provider_calls_total", provider="fake", outcome="timeout") >= 1
+    )
+    assert (
+        metric("shotline_moderation_provider_calls_total", provider="fake", outcome="garbage") >= 1
+    )
+    assert metric("shotline_moderation_breaker_state", provider="fake") == 0  # closed again
+    verdicts = sum(
+        metric("shotline_moderation_verdicts_total", project="p1", provider="fake", verdict=v)
+        for v in ("pass", "review", "block")
+    )
+    assert verdicts == len(verdict_ids)

@@ -4,13 +4,15 @@ MinConfidence, confidence → score, and a ThrottlingException retried by the gu
 from __future__ import annotations
 
 import boto3
+import pytest
 from botocore.stub import Stubber
 from prometheus_client import CollectorRegistry
 
+from processors.moderate.errors import ProviderRejected
 from processors.moderate.guard import Guard
 from processors.moderate.observe import ModerationMetrics
 from processors.moderate.providers.base import ImageRequest
-from processors.moderate.providers.rekognition import RekognitionProvider
+from processors.moderate.providers.rekognition import INLINE_LIMIT_BYTES, RekognitionProvider
 from processors.moderate.settings import RekognitionProviderConfig
 from tests.unit.moderate.shots import BUCKET, project
 
@@ -23,7 +25,15 @@ class NoBytes:
         raise AssertionError("Rekognition reads the object itself")
 
 
-def _item() -> ImageRequest:
+class OneImage:
+    async def presign(self, item: ImageRequest, expiry_s: int) -> str:
+        raise AssertionError("not used")
+
+    async def fetch(self, item: ImageRequest) -> bytes:
+        return b"\xff\xd8jpeg bytes"
+
+
+def _item(size: int = 1000) -> ImageRequest:
     return ImageRequest(
         request_id="req-1",
         project="p1",
@@ -32,7 +42,7 @@ def _item() -> ImageRequest:
         timestamp=1,
         bucket=BUCKET,
         key="shots/20260301/a.jpg",
-        size=1000,
+        size=size,
         version_id="v1",
         config=project(None, s3_region="eu-west-1"),
     )
@@ -79,3 +89,22 @@ async def test_detect_moderation_labels_by_s3_object_with_throttling_retry() -> 
     assert not isinstance(answer, Exception)
     assert answer.model == "rekognition-7.0"
     assert [(lbl.name, lbl.score) for lbl in answer.labels] == [("Explicit", 0.915)]
+
+
+async def test_send_bytes_passes_the_image_inline_up_to_5_mb() -> None:
+    client = boto3.client(
+        "rekognition", region_name="eu-west-1", aws_access_key_id="k", aws_secret_access_key="s"
+    )
+    stubber = Stubber(client)
+    expected = {"Image": {"Bytes": b"\xff\xd8jpeg bytes"}, "MinConfidence": 50.0}
+    stubber.add_response("detect_moderation_labels", {"ModerationLabels": []}, expected)
+    config = RekognitionProviderConfig(send_bytes=True)
+    provider = RekognitionProvider("rek", config, OneImage(), client_factory=lambda r: client)
+    with stubber:
+        (answer,) = await provider.call([_item()])
+    stubber.assert_no_pending_responses()
+    assert not isinstance(answer, Exception)
+    assert answer.labels == ()
+    with pytest.raises(ProviderRejected) as too_large:
+        await provider.call([_item(size=INLINE_LIMIT_BYTES + 1)])
+    assert too_large.value.reason == "image_too_large"
