@@ -72,21 +72,31 @@ class Guard:
         cap = min(self.quota.backoff_max_s, self.quota.backoff_initial_s * 2 ** (attempt - 1))
         return random.uniform(0, cap)
 
-    async def _wait_gate_and_breaker(self) -> None:
-        throttled = self._metrics.throttled_seconds
-        while True:
-            wait = self.gate.wait_s()
+    async def _wait_gate(self) -> None:
+        """Wait out the provider's Retry-After, or pause the partitions if it is long."""
+        while (wait := self.gate.wait_s()) > 0:
             if wait > self.quota.max_wait_s:
                 raise ProviderPaused(self.name, wait, "retry_after")
-            if wait > 0:
-                throttled.labels(self.name, "retry_after").inc(wait)
-                await asyncio.sleep(wait)
-                continue
-            closed_for = self.breaker.admit()
-            self._metrics.breaker_state.labels(self.name).set(int(self.breaker.state))
-            if closed_for > 0:
-                raise ProviderPaused(self.name, closed_for, "breaker_open")
-            return
+            self._metrics.throttled_seconds.labels(self.name, "retry_after").inc(wait)
+            await asyncio.sleep(wait)
+
+    async def _wait_gate_and_breaker(self) -> None:
+        await self._wait_gate()
+        closed_for = self.breaker.admit()
+        self._metrics.breaker_state.labels(self.name).set(int(self.breaker.state))
+        if closed_for > 0:
+            raise ProviderPaused(self.name, closed_for, "breaker_open")
+
+    async def _wait_gate_and_bucket(self, images: int) -> None:
+        """The gate again (a 429 may have come while this call queued for a slot), then the
+        bucket's tokens; the call is sent right after, with no wait in between."""
+        while True:
+            await self._wait_gate()
+            wait = self.bucket.take(images)
+            if wait == 0:
+                return
+            self._metrics.throttled_seconds.labels(self.name, "rate").inc(wait)
+            await asyncio.sleep(wait)
 
     async def _attempt(
         self, items: Sequence[ImageRequest]
@@ -95,13 +105,7 @@ class Guard:
         await self._wait_gate_and_breaker()
         try:
             async with self._slots:
-                while True:  # the bucket, then the gate again: a 429 may have come meanwhile
-                    wait = self.bucket.take(len(items))
-                    if wait == 0 and self.gate.wait_s() == 0:
-                        break
-                    wait = wait or self.gate.wait_s()
-                    metrics.throttled_seconds.labels(self.name, "rate").inc(wait)
-                    await asyncio.sleep(wait)
+                await self._wait_gate_and_bucket(len(items))
                 started = time.perf_counter()
                 outcome = "error"
                 try:
