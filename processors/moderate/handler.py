@@ -18,6 +18,7 @@ again neither calls a provider nor the webhook twice and publishes each verdict 
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections import OrderedDict
 from typing import Any
@@ -35,7 +36,7 @@ from processors.moderate.webhook import ActionWebhooks, WebhookFailed
 from processors.runner.contract import Batch, Context, DeadLetter, Emit, HandleResult, Record
 from processors.runner.errors import Backpressure, FatalError
 from schemas import EnrichedScreenshot, ProjectConfig, Topics
-from schemas.moderation import ModerationVerdict, ProjectModeration, Verdict
+from schemas.moderation import ActionWebhook, ModerationVerdict, ProjectModeration, Verdict
 
 __all__ = ["ModerateProcessor", "processor"]
 
@@ -146,20 +147,25 @@ class ModerateProcessor:
         return self._result(batch)
 
     async def _act(self, fresh: dict[str, Outcome]) -> None:
-        """Deliver the action webhook of every fresh ``block`` (before it is published)."""
-        assert self._webhooks is not None
+        """Deliver the action webhook of every fresh ``block`` (before it is published),
+        all at once; a delivery that fails turns the outcome into a dead letter."""
+        webhooks = self._webhooks
+        assert webhooks is not None
+
+        async def act(rid: str, verdict: ModerationVerdict, hook: ActionWebhook) -> None:
+            try:
+                await webhooks.deliver(verdict.project, hook, verdict)
+            except WebhookFailed as exc:
+                fresh[rid] = Refused(str(exc), "webhook_failed", hook.attempts)
+
+        calls = []
         for rid, outcome in fresh.items():
             if not isinstance(outcome, Decided) or outcome.verdict.verdict is not Verdict.BLOCK:
                 continue
             route = self._projects[outcome.verdict.project].moderation
-            if route is None or route.action_webhook is None:
-                continue
-            try:
-                await self._webhooks.deliver(
-                    outcome.verdict.project, route.action_webhook, outcome.verdict
-                )
-            except WebhookFailed as exc:
-                fresh[rid] = Refused(str(exc), "webhook_failed", route.action_webhook.attempts)
+            if route is not None and route.action_webhook is not None:
+                calls.append(act(rid, outcome.verdict, route.action_webhook))
+        await asyncio.gather(*calls)
 
     def _remember(self, fresh: dict[str, Outcome]) -> None:
         self._decided.update(fresh)
