@@ -22,6 +22,7 @@ from ingest.errors import IngestError, SpoolFullError
 from ingest.openapi import openapi_document
 from ingest.security import child_traceparent, is_json_content_type
 from ingest.service import IngestService
+from ingest.workermetrics import WorkerMetrics
 
 __all__ = ["IngestApp"]
 
@@ -51,6 +52,7 @@ class IngestApp:
         self.service = service
         self._on_started = on_started
         self._metrics = service.metrics
+        self._workers: WorkerMetrics | None = None
         self._limit = service.settings.max_body_bytes
         self._ok = self._metrics.requests.labels(status="200", reason="ok")
         self._latency = self._metrics.request_latency
@@ -58,11 +60,19 @@ class IngestApp:
 
     async def startup(self) -> None:
         await self.service.start()
+        settings, slot = self.service.settings, self.service.slot
+        if settings.workers > 1 and slot is not None:  # one scrape sums every worker
+            self._workers = WorkerMetrics(
+                self._metrics.registry, settings.spool_dir / "metrics", slot.index
+            )
+            await self._workers.start()
         if self._on_started is not None:
             self._on_started()
 
     async def shutdown(self) -> None:
         await self.service.stop()
+        if self._workers is not None:
+            await self._workers.stop()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -164,7 +174,11 @@ class IngestApp:
             ready = self.service.ready
             await _answer(send, 200 if ready else 503, orjson.dumps(self._readiness(ready)))
         elif path == "/metrics":
-            data = generate_latest(self._metrics.registry)
+            data = (
+                self._workers.exposition()
+                if self._workers is not None
+                else generate_latest(self._metrics.registry)
+            )
             await _answer(send, 200, data, content_type=CONTENT_TYPE_LATEST.encode())
         else:
             await _answer(send, 200, self._openapi)

@@ -1,5 +1,7 @@
-"""Ingest benchmark: shotline's ingest against the raw baseline in ``bench/``, same broker,
-same run, same load.
+"""Ingest benchmark: shotline's ingest against two baselines in ``bench/``, same broker, same
+run, same load: the minimal receiver (``bench/minimal_app.py``: stdlib ``json``, no schema
+model, shotline's ``linger_ms``), which is the headline ratio, and the receiver with one
+pydantic validation (``bench/baseline_app.py``), kept for comparison with earlier tables.
 
 Each server runs as its own process (one uvicorn worker, uvloop + httptools) publishing to
 its own fresh topic on the configured Kafka. Load comes from wrk (C, Debian package) over
@@ -26,6 +28,7 @@ import httpx
 import orjson
 from aiokafka.admin import AIOKafkaAdminClient
 
+from ingest.settings import IngestSettings
 from schemas import KafkaSettings, checksum
 from shotline.bench.model import Measurement
 from shotline.settings import load_settings
@@ -175,38 +178,53 @@ def measure(duration_s: float, workers: int = 1) -> Measurement:
         raise RuntimeError("wrk is not installed: apt-get install -y wrk (make bench does it)")
     kafka_base = load_settings().kafka
     tag = uuid.uuid4().hex[:8]
+    kafka_m = KafkaSettings(bootstrap=kafka_base.bootstrap, topic_prefix=f"benchm{tag}.")
     kafka_b = KafkaSettings(bootstrap=kafka_base.bootstrap, topic_prefix=f"benchb{tag}.")
     kafka_s = KafkaSettings(bootstrap=kafka_base.bootstrap, topic_prefix=f"benchs{tag}.")
-    for kafka in (kafka_b, kafka_s):
+    every = (kafka_m, kafka_b, kafka_s)
+    for kafka in every:
         specs = [s for s in kafka.topics.specs(partitions=3) if s.name == kafka.topics.callbacks]
         asyncio.run(ensure_topics(kafka, specs))
     try:
-        baseline, shotline = _both(kafka_b, kafka_s, duration_s, workers)
+        minimal, baseline, shotline = _all(kafka_m, kafka_b, kafka_s, duration_s, workers)
     finally:
-        for kafka in (kafka_b, kafka_s):
+        for kafka in every:
             asyncio.run(_delete_topics(kafka, [kafka.topics.callbacks]))
-    return _measurement(baseline, shotline)
+    return _measurement(minimal, baseline, shotline)
 
 
-def _both(
-    kafka_b: KafkaSettings, kafka_s: KafkaSettings, duration_s: float, workers: int
-) -> tuple[Run, Run]:
+def _baseline(
+    name: str, module: str, kafka: KafkaSettings, work: Path, duration_s: float, workers: int
+) -> Run:
+    uvicorn = [sys.executable, "-m", "uvicorn", "--loop", "uvloop", "--http", "httptools"]
+    port = _free_port()
+    return _bench_one(
+        name,
+        [*uvicorn, "--port", str(port), "--workers", str(workers), "--log-level", "warning",
+         f"bench.{module}:app"],
+        {"PORT": str(port), "BENCH_KAFKA_BOOTSTRAP": kafka.bootstrap,
+         "BENCH_TOPIC": kafka.topics.callbacks, "BENCH_CALLBACK_ADDR": ADDR,
+         "BENCH_LINGER_MS": str(IngestSettings().linger_ms)},
+        work, work / "callbacks.jsonl", duration_s,
+    )  # fmt: skip
+
+
+def _all(
+    kafka_m: KafkaSettings,
+    kafka_b: KafkaSettings,
+    kafka_s: KafkaSettings,
+    duration_s: float,
+    workers: int,
+) -> tuple[Run, Run, Run]:
     with tempfile.TemporaryDirectory(prefix="shotline-bench-") as tmp:
         work = Path(tmp)
         bodies = work / "callbacks.jsonl"
         _write_bodies(bodies, 2000)
         config = work / "shotline.toml"
         config.write_text(f'[projects.{KEY}]\ncallback_addr = "{ADDR}"\n')
-        uvicorn = [sys.executable, "-m", "uvicorn", "--loop", "uvloop", "--http", "httptools"]
-        b_port, s_port = _free_port(), _free_port()
-        baseline = _bench_one(
-            "baseline",
-            [*uvicorn, "--port", str(b_port), "--workers", str(workers), "--log-level", "warning",
-             "bench.baseline_app:app"],
-            {"PORT": str(b_port), "BENCH_KAFKA_BOOTSTRAP": kafka_b.bootstrap,
-             "BENCH_TOPIC": kafka_b.topics.callbacks, "BENCH_CALLBACK_ADDR": ADDR},
-            work, bodies, duration_s,
-        )  # fmt: skip
+        s_port = _free_port()
+        minimal = _baseline("minimal", "minimal_app", kafka_m, work, duration_s, workers)
+        baseline = _baseline("pydantic", "baseline_app", kafka_b, work, duration_s, workers)
         shotline = _bench_one(
             "shotline",
             [str(Path(sys.executable).parent / "shotline"), "ingest", "--port", str(s_port),
@@ -217,18 +235,25 @@ def _both(
              "SHOTLINE_INGEST_SPOOL_DIR": str(work / "spool")},
             work, bodies, duration_s,
         )  # fmt: skip
-    return baseline, shotline
+    return minimal, baseline, shotline
 
 
-def _measurement(baseline: Run, shotline: Run) -> Measurement:
-    extra = {}
-    for label, run in (("shotline", shotline), ("baseline", baseline)):
+def _measurement(minimal: Run, baseline: Run, shotline: Run) -> Measurement:
+    """Headline: shotline against the minimal receiver; the pydantic receiver alongside."""
+    extra = {
+        "CPU µs/req ratio (shotline / minimal)": (
+            f"{shotline.cpu_us_per_request / max(1e-9, minimal.cpu_us_per_request):.2f}"
+        ),
+        "ratio vs pydantic receiver": f"{shotline.rps / max(1e-9, baseline.rps):.2f}x",
+        "pydantic receiver req/s": f"{baseline.rps:,.0f}",
+    }
+    for label, run in (("shotline", shotline), ("minimal", minimal), ("pydantic", baseline)):
         extra[f"{label} p50 ms"] = f"{run.p50_ms:.1f}"
         extra[f"{label} p99 ms"] = f"{run.p99_ms:.1f}"
         extra[f"{label} CPU µs/req"] = f"{run.cpu_us_per_request:.0f}"
         extra[f"{label} wrk CPU %"] = f"{100 * run.wrk_cpu_s / run.seconds:.0f}"
-    name = "raw ASGI + aiokafka (bench/baseline_app.py)"
-    return Measurement("ingest", "req/s", shotline.rps, baseline.rps, name, extra)
+    name = "minimal receiver: raw ASGI, json, md5, acks=all (bench/minimal_app.py)"
+    return Measurement("ingest", "req/s", shotline.rps, minimal.rps, name, extra)
 
 
 if __name__ == "__main__":  # python -m shotline.bench.ingest [seconds] [workers]
