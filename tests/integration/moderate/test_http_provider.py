@@ -3,14 +3,13 @@ of the configured expiry, headers from the environment, and a body signature."""
 
 from __future__ import annotations
 
-import boto3
 import httpx
 import orjson
 import pytest
 
 from processors.moderate.signing import SIGNATURE_HEADER, verify
 from tests.integration.moderate.fakeprovider import FakeProvider, Script, serving
-from tests.unit.moderate.shots import BUCKET, enriched, project, record, started
+from tests.unit.moderate.shots import BUCKET, enriched, moto_bucket, project, record, started
 
 pytestmark = pytest.mark.s3
 
@@ -50,14 +49,7 @@ async def test_shotline_preset_request_is_presigned_signed_and_authorised(
     assert sent["timestamp"] == shot.callback.timestamp
     assert sent["image_url"].startswith(f"http://127.0.0.1:9000/{BUCKET}/")
     assert "X-Amz-Expires=120" in sent["image_url"]
-    s3 = boto3.client(
-        "s3",
-        endpoint_url="http://127.0.0.1:9000",
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-    )
-    s3.create_bucket(Bucket=BUCKET)
+    s3 = moto_bucket()
     s3.put_object(Bucket=BUCKET, Key=shot.callback.object, Body=b"the screenshot")
     async with httpx.AsyncClient() as client:  # what the provider does with the URL
         fetched = await client.get(sent["image_url"])

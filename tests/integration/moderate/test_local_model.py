@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import io
 
-import boto3
 import pytest
 from PIL import Image
 
 from schemas.moderation import Verdict
-from tests.unit.moderate.shots import BUCKET, enriched, project, record, started
+from tests.unit.moderate.shots import BUCKET, enriched, moto_bucket, project, record, started
 
 pytestmark = pytest.mark.s3
 
@@ -26,14 +25,7 @@ def _landscape_jpeg(width: int = 320, height: int = 180) -> bytes:
 
 
 async def test_local_model_gives_a_safe_generated_image_a_low_score() -> None:
-    s3 = boto3.client(
-        "s3",
-        endpoint_url="http://127.0.0.1:9000",
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-    )
-    s3.create_bucket(Bucket=BUCKET)
+    s3 = moto_bucket()
     shots = [enriched(i) for i in range(3)]
     for shot in shots[:2]:
         assert shot.s3 is not None

@@ -17,6 +17,21 @@ from tests.callbacks_factory import envelope
 BUCKET = "shotline-moderation-test"
 
 
+def moto_bucket() -> Any:
+    """A boto3 client of the local S3 server (moto) with the test bucket created."""
+    import boto3
+
+    s3 = boto3.client(
+        "s3",
+        endpoint_url="http://127.0.0.1:9000",
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
+    s3.create_bucket(Bucket=BUCKET)
+    return s3
+
+
 def enriched(i: int, *, project: str = "p1", cname: str = "room_1") -> EnrichedScreenshot:
     shot = normalise(envelope(i, project=project, cname=cname), 60_000)
     facts = S3ObjectFacts(
