@@ -111,6 +111,10 @@ async def test_thousand_screenshots_each_end_once_within_quota() -> None:
     # the breaker opened during the outage and the batch came back after the pause
     assert any(reason == "breaker_open" for _, _, reason in pauses), pauses
 
+    print(  # the figures, for `pytest -s`
+        f"requests {len(fake.arrivals)}, statuses {fake.statuses}, "
+        f"max in 1 s {fake.max_in_window(1.0)} (limit {RATE + BURST:.0f}), pauses {pauses}"
+    )
     # quota: never more than rate + burst requests in any one-second window
     assert fake.max_in_window(1.0) <= RATE + BURST, fake.max_in_window(1.0)
     # Retry-After: 2 closes the provider: nothing reaches it for 2 s (0.1 s for requests
