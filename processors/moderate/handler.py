@@ -19,7 +19,6 @@ again neither calls a provider nor the webhook twice and publishes each verdict 
 from __future__ import annotations
 
 import asyncio
-import os
 from collections import OrderedDict
 from typing import Any
 
@@ -32,7 +31,7 @@ from processors.moderate.observe import ModerationMetrics
 from processors.moderate.providers.base import ImageRequest, ModerationProvider
 from processors.moderate.providers.registry import build_provider
 from processors.moderate.settings import ModerateSettings
-from processors.moderate.webhook import ActionWebhooks, WebhookFailed
+from processors.moderate.webhook import ActionWebhooks, WebhookFailed, webhook_secrets
 from processors.runner.contract import Batch, Context, DeadLetter, Emit, HandleResult, Record
 from processors.runner.errors import Backpressure, FatalError
 from schemas import EnrichedScreenshot, ProjectConfig, Topics
@@ -53,7 +52,8 @@ class ModerateProcessor:
         self._guards: dict[str, Guard] = {}
         self._moderator = Moderator({})
         self._gate = ChannelGate()
-        self._decided: OrderedDict[str, Outcome] = OrderedDict()
+        # requestId → outcome and the (partition, offset) of the record it was decided for
+        self._decided: OrderedDict[str, tuple[Outcome, int, int]] = OrderedDict()
         self._webhooks: ActionWebhooks | None = None
         self._metrics: ModerationMetrics | None = None
 
@@ -80,7 +80,7 @@ class ModerateProcessor:
                 provider = build_provider(name, self.settings.providers[name], images)
                 await provider.start()
                 providers.append(provider)
-            secrets = _webhook_secrets(routes)
+            secrets = webhook_secrets(routes)
         except FatalError:
             raise
         except Exception as exc:  # a clear stop, not a traceback, for a misconfiguration
@@ -127,10 +127,12 @@ class ModerateProcessor:
         assert self._webhooks is not None, "start() first"
         work: list[tuple[ImageRequest, ProjectModeration]] = []
         fresh: dict[str, Outcome] = {}
+        where: dict[str, tuple[int, int]] = {}
         for record in batch:
             shot = record.value
-            if shot.request_id in self._decided or shot.request_id in fresh:
+            if shot.request_id in fresh or self._known(shot.request_id, record):
                 continue
+            where[shot.request_id] = (record.partition, record.offset)
             skip, route = self._triage(shot)
             if skip:
                 fresh[shot.request_id] = Decided(_skipped(shot, skip))
@@ -140,10 +142,10 @@ class ModerateProcessor:
         try:
             fresh.update(await self._moderator.moderate(work))
         except ProviderPaused as exc:
-            self._remember(fresh)  # skips stay decided: the channel gate must not see them twice
+            self._remember(fresh, where)  # skips stay decided: the channel gate saw them
             raise Backpressure(exc.retry_after_s, exc.reason) from exc
         await self._act(fresh)
-        self._remember(fresh)
+        self._remember(fresh, where)
         return self._result(batch)
 
     async def _act(self, fresh: dict[str, Outcome]) -> None:
@@ -167,8 +169,25 @@ class ModerateProcessor:
                 calls.append(act(rid, outcome.verdict, route.action_webhook))
         await asyncio.gather(*calls)
 
-    def _remember(self, fresh: dict[str, Outcome]) -> None:
-        self._decided.update(fresh)
+    def _known(self, rid: str, record: Record[Any]) -> bool:
+        """Whether ``rid`` was decided already: a verdict holds for any later copy of the
+        screenshot (idempotent on requestId), a refusal only for the same record handled
+        again, so a dead letter replayed after its cause was fixed is decided afresh."""
+        cached = self._decided.get(rid)
+        if cached is None:
+            return False
+        outcome, partition, offset = cached
+        if isinstance(outcome, Refused) and (partition, offset) != (
+            record.partition,
+            record.offset,
+        ):
+            del self._decided[rid]
+            return False
+        return True
+
+    def _remember(self, fresh: dict[str, Outcome], where: dict[str, tuple[int, int]]) -> None:
+        for rid, outcome in fresh.items():
+            self._decided[rid] = (outcome, *where[rid])
         while len(self._decided) > max(self.settings.result_cache, len(fresh)):
             self._decided.popitem(last=False)
 
@@ -182,7 +201,7 @@ class ModerateProcessor:
             if rid in seen:  # the same screenshot twice in one batch: one outcome
                 continue
             seen.add(rid)
-            outcome = self._decided[rid]
+            outcome = self._decided[rid][0]
             project = self._label(record.value.project)
             if isinstance(outcome, Refused):
                 dead.append(_dead(record, outcome))
@@ -229,19 +248,6 @@ def _dead(record: Record[Any], refused: Refused) -> DeadLetter:
         attempts=refused.attempts,
         reason=refused.reason,
     )
-
-
-def _webhook_secrets(routes: list[ProjectModeration]) -> dict[str, bytes]:
-    secrets: dict[str, bytes] = {}
-    for route in routes:
-        hook = route.action_webhook
-        if hook is None:
-            continue
-        value = os.environ.get(hook.secret_env)
-        if not value:
-            raise FatalError(f"action webhook secret: environment variable {hook.secret_env} unset")
-        secrets[hook.secret_env] = value.encode()
-    return secrets
 
 
 processor = ModerateProcessor()

@@ -9,15 +9,18 @@ times; other statuses and exhausted attempts raise ``WebhookFailed`` (dead lette
 
 from __future__ import annotations
 
+import os
+
 import httpx
 import stamina
 
 from processors.moderate.observe import ModerationMetrics
 from processors.moderate.signing import SIGNATURE_HEADER, sign
+from processors.runner.errors import FatalError
 from schemas.errors import ShotlineError
-from schemas.moderation import ActionWebhook, ModerationVerdict
+from schemas.moderation import ActionWebhook, ModerationVerdict, ProjectModeration
 
-__all__ = ["ActionWebhooks", "WebhookFailed"]
+__all__ = ["ActionWebhooks", "WebhookFailed", "webhook_secrets"]
 
 
 class WebhookFailed(ShotlineError):
@@ -77,3 +80,17 @@ class ActionWebhooks:
             raise _Transient(f"HTTP {response.status_code}")
         if not 200 <= response.status_code < 300:
             raise WebhookFailed(f"action webhook answered HTTP {response.status_code}")
+
+
+def webhook_secrets(routes: list[ProjectModeration]) -> dict[str, bytes]:
+    """The HMAC secret of every route's webhook, by variable name; ``FatalError`` if unset."""
+    secrets: dict[str, bytes] = {}
+    for route in routes:
+        hook = route.action_webhook
+        if hook is None:
+            continue
+        value = os.environ.get(hook.secret_env)
+        if not value:
+            raise FatalError(f"action webhook secret: environment variable {hook.secret_env} unset")
+        secrets[hook.secret_env] = value.encode()
+    return secrets

@@ -123,3 +123,34 @@ async def test_missing_secret_stops_the_stage(monkeypatch: pytest.MonkeyPatch) -
             {"p1": project({"providers": ["low"], "action_webhook": hook})},
             {"providers": PROVIDERS},
         )
+
+
+async def test_refusal_is_kept_for_the_same_record_but_a_replay_is_decided_afresh() -> None:
+    CALLS.clear()
+    proc, _ = await started({"p1": project({"providers": ["broken"]})}, {"providers": PROVIDERS})
+    shot = enriched(0)
+    try:
+        first = await proc.handle([record(shot, offset=7)])
+        again = await proc.handle([record(shot, offset=7)])  # the same record redelivered
+        assert len(CALLS) == 1
+        replayed = await proc.handle([record(shot, offset=90)])  # `shotline dlq replay`
+        assert len(CALLS) == 2
+        duplicate = await proc.handle([record(shot, offset=91)])
+    finally:
+        await proc.stop()
+    for result in (first, again, replayed, duplicate):
+        assert [d.reason for d in result.dead] == ["provider_rejected"]
+    assert len(CALLS) == 3  # each new copy of a refused screenshot is asked again
+
+
+async def test_a_verdict_holds_for_every_later_copy_of_the_screenshot() -> None:
+    CALLS.clear()
+    proc, _ = await started({"p1": project({"providers": ["high"]})}, {"providers": PROVIDERS})
+    shot = enriched(0)
+    try:
+        first = await proc.handle([record(shot, offset=1)])
+        copy = await proc.handle([record(shot, offset=2)])
+    finally:
+        await proc.stop()
+    assert len(CALLS) == 1
+    assert [e.value for e in copy.emits] == [e.value for e in first.emits]
