@@ -65,7 +65,7 @@ class ModerationMetrics:
             ),
             webhook_calls=Counter(
                 "shotline_moderation_webhook_calls_total",
-                "Action webhook attempts by outcome (ok, failed, retried).",
+                "Action webhook deliveries by outcome (ok, failed: attempts spent or refused).",
                 ["project", "outcome"],
                 registry=registry,
             ),
