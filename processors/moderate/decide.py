@@ -22,7 +22,7 @@ from processors.moderate.logic import verdict_for, worst
 from processors.moderate.providers.base import ImageRequest, ProviderAnswer
 from schemas.moderation import ModerationVerdict, ProjectModeration, Verdict
 
-__all__ = ["Decided", "Moderator", "Outcome", "Refused"]
+__all__ = ["Decided", "Moderator", "Outcome", "Published", "Refused"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +37,12 @@ class Refused:
     attempts: int
 
 
-Outcome = Decided | Refused
+@dataclass(frozen=True, slots=True)
+class Published:
+    """Its verdict is already on the output topic (read back on assignment)."""
+
+
+Outcome = Decided | Refused | Published
 _Answer = tuple[ProviderAnswer, float] | Refused  # answer and latency (ms), or why not
 
 

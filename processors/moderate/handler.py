@@ -22,7 +22,7 @@ import asyncio
 from collections import OrderedDict
 from typing import Any
 
-from processors.moderate.decide import Decided, Moderator, Outcome, Refused
+from processors.moderate.decide import Decided, Moderator, Outcome, Published, Refused
 from processors.moderate.errors import ProviderPaused
 from processors.moderate.guard import Guard
 from processors.moderate.images import S3Images
@@ -30,6 +30,8 @@ from processors.moderate.logic import ChannelGate, sampled
 from processors.moderate.observe import ModerationMetrics
 from processors.moderate.providers.base import ImageRequest, ModerationProvider
 from processors.moderate.providers.registry import build_provider
+from processors.moderate.records import dead_letter, image_request, skipped_verdict
+from processors.moderate.restore import VerdictLog
 from processors.moderate.settings import ModerateSettings
 from processors.moderate.webhook import ActionWebhooks, WebhookFailed, webhook_secrets
 from processors.runner.contract import Batch, Context, DeadLetter, Emit, HandleResult, Record
@@ -56,6 +58,7 @@ class ModerateProcessor:
         self._decided: OrderedDict[str, tuple[Outcome, int, int]] = OrderedDict()
         self._webhooks: ActionWebhooks | None = None
         self._metrics: ModerationMetrics | None = None
+        self._log: VerdictLog | None = None
 
     def input_topic(self, topics: Topics) -> str:
         return topics.enriched
@@ -67,6 +70,7 @@ class ModerateProcessor:
             raise FatalError(f"moderate settings: {exc}") from exc
         self._projects = dict(ctx.projects)
         self._output = ctx.topics.moderation
+        self._log = VerdictLog(ctx.kafka, self._output)
         self._metrics = ModerationMetrics.create(ctx.registry)
         routes = [p.moderation for p in self._projects.values() if p.moderation is not None]
         used = {name for route in routes for name in route.providers}
@@ -101,7 +105,15 @@ class ModerateProcessor:
         self._decided.clear()
 
     async def on_assign(self, partitions: set[int]) -> None:
-        return None
+        """Read back the partitions' recent verdicts (``restore``): their records, if they
+        come again, are already done."""
+        if self._log is None:
+            return
+        found = await self._log.published(partitions, self.settings.restore_window_s)
+        for rid, partition in found.items():
+            if rid not in self._decided:
+                self._decided[rid] = (Published(), partition, -1)
+        self._trim()
 
     async def on_revoke(self, partitions: set[int]) -> None:
         return None
@@ -135,10 +147,10 @@ class ModerateProcessor:
             where[shot.request_id] = (record.partition, record.offset)
             skip, route = self._triage(shot)
             if skip:
-                fresh[shot.request_id] = Decided(_skipped(shot, skip))
+                fresh[shot.request_id] = Decided(skipped_verdict(shot, skip))
             else:
                 assert route is not None
-                work.append((_request(shot, self._projects[shot.project]), route))
+                work.append((image_request(shot, self._projects[shot.project]), route))
         try:
             fresh.update(await self._moderator.moderate(work))
         except ProviderPaused as exc:
@@ -188,7 +200,11 @@ class ModerateProcessor:
     def _remember(self, fresh: dict[str, Outcome], where: dict[str, tuple[int, int]]) -> None:
         for rid, outcome in fresh.items():
             self._decided[rid] = (outcome, *where[rid])
-        while len(self._decided) > max(self.settings.result_cache, len(fresh)):
+        self._trim(len(fresh))
+
+    def _trim(self, keep: int = 0) -> None:
+        """Drop the oldest outcomes beyond ``result_cache`` (never the ``keep`` newest)."""
+        while len(self._decided) > max(self.settings.result_cache, keep):
             self._decided.popitem(last=False)
 
     def _result(self, batch: Batch[EnrichedScreenshot]) -> HandleResult:
@@ -203,51 +219,21 @@ class ModerateProcessor:
             seen.add(rid)
             outcome = self._decided[rid][0]
             project = self._label(record.value.project)
+            if isinstance(outcome, Published):  # its verdict is on the topic already
+                continue
             if isinstance(outcome, Refused):
-                dead.append(_dead(record, outcome))
+                dead.append(dead_letter(record, outcome))
                 continue
             v = outcome.verdict
             self._metrics.verdicts.labels(project, v.provider or "none", v.verdict.value).inc()
             if v.verdict is Verdict.SKIPPED:
                 self._metrics.sampled_out.labels(project, v.reason or "unknown").inc()
-            emits.append(Emit(self._output, rid, v, headers=record.raw_headers))
+            # the input's partition number: restore finds a partition's verdicts there
+            emits.append(Emit(self._output, rid, v, record.partition, record.raw_headers))
         return HandleResult(emits=emits, dead=dead)
 
     def _label(self, project: str) -> str:
         return project if project in self._projects else "other"
-
-
-def _skipped(shot: EnrichedScreenshot, reason: str) -> ModerationVerdict:
-    return ModerationVerdict(
-        request_id=shot.request_id, project=shot.project, verdict=Verdict.SKIPPED, reason=reason
-    )
-
-
-def _request(shot: EnrichedScreenshot, config: ProjectConfig) -> ImageRequest:
-    assert shot.s3 is not None
-    cb = shot.callback
-    return ImageRequest(
-        request_id=shot.request_id,
-        project=shot.project,
-        channel=cb.channelName,
-        user_id=cb.userId,
-        timestamp=cb.timestamp,
-        bucket=shot.s3.bucket,
-        key=shot.s3.key,
-        size=shot.s3.size,
-        version_id=shot.s3.version_id,
-        config=config,
-    )
-
-
-def _dead(record: Record[Any], refused: Refused) -> DeadLetter:
-    return DeadLetter(
-        record,
-        refused.error,
-        retriable=refused.reason in {"budget_exhausted", "webhook_failed"},
-        attempts=refused.attempts,
-        reason=refused.reason,
-    )
 
 
 processor = ModerateProcessor()

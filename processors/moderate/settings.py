@@ -131,6 +131,13 @@ class ModerateSettings(BaseModel):
         "retry) neither calls providers nor the webhook twice.",
     )
 
+    restore_window_s: float = Field(
+        default=3600.0,
+        ge=0,
+        description="On assignment, verdicts this recent are read back so a redelivered "
+        "record gets no second verdict (0: off).",
+    )
+
     @model_validator(mode="before")
     @classmethod
     def _default_local(cls, data: object) -> object:

@@ -12,6 +12,7 @@ import pytest
 
 from processors.moderate.logic import sampled
 from schemas import DeadLetterRecord, KafkaSettings
+from schemas.moderation import ModerationVerdict, Verdict
 from tests.integration.moderate.fakeprovider import FakeProvider, Script, serving
 from tests.integration.processors.streams import (
     free_port,
@@ -19,6 +20,7 @@ from tests.integration.processors.streams import (
     read_all,
     scrape,
     spawn,
+    stays_at,
     stop,
     wait_for_count,
     wait_until,
@@ -93,3 +95,40 @@ async def test_every_screenshot_gets_one_verdict_or_one_dead_letter(
         ("budget_exhausted", "moderate", 3)
     }
     assert {d.source_key for d in dead} | set(keys) == {f"req-{i}" for i in range(N)}
+
+
+async def test_records_whose_verdict_is_already_published_are_not_redone(
+    kafka: KafkaSettings, tmp_path: Path
+) -> None:
+    """A crash between publishing verdicts and committing the input offsets: the verdicts
+    are there, the records come again. They are read back on assignment and skipped."""
+    earlier = [
+        ModerationVerdict(request_id=f"req-{i}", project="p1", verdict=Verdict.PASS)
+        for i in range(20)
+    ]
+    # keyed like the input, so each verdict sits in its input record's partition number
+    await produce(
+        kafka,
+        kafka.topics.moderation,
+        [(v.request_id.encode(), v.model_dump_json().encode()) for v in earlier],
+    )
+    fake = FakeProvider(Script())
+    async with serving(fake) as url:
+        config = _config(tmp_path / "shotline.toml", url)
+        config.write_text(config.read_text().replace(f"sample = {SAMPLE}", "sample = 1.0"))
+        env = {"SHOTLINE_CONFIG": str(config)}
+        log = tmp_path / "moderate.log"
+        proc = spawn(kafka, ["process", "moderate", "--port", str(free_port())], env, log)
+        try:
+            shots = [enriched(i) for i in range(60)]
+            items = [(s.request_id.encode(), s.model_dump_json().encode()) for s in shots]
+            await produce(kafka, kafka.topics.enriched, items)
+            await wait_for_count(kafka, kafka.topics.moderation, 60, timeout_s=90)
+            await stays_at(kafka, kafka.topics.moderation, 60, for_s=3)
+        finally:
+            code = stop(proc)
+        assert code == 0, log.read_text()[-3000:]
+    asked = sorted(orjson.loads(body)["requestId"] for _, body in fake.requests)
+    assert asked == sorted(f"req-{i}" for i in range(20, 60))
+    keys = sorted((k or b"").decode() for _, k, _ in await read_all(kafka, kafka.topics.moderation))
+    assert keys == sorted(f"req-{i}" for i in range(60))
