@@ -70,7 +70,7 @@ class ModerateProcessor:
             raise FatalError(f"moderate settings: {exc}") from exc
         self._projects = dict(ctx.projects)
         self._output = ctx.topics.moderation
-        self._log = VerdictLog(ctx.kafka, self._output)
+        self._log = VerdictLog(ctx.kafka, ctx.topics.enriched, self._output)
         self._metrics = ModerationMetrics.create(ctx.registry)
         routes = [p.moderation for p in self._projects.values() if p.moderation is not None]
         used = {name for route in routes for name in route.providers}
