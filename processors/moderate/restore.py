@@ -47,7 +47,8 @@ class VerdictLog:
                 try:
                     await self._output.check_partitions(self._input)
                 except FatalError as exc:  # its message speaks of dedupe
-                    raise FatalError(f"moderate: verdicts go to the input's partition: {exc}")
+                    msg = f"moderate: verdicts go to the input's partition number: {exc}"
+                    raise FatalError(msg) from exc
                 self._checked = True
             since_ms = int((time.time() - window_s) * 1000)
             await self._output.replay(partitions, since_ms, remember)
