@@ -45,6 +45,7 @@ def s3_client(
         connect_timeout=connect_timeout_s,
         read_timeout=read_timeout_s,
         retries={"total_max_attempts": max_attempts, "mode": "standard"},
+        signature_version="s3v4",  # presigned URLs too (botocore may presign with SigV2)
         s3=(
             {"addressing_style": project.s3_addressing_style}
             if project.s3_addressing_style is not None

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from schemas.checksum import DEFAULT_CHECKSUM_TEMPLATE, validate_template
 from schemas.kafka import KafkaSettings
+from schemas.moderation import ProjectModeration
 
 __all__ = ["ChecksumMode", "KafkaSettings", "ProjectConfig"]
 
@@ -72,6 +73,9 @@ class ProjectConfig(BaseModel):
         description="Access key id; without keys the standard AWS credential chain is used.",
     )
     s3_secret_key: SecretStr | None = None
+    moderation: ProjectModeration | None = Field(
+        default=None, description="Moderation routing; None: verdicts are 'skipped'."
+    )
 
     @field_validator("object_prefix")
     @classmethod

@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     metrics: MetricsSettings = MetricsSettings()
     processors: RunnerSettings = RunnerSettings()
     projects: dict[str, ProjectConfig] = Field(default_factory=dict)
+    moderation: dict[str, Any] = Field(
+        default_factory=dict, description="[moderation.providers.<name>]: the moderate section."
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -76,6 +79,7 @@ class Settings(BaseSettings):
 # Built-in processors whose section sits at the root of the configuration ([metrics]) rather
 # than under [processors.sections.<name>]; both are honoured, the latter winning.
 _ROOT_PROCESSOR_SECTIONS = frozenset({"metrics"})
+_ROOT_RAW_SECTIONS = {"moderate": "moderation"}  # processor name → raw root table
 
 
 def processor_section(settings: Settings, name: str) -> dict[str, Any]:
@@ -85,6 +89,8 @@ def processor_section(settings: Settings, name: str) -> dict[str, Any]:
     if name in _ROOT_PROCESSOR_SECTIONS:
         root = getattr(settings, name)
         section.update(root.model_dump(mode="json", exclude_unset=True))
+    if name in _ROOT_RAW_SECTIONS:
+        section.update(getattr(settings, _ROOT_RAW_SECTIONS[name]))
     section.update(settings.processors.sections.get(name, {}))
     return section
 

@@ -107,6 +107,17 @@ def _enrich_notes(samples: Samples) -> list[str]:
     ]
 
 
+def _verdict_notes(samples: Samples) -> list[str]:
+    """The moderate stage's verdicts by kind (``shotline_moderation_verdicts_total``)."""
+    counts = {
+        verdict: samples.total("shotline_moderation_verdicts_total", verdict=verdict)
+        for verdict in ("block", "review", "pass", "skipped")
+    }
+    if all(value is None for value in counts.values()):
+        return []
+    return [" ".join(f"{verdict} {_fmt(value or 0.0)}" for verdict, value in counts.items())]
+
+
 def _fmt(value: float | None, digits: int = 0) -> str:
     return "-" if value is None else f"{value:,.{digits}f}"
 
@@ -182,6 +193,7 @@ class Monitor:
         if duplicates is not None:
             notes.append(f"duplicates dropped {_fmt(duplicates)}")
         notes += _bill_notes(samples) + _enrich_notes(samples)
+        notes += _verdict_notes(samples)
         return Row(
             stage.name,
             total,

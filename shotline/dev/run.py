@@ -44,6 +44,8 @@ __all__ = ["run", "simulator_stage", "start_pipeline"]
 
 console = Console(stderr=True)
 BUCKET = "shotline-screenshots"
+# the local model checks ~30 images/s per core: a 10 % sample keeps up with the default rate
+MODERATION_TOML = '[projects."{project}".moderation]\nproviders = ["local"]\nsample = 0.1\n'
 
 
 def simulator_stage(
@@ -75,7 +77,8 @@ def start_pipeline(
 
     The caller owns the returned ``Pipeline`` (stop it, or use it as a context manager).
     """
-    config = write_config(run_dir / "shotline.toml", layout, BUCKET, s3_endpoint)
+    moderation = MODERATION_TOML.format(project=layout.project)
+    config = write_config(run_dir / "shotline.toml", layout, BUCKET, s3_endpoint, moderation)
     env = {
         "SHOTLINE_CONFIG": str(config),
         "SHOTLINE_KAFKA_BOOTSTRAP": kafka.bootstrap,
