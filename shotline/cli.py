@@ -43,9 +43,12 @@ app.command()(bench)
 app.command()(reconcile)
 
 
+EXPECTED_ERRORS: tuple[type[Exception], ...] = (*SETUP_ERRORS, MissingExtraError)
+
+
 def main() -> None:
     try:
         app()
-    except (*SETUP_ERRORS, MissingExtraError) as exc:  # expected: one clear line, no traceback
+    except EXPECTED_ERRORS as exc:  # expected: one clear line each, no traceback
         typer.echo(f"error: {exc}", err=True)
         raise SystemExit(2) from None
