@@ -1,10 +1,4 @@
-"""The record ingest publishes to ``shotline.callbacks.v1``.
-
-Key: the screenshot's identity, ``schemas.identity.callback_key`` (the object name when it
-has Agora's shape, else the requestId). ``source`` says who published it: ``agora`` (ingest,
-a real callback) or ``reconciler`` (``shotline reconcile``, a screenshot found in the bucket
-whose callback never arrived).
-"""
+"""The record ingest publishes to ``shotline.callbacks.v1`` (key = requestId)."""
 
 from __future__ import annotations
 
@@ -22,15 +16,11 @@ __all__ = [
     "HEADER_TRACEPARENT",
     "CallbackEnvelope",
     "ChecksumStatus",
-    "Source",
     "headers_as_text",
 ]
 
 HEADER_PROJECT = "shotline-project"
 HEADER_TRACEPARENT = "traceparent"
-
-Source = Literal["agora", "reconciler"]
-"""Who published a callback: ingest (``agora``) or ``shotline reconcile``."""
 
 
 def headers_as_text(headers: Iterable[tuple[str, bytes | None]]) -> dict[str, str]:
@@ -55,4 +45,3 @@ class CallbackEnvelope(BaseModel):
     received_at: datetime
     checksum_status: ChecksumStatus
     callback: AgoraCallback
-    source: Source = "agora"

@@ -44,13 +44,12 @@ def record_fields(
     callback: _Callback,
     event_time: datetime,
     tolerance_ms: int,
-    source: str = "agora",
 ) -> dict[str, Any]:
     """The ``ScreenshotRecord`` of an envelope's parts as plain values, in the model's field
     order: ``normalise`` validates them; dedupe's fast path serialises them directly, which
     gives the same JSON (the parts are already validated or computed here; tested byte for
     byte). ``callback`` is the model or its ``schemas.wire`` twin; ``event_time`` is its
-    timestamp in UTC; ``source`` the envelope's."""
+    timestamp in UTC."""
     name: dict[str, Any] | None
     try:
         name, error = object_name_fields(callback.object), None
@@ -78,7 +77,6 @@ def record_fields(
         "consistency": flags,
         "checksum_status": checksum_status,
         "callback": callback,
-        "source": source,
     }
 
 
@@ -94,7 +92,6 @@ if list(ScreenshotRecord.model_fields) != [
     "consistency",
     "checksum_status",
     "callback",
-    "source",
 ]:
     raise RuntimeError("processors.dedupe.logic.record_fields is out of date with ScreenshotRecord")
 
@@ -108,7 +105,6 @@ def normalise(envelope: CallbackEnvelope, tolerance_ms: int) -> ScreenshotRecord
         callback,
         callback.event_time,
         tolerance_ms,
-        envelope.source,
     )
     record: ScreenshotRecord = _validate_record(fields)
     return record

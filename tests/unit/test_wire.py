@@ -48,13 +48,7 @@ def check(data: bytes) -> WireRecord | None:
     env = wire.envelope
     fast = encode(
         record_fields(
-            env.project,
-            wire.received_at,
-            env.checksum_status,
-            env.callback,
-            wire.event_time,
-            2000,
-            env.source,
+            env.project, wire.received_at, env.checksum_status, env.callback, wire.event_time, 2000
         )
     )
     slow = to_json(
@@ -65,7 +59,6 @@ def check(data: bytes) -> WireRecord | None:
             model.callback,
             model.callback.event_time,
             2000,
-            model.source,
         )
     )
     assert fast == slow, data
@@ -117,8 +110,6 @@ ACCEPTED_BY_BOTH = [
     {"cb_checksum": ""},
     {"cb_code": -1},
     {"cb_channelName": "", "cb_userId": ""},
-    {"source": "reconciler"},  # shotline reconcile's envelopes
-    {"source": "agora"},
 ]
 
 
@@ -153,8 +144,6 @@ DECLINED = [
     {"schema_version": 2},
     {"schema_version": True},
     {"project": 7},
-    {"source": "simulator"},
-    {"source": None},
 ]
 
 
@@ -198,7 +187,6 @@ _fields = st.sampled_from(
         "received_at",
         "checksum_status",
         "callback",
-        "source",
         *(f"cb_{name}" for name in base()["callback"]),
         "cb_callbackParam",
     ]
