@@ -6,12 +6,12 @@ BIN := $(VENV)/bin
 SHOTLINE := $(BIN)/shotline
 STAMP := $(VENV)/.installed
 
-.PHONY: setup prometheus-tools dev-up dev-down test unit lint typecheck run bench clean
+.PHONY: setup prometheus-tools deploy-tools deploy-check dev-up dev-down test unit lint typecheck run bench clean mutation
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install -q --upgrade pip
-	@$(BIN)/python -m pip install -q -e '.[dev]'
+	@$(BIN)/python -m pip install -q -e '.[dev,moderation-local]'
 	@touch $(STAMP)
 
 setup: $(STAMP)
@@ -19,6 +19,15 @@ setup: $(STAMP)
 # Debian's prometheus + promtool, for the rule tests and the scrape test (apt-get if missing).
 prometheus-tools:
 	@deploy/local/ensure-debian-package.sh prometheus prometheus promtool
+
+# Debian's docker-compose (`config` needs no daemon), for the compose checks in tests/unit/deploy;
+# hadolint, kubernetes-validate and check-jsonschema come from the dev extra.
+deploy-tools:
+	@deploy/local/ensure-debian-package.sh docker-compose docker-compose
+
+# The offline deploy/ validators alone (image, compose, Kubernetes, dashboards).
+deploy-check: setup prometheus-tools deploy-tools
+	@$(BIN)/pytest -q tests/unit/deploy
 
 dev-up: setup
 	@$(SHOTLINE) dev up
@@ -33,12 +42,12 @@ lint: setup
 typecheck: setup
 	@$(BIN)/mypy
 
-unit: setup prometheus-tools
+unit: setup prometheus-tools deploy-tools
 	@$(BIN)/pytest -q tests/unit
 
 # Starts the local services if they are not running, runs everything, and stops only what
 # it started (a developer's `make dev-up` stays up).
-test: setup prometheus-tools lint typecheck
+test: setup prometheus-tools deploy-tools lint typecheck
 	@set -o pipefail; started=0; \
 	if ! $(SHOTLINE) dev status --quiet; then $(SHOTLINE) dev up && started=1; fi; \
 	$(BIN)/pytest -q tests; rc=$$?; \
@@ -52,5 +61,18 @@ bench: setup
 	@deploy/local/ensure-debian-package.sh wrk wrk  # the ingest scenario's load generator
 	@$(SHOTLINE) bench --readme README.md
 
+# Mutation testing of the parsers and the bill (docs/testing.md); not part of `make test`.
+# A fresh run each time, at low priority (the cores are shared); fails below MUTATION_MIN %.
+MUTATION_MIN ?= 95
+mutation: setup
+	@rm -rf mutants
+	@nice -n 10 $(BIN)/mutmut run --max-children 2
+	@$(BIN)/mutmut results
+	@$(BIN)/mutmut export-cicd-stats >/dev/null
+	@$(BIN)/python -c 'import json, sys; s = json.load(open("mutants/mutmut-cicd-stats.json")); \
+	k, t = s["killed"] + s["timeout"], s["total"]; pct = 100 * k / t; \
+	print(f"mutation score: {k}/{t} killed = {pct:.1f} % (minimum $(MUTATION_MIN) %)"); \
+	sys.exit(pct < $(MUTATION_MIN))'
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache mutants

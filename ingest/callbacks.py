@@ -26,6 +26,7 @@ from schemas import (
     checksum,
     checksum_matches,
 )
+from schemas.identity import callback_key
 
 __all__ = ["Accepted", "CallbackVerifier", "Rejection"]
 
@@ -106,7 +107,8 @@ class CallbackVerifier:
         }
         record = OutRecord(
             self._topic,
-            callback.requestId.encode(),
+            # the screenshot's identity (object name, else requestId): schemas.identity
+            callback_key(callback.object, callback.requestId).encode(),
             orjson.dumps(envelope),
             (self._project_header, (HEADER_TRACEPARENT, traceparent)),
         )

@@ -9,7 +9,8 @@ path-style (most self-hosted stores) or virtual-hosted style (Alibaba OSS's S3 e
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import boto3
 from botocore.config import Config
@@ -19,7 +20,13 @@ from schemas import ProjectConfig
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-__all__ = ["s3_client"]
+__all__ = ["s3_client", "sqs_client"]
+
+
+def _keys(project: ProjectConfig | None) -> tuple[str | None, str | None]:
+    if project is None or project.s3_access_key is None or project.s3_secret_key is None:
+        return None, None
+    return project.s3_access_key.get_secret_value(), project.s3_secret_key.get_secret_value()
 
 
 def s3_client(
@@ -32,15 +39,13 @@ def s3_client(
 ) -> S3Client:
     """A client for ``project``'s store. ``max_attempts`` defaults to 1 (botocore retries
     nothing): the caller owns retries, so its backoff and budget are the only ones."""
-    access_key = secret_key = None
-    if project.s3_access_key is not None and project.s3_secret_key is not None:
-        access_key = project.s3_access_key.get_secret_value()
-        secret_key = project.s3_secret_key.get_secret_value()
+    access_key, secret_key = _keys(project)
     config = Config(
         max_pool_connections=max_pool_connections,
         connect_timeout=connect_timeout_s,
         read_timeout=read_timeout_s,
         retries={"total_max_attempts": max_attempts, "mode": "standard"},
+        signature_version="s3v4",  # presigned URLs too (botocore may presign with SigV2)
         s3=(
             {"addressing_style": project.s3_addressing_style}
             if project.s3_addressing_style is not None
@@ -55,4 +60,25 @@ def s3_client(
         aws_access_key_id=access_key,
         aws_secret_access_key=secret_key,
         config=config,
+    )
+
+
+def sqs_client(queue_url: str, project: ProjectConfig | None = None) -> Any:
+    """An SQS client for ``queue_url`` (the S3 event bridge). On AWS the region comes from
+    the queue's host (``sqs.<region>.amazonaws.com``); any other host is used as the
+    endpoint (moto, ElasticMQ) with the project's region. Keys as for ``s3_client``."""
+    parts = urlsplit(queue_url)
+    host = parts.hostname or ""
+    endpoint: str | None = f"{parts.scheme}://{parts.netloc}"
+    region = project.s3_region if project is not None else "us-east-1"
+    if host.endswith(".amazonaws.com"):
+        endpoint, region = None, host.split(".")[1]
+    access_key, secret_key = _keys(project)
+    return boto3.session.Session().client(
+        "sqs",
+        endpoint_url=endpoint,
+        region_name=region,
+        aws_access_key_id=access_key,
+        aws_secret_access_key=secret_key,
+        config=Config(retries={"total_max_attempts": 3, "mode": "standard"}, read_timeout=30),
     )

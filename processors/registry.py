@@ -6,6 +6,8 @@ __all__ = ["BUILTINS"]
 
 BUILTINS: dict[str, str] = {
     "dedupe": "processors.dedupe.handler:processor",
+    "enrich": "processors.enrich.handler:processor",
     "metrics": "processors.metrics.handler:metrics",
+    "moderate": "processors.moderate.handler:processor",
     "tally": "processors.metrics.handler:tally",
 }

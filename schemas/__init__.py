@@ -7,7 +7,7 @@ from schemas.checksum import (
     checksum_matches,
     validate_template,
 )
-from schemas.config import ChecksumMode, KafkaSettings, ProjectConfig
+from schemas.config import ChecksumMode, ProjectConfig
 from schemas.deadletter import DeadLetterRecord
 from schemas.enriched import EnrichedScreenshot, S3ObjectFacts
 from schemas.envelope import (
@@ -17,6 +17,7 @@ from schemas.envelope import (
     ChecksumStatus,
     headers_as_text,
 )
+from schemas.kafka import KafkaConfigError, KafkaSettings
 from schemas.objectname import ObjectName, ObjectNameError, parse_object_name
 from schemas.screenshot import Consistency, ScreenshotRecord
 from schemas.timestamps import TimestampError, compact_utc, parse_compact_utc, to_utc
@@ -34,6 +35,7 @@ __all__ = [
     "Consistency",
     "DeadLetterRecord",
     "EnrichedScreenshot",
+    "KafkaConfigError",
     "KafkaSettings",
     "ObjectName",
     "ObjectNameError",

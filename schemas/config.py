@@ -1,4 +1,5 @@
-"""Configuration contracts shared by every unit: Kafka connection and the projects table.
+"""Configuration contracts shared by every unit: the projects table (and, re-exported, the
+Kafka connection model from ``schemas.kafka``).
 
 Pure models only; reading the environment and the TOML file happens in the composition root
 (``shotline.settings``).
@@ -7,12 +8,13 @@ Pure models only; reading the environment and the TOML file happens in the compo
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from schemas.checksum import DEFAULT_CHECKSUM_TEMPLATE, validate_template
-from schemas.topics import Topics
+from schemas.kafka import KafkaSettings
+from schemas.moderation import ProjectModeration
 
 __all__ = ["ChecksumMode", "KafkaSettings", "ProjectConfig"]
 
@@ -23,38 +25,6 @@ class ChecksumMode(StrEnum):
     ENFORCE = "enforce"
     LOG = "log"
     OFF = "off"
-
-
-class KafkaSettings(BaseModel):
-    """How to reach Kafka and which topic prefix to use."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
-
-    bootstrap: str = "127.0.0.1:9092"
-    topic_prefix: str = ""
-    client_id: str = "shotline"
-    security_protocol: str = "PLAINTEXT"
-    sasl_mechanism: str | None = None
-    sasl_username: str | None = None
-    sasl_password: SecretStr | None = None
-
-    @property
-    def topics(self) -> Topics:
-        return Topics(prefix=self.topic_prefix)
-
-    def client_kwargs(self) -> dict[str, Any]:
-        """Connection keyword arguments common to aiokafka producers, consumers and admin."""
-        kwargs: dict[str, Any] = {
-            "bootstrap_servers": self.bootstrap,
-            "client_id": self.client_id,
-            "security_protocol": self.security_protocol,
-        }
-        if self.sasl_mechanism:
-            kwargs["sasl_mechanism"] = self.sasl_mechanism
-            kwargs["sasl_plain_username"] = self.sasl_username
-            if self.sasl_password is not None:
-                kwargs["sasl_plain_password"] = self.sasl_password.get_secret_value()
-        return kwargs
 
 
 class ProjectConfig(BaseModel):
@@ -103,6 +73,9 @@ class ProjectConfig(BaseModel):
         description="Access key id; without keys the standard AWS credential chain is used.",
     )
     s3_secret_key: SecretStr | None = None
+    moderation: ProjectModeration | None = Field(
+        default=None, description="Moderation routing; None: verdicts are 'skipped'."
+    )
 
     @field_validator("object_prefix")
     @classmethod

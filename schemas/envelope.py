@@ -1,4 +1,10 @@
-"""The record ingest publishes to ``shotline.callbacks.v1`` (key = requestId)."""
+"""The record ingest publishes to ``shotline.callbacks.v1``.
+
+Key: the screenshot's identity, ``schemas.identity.callback_key`` (the object name when it
+has Agora's shape, else the requestId). ``source`` says who published it: ``agora`` (ingest,
+a real callback) or ``reconciler`` (``shotline reconcile``, a screenshot found in the bucket
+whose callback never arrived).
+"""
 
 from __future__ import annotations
 
@@ -16,11 +22,15 @@ __all__ = [
     "HEADER_TRACEPARENT",
     "CallbackEnvelope",
     "ChecksumStatus",
+    "Source",
     "headers_as_text",
 ]
 
 HEADER_PROJECT = "shotline-project"
 HEADER_TRACEPARENT = "traceparent"
+
+Source = Literal["agora", "reconciler"]
+"""Who published a callback: ingest (``agora``) or ``shotline reconcile``."""
 
 
 def headers_as_text(headers: Iterable[tuple[str, bytes | None]]) -> dict[str, str]:
@@ -45,3 +55,4 @@ class CallbackEnvelope(BaseModel):
     received_at: datetime
     checksum_status: ChecksumStatus
     callback: AgoraCallback
+    source: Source = "agora"

@@ -1,4 +1,5 @@
-"""The record dedupe publishes to ``shotline.screenshots.v1`` (key = requestId).
+"""The record dedupe publishes to ``shotline.screenshots.v1`` (key = the callback's key: the
+screenshot's identity, ``schemas.identity``).
 
 One record per screenshot, exactly once: the callback as received plus what dedupe derived
 from it — the UTC event time, the parsed object name (or why it did not parse) and whether
@@ -13,7 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from schemas.callback import AgoraCallback
-from schemas.envelope import ChecksumStatus
+from schemas.envelope import ChecksumStatus, Source
 from schemas.objectname import ObjectName
 
 __all__ = ["Consistency", "ScreenshotRecord"]
@@ -54,3 +55,4 @@ class ScreenshotRecord(BaseModel):
     consistency: Consistency
     checksum_status: ChecksumStatus
     callback: AgoraCallback
+    source: Source = "agora"  # the envelope's: "reconciler" for a screenshot found by listing

@@ -26,7 +26,7 @@ import msgspec
 from msgspec import Meta, Struct
 
 from schemas.callback import AgoraCallback, CallbackParam
-from schemas.envelope import CallbackEnvelope, ChecksumStatus
+from schemas.envelope import CallbackEnvelope, ChecksumStatus, Source
 from schemas.timestamps import TimestampError, to_utc
 
 __all__ = ["WireCallback", "WireEnvelope", "WireRecord", "decode_envelope", "encode"]
@@ -61,6 +61,7 @@ class WireEnvelope(Struct, kw_only=True, frozen=True, gc=False, forbid_unknown_f
     received_at: str
     checksum_status: ChecksumStatus
     callback: WireCallback
+    source: Source = "agora"
 
 
 class WireRecord(NamedTuple):

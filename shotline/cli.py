@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import typer
 
+from schemas.extras import MissingExtraError
 from shotline.bench.cli import bench
+from shotline.cli_errors import SETUP_ERRORS
 from shotline.dev.cli import app as dev_app
 from shotline.ingest_cmd import ingest as ingest_cmd
 from shotline.process_cmd import register as register_processor_verbs
+from shotline.reconcile_cmd import reconcile
+from shotline.s3events_cmd import s3_events
 from shotline.simulate.cli import simulate
 from shotline.topics import app as topics_app
 from shotline.usage_cmd import usage
@@ -33,9 +37,18 @@ app.add_typer(topics_app, name="topics")
 app.command("usage")(usage)
 register_processor_verbs(app)
 app.command("ingest")(ingest_cmd)
+app.command("s3-events")(s3_events)
 app.command()(simulate)
 app.command()(bench)
+app.command()(reconcile)
+
+
+EXPECTED_ERRORS: tuple[type[Exception], ...] = (*SETUP_ERRORS, MissingExtraError)
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except EXPECTED_ERRORS as exc:  # expected: one clear line each, no traceback
+        typer.echo(f"error: {exc}", err=True)
+        raise SystemExit(2) from None

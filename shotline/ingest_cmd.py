@@ -15,6 +15,7 @@ import typer
 import uvicorn
 
 from ingest import IngestApp, create_app
+from shotline.kafka_check import KafkaUnreachable, check_kafka
 from shotline.settings import load_settings
 
 __all__ = ["build_app", "ingest"]
@@ -50,6 +51,10 @@ def ingest(
     )
     if not root.projects:
         typer.echo("warning: no projects configured (SHOTLINE_CONFIG); every key is 404", err=True)
+    try:
+        check_kafka(root.kafka)  # bad credentials stop here; a broker that is down does not
+    except KafkaUnreachable as exc:
+        typer.echo(f"warning: {exc}; callbacks are spooled until it answers", err=True)
     count = workers or settings.workers
     # Each worker rebuilds its settings from the environment: tell them the real count.
     os.environ["SHOTLINE_INGEST_WORKERS"] = str(count)

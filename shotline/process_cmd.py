@@ -23,6 +23,7 @@ from rich.table import Table
 from processors.registry import BUILTINS
 from processors.runner import Context, FatalError, Runner, load_processor
 from processors.runner.dlq import read_dead_letters, replay_dead_letters
+from shotline.kafka_check import KafkaUnreachable, check_kafka
 from shotline.settings import Settings, load_settings, processor_section
 
 __all__ = ["dlq_app", "env_section", "register"]
@@ -84,6 +85,10 @@ def process(
     except FatalError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
+    try:
+        check_kafka(settings.kafka)  # bad credentials stop here; a broker still starting does not
+    except KafkaUnreachable as exc:
+        console.print(f"warning: {exc}; the processors wait for it")
 
     async def main() -> int:
         runner = Runner(units, settings.processors, port)
@@ -119,6 +124,7 @@ def _since(text: str | None) -> datetime | None:
 
 def _select(processor: str | None, since: str | None) -> list[Any]:
     settings = load_settings()
+    check_kafka(settings.kafka)
     after = _since(since)
     letters = asyncio.run(read_dead_letters(settings.kafka))
     return [

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -23,9 +23,16 @@ from ingest.settings import IngestSettings
 from processors.metrics.settings import MetricsSettings
 from processors.runner.settings import RunnerSettings
 from schemas import KafkaSettings, ProjectConfig
+from schemas.errors import ShotlineError
 from shotline.dev.settings import DevSettings
+from shotline.kafka_auth import resolve_token_provider
 
-__all__ = ["Settings", "load_settings", "processor_section"]
+__all__ = ["Settings", "SettingsError", "load_settings", "processor_section"]
+
+
+class SettingsError(ShotlineError):
+    """The configuration is invalid; the message names each field and what is wrong."""
+
 
 CONFIG_ENV = "SHOTLINE_CONFIG"
 
@@ -49,6 +56,9 @@ class Settings(BaseSettings):
     metrics: MetricsSettings = MetricsSettings()
     processors: RunnerSettings = RunnerSettings()
     projects: dict[str, ProjectConfig] = Field(default_factory=dict)
+    moderation: dict[str, Any] = Field(
+        default_factory=dict, description="[moderation.providers.<name>]: the moderate section."
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -69,6 +79,7 @@ class Settings(BaseSettings):
 # Built-in processors whose section sits at the root of the configuration ([metrics]) rather
 # than under [processors.sections.<name>]; both are honoured, the latter winning.
 _ROOT_PROCESSOR_SECTIONS = frozenset({"metrics"})
+_ROOT_RAW_SECTIONS = {"moderate": "moderation"}  # processor name → raw root table
 
 
 def processor_section(settings: Settings, name: str) -> dict[str, Any]:
@@ -78,13 +89,35 @@ def processor_section(settings: Settings, name: str) -> dict[str, Any]:
     if name in _ROOT_PROCESSOR_SECTIONS:
         root = getattr(settings, name)
         section.update(root.model_dump(mode="json", exclude_unset=True))
+    if name in _ROOT_RAW_SECTIONS:
+        section.update(getattr(settings, _ROOT_RAW_SECTIONS[name]))
     section.update(settings.processors.sections.get(name, {}))
     return section
 
 
 def load_settings(**overrides: Any) -> Settings:
-    """Read environment and TOML file; a missing or malformed file is a clear error."""
+    """Read environment and TOML file; a missing or malformed file is a clear error, and an
+    invalid value raises ``SettingsError`` naming the field and its environment variable.
+    The Kafka OAUTHBEARER token provider, if any, is resolved here."""
     path = os.environ.get(CONFIG_ENV)
     if path and not Path(path).is_file():
         raise FileNotFoundError(f"{CONFIG_ENV}={path} does not name a readable file")
-    return Settings(**overrides)
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as exc:
+        raise SettingsError(describe(exc)) from None
+    kafka = resolve_token_provider(settings.kafka)
+    return settings if kafka is settings.kafka else settings.model_copy(update={"kafka": kafka})
+
+
+def describe(exc: ValidationError) -> str:
+    """One line per invalid field: ``kafka.security_protocol (SHOTLINE_KAFKA_SECURITY_PROTOCOL):
+    Input should be ...``. Input values are never shown (they may be secrets)."""
+    lines = []
+    for error in exc.errors(include_url=False, include_input=False):
+        loc = [str(part) for part in error["loc"] if not str(part).startswith("function-")]
+        field = ".".join(loc) or "settings"
+        env = f" (SHOTLINE_{'_'.join(loc).upper()})" if len(loc) == 2 else ""
+        message = str(error["msg"]).removeprefix("Value error, ")
+        lines.append(f"invalid setting {field}{env}: {message}")
+    return "\n".join(lines)

@@ -11,6 +11,7 @@ from rich.console import Console
 
 from schemas import KafkaSettings, TopicSpec
 from schemas.errors import ShotlineError
+from shotline.kafka_check import check_kafka
 from shotline.settings import load_settings
 
 __all__ = ["TopicsError", "app", "ensure_topics"]
@@ -45,16 +46,36 @@ async def ensure_topics(kafka: KafkaSettings, specs: list[TopicSpec]) -> list[st
         await admin.close()
 
 
+async def broker_count(kafka: KafkaSettings) -> int:
+    """How many brokers the cluster has (from the metadata of a bootstrap broker)."""
+    admin = AIOKafkaAdminClient(**kafka.client_kwargs())
+    await admin.start()
+    try:
+        cluster = await admin.describe_cluster()
+        return max(1, len(cluster["brokers"]))
+    finally:
+        await admin.close()
+
+
 @app.command()
 def create(
     partitions: int = typer.Option(6, min=1, help="Partitions of each event topic."),
-    replication: int = typer.Option(1, min=1, help="Replication factor (3 in production)."),
+    replication: int | None = typer.Option(
+        None,
+        min=1,
+        envvar="SHOTLINE_TOPICS_REPLICATION",
+        help="Replication factor [env SHOTLINE_TOPICS_REPLICATION; default: the cluster's "
+        "broker count, at most 3].",
+    ),
 ) -> None:
     """Create every shotline topic that does not exist yet (safe to repeat).
 
     Event topics keep 7 days, the DLQ 30 days, and shotline.usage.v1 is compacted.
     """
     kafka = load_settings().kafka
+    check_kafka(kafka)
+    if replication is None:
+        replication = min(asyncio.run(broker_count(kafka)), 3)
     specs = kafka.topics.specs(partitions=partitions, replication=replication)
     created = asyncio.run(ensure_topics(kafka, specs))
     for spec in specs:

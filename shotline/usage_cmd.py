@@ -16,6 +16,7 @@ from rich.table import Table
 from processors.metrics.client import read_usage
 from processors.runner.errors import RetriableError
 from schemas.usage import MONTH_PATTERN, UsageRecord
+from shotline.kafka_check import check_kafka
 from shotline.settings import load_settings
 
 __all__ = ["as_json", "select", "usage"]
@@ -84,6 +85,7 @@ def usage(
         console.print(f"[red]error:[/red] --month {month!r} is not YYYY-MM")
         raise typer.Exit(2)
     kafka = load_settings().kafka
+    check_kafka(kafka)
     try:
         found = asyncio.run(read_usage(kafka))
     except RetriableError as exc:

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # ensure-debian-package.sh PACKAGE COMMAND...
 # Install Debian's PACKAGE with apt-get when any of the COMMANDs is missing from PATH.
-# `make test` uses it for prometheus (prometheus + promtool), `make bench` for wrk.
+# `make test` uses it for prometheus (prometheus + promtool) and docker-compose, `make bench` for wrk.
 # Needs root, or sudo.
 set -euo pipefail
 

@@ -1,13 +1,18 @@
 """The dedupe processor: ``shotline.callbacks.v1`` → ``shotline.screenshots.v1``, once each.
 
-Duplicates are recognised on the Kafka key (= requestId, as ingest publishes it) before
-the runner decodes them (``skip_keys``); a record whose key is not its requestId is
-dead-lettered.
+Identity: the Kafka key, which ingest and the reconciler set to the screenshot's identity
+(``schemas.identity.callback_key``: the object name when it has Agora's shape, else the
+requestId). So a screenshot counts once whichever way it arrives: Agora's retries, a
+reconciled copy, its late real callback, a second reconcile run. Duplicates are recognised
+on that key before the runner decodes them (``skip_keys``). A record is accepted only if its
+key is its identity, or its requestId (records published before keys were identities, or by
+a producer that keys by requestId: deduplicated on the requestId alone); any other key is
+dead-lettered, since a key the value does not vouch for could drop another screenshot.
 
 Exactly once: the runner commits each input partition's output and offsets in one Kafka
-transaction. The first record of a requestId within the window is normalised and published
-to the SAME partition number it came from (key = requestId); later ones are dropped. The
-seen-set is rebuilt on assignment from that output partition (``store.OutputLog``), so it
+transaction. The first record of a key within the window is normalised and published to the
+SAME partition number it came from, with the same key; later ones are dropped. The seen-set
+is rebuilt on assignment from that output partition's keys (``store.OutputLog``), so it
 survives restarts, ``kill -9`` and rebalances without a store of its own.
 
 Metrics are counted once per committed batch: duplicates are staged per partition while a
@@ -36,6 +41,7 @@ from processors.runner.codec import Encoded, RawRecord, describe_invalid
 from processors.runner.contract import Batch, Context, DeadLetter, Emit, HandleResult
 from processors.runner.fastpath import BytesResult
 from schemas import AgoraCallback, CallbackEnvelope, Topics
+from schemas.identity import keyed_by_object
 from schemas.wire import WireCallback, decode_envelope, encode
 
 __all__ = ["DedupeProcessor", "processor"]
@@ -132,7 +138,7 @@ class DedupeProcessor:
             self._metrics["remembered"].set(self._seen.size)
 
     def skip_keys(self, partition: int, keys: Sequence[bytes | None]) -> list[bool]:
-        """Duplicates by key (= requestId): already emitted by this partition, or repeated
+        """Duplicates by key (the identity): already emitted by this partition, or repeated
         earlier in this batch. A repeat of a record that then fails validation is dropped
         with it; replaying the dead letter restores the id. Starts the partition's batch:
         the flags are staged for ``after_commit``."""
@@ -168,7 +174,8 @@ class DedupeProcessor:
         check = self._check
         for record in batch:
             partition = record.partition
-            verdict = check(partition, record.key, record.value.callback.requestId, fresh)
+            callback = record.value.callback
+            verdict = check(partition, record.key, callback.object, callback.requestId, fresh)
             if verdict is None:
                 # positional: Emit(topic, key, value, partition, headers), 0.2 µs cheaper
                 value = normalise(record.value, tolerance)
@@ -216,18 +223,17 @@ class DedupeProcessor:
                 envelope, callback = model, model.callback
                 received_at, event_time = model.received_at, model.callback.event_time
                 dumps = to_json
-            request_id = callback.requestId
-            key = request_id.encode("utf-8")
+            request_id, object_name = callback.requestId, callback.object
             raw_key = raw.key
-            if raw_key == key:
-                key_text: str | None = request_id
+            key_text: str | None
+            if raw_key is None:
+                key_text, key_digest = None, None
+            else:  # compared as text, as handle does
+                key_text = raw_key.decode("utf-8", "replace")
                 if digested is not raw_key:  # skip_keys digested another key here
                     key_digest = None
-            else:  # compared as text, as handle does
-                key_text = raw_key.decode("utf-8", "replace") if raw_key is not None else None
-                key_digest = None
             partition = raw.partition
-            verdict = check(partition, key_text, request_id, fresh, key_digest)
+            verdict = check(partition, key_text, object_name, request_id, fresh, key_digest)
             if verdict is None:
                 # the JSON of normalise()'s ScreenshotRecord without validating it again
                 fields = record_fields(
@@ -237,9 +243,10 @@ class DedupeProcessor:
                     callback,
                     event_time,
                     tolerance,
+                    envelope.source,
                 )
                 value = dumps(fields)
-                output.append(Encoded(topic, partition, key, value, list(raw.headers)))
+                output.append(Encoded(topic, partition, raw_key, value, list(raw.headers)))
             elif verdict:
                 rejected.append((raw, verdict))
             else:
@@ -256,18 +263,21 @@ class DedupeProcessor:
         self,
         partition: int,
         key: str | None,
+        object_name: str,
         request_id: str,
         fresh: _Fresh,
         key_digest: bytes | None = None,
     ) -> str | None:
         """The checks of both paths for one record, in offset order: None to emit it (its
-        id joins ``fresh``), ``""`` for a duplicate, else why it is refused. ``key_digest``:
-        the requestId's digest if already known."""
-        if key != request_id:
+        key joins ``fresh``), ``""`` for a duplicate, else why it is refused. ``key_digest``:
+        the key's digest if already known."""
+        if key is None or not (
+            key == request_id or (key == object_name and keyed_by_object(object_name))
+        ):
             # skip_keys trusts the Kafka key: a record keyed otherwise could be dropped as
-            # another id's duplicate, so it is refused instead.
-            return f"key {key!r} is not the requestId"
-        key_digest = key_digest or digest(request_id.encode("utf-8"))
+            # another screenshot's duplicate, so it is refused instead.
+            return f"key {key!r} is neither the object name nor the requestId"
+        key_digest = key_digest or digest(key.encode("utf-8"))
         emitted = fresh.get(partition)
         if emitted is None:
             emitted = fresh[partition] = set()

@@ -44,12 +44,13 @@ def record_fields(
     callback: _Callback,
     event_time: datetime,
     tolerance_ms: int,
+    source: str = "agora",
 ) -> dict[str, Any]:
     """The ``ScreenshotRecord`` of an envelope's parts as plain values, in the model's field
     order: ``normalise`` validates them; dedupe's fast path serialises them directly, which
     gives the same JSON (the parts are already validated or computed here; tested byte for
     byte). ``callback`` is the model or its ``schemas.wire`` twin; ``event_time`` is its
-    timestamp in UTC."""
+    timestamp in UTC; ``source`` the envelope's."""
     name: dict[str, Any] | None
     try:
         name, error = object_name_fields(callback.object), None
@@ -77,6 +78,7 @@ def record_fields(
         "consistency": flags,
         "checksum_status": checksum_status,
         "callback": callback,
+        "source": source,
     }
 
 
@@ -92,6 +94,7 @@ if list(ScreenshotRecord.model_fields) != [
     "consistency",
     "checksum_status",
     "callback",
+    "source",
 ]:
     raise RuntimeError("processors.dedupe.logic.record_fields is out of date with ScreenshotRecord")
 
@@ -105,6 +108,7 @@ def normalise(envelope: CallbackEnvelope, tolerance_ms: int) -> ScreenshotRecord
         callback,
         callback.event_time,
         tolerance_ms,
+        envelope.source,
     )
     record: ScreenshotRecord = _validate_record(fields)
     return record

@@ -1,7 +1,7 @@
 """The two billing processors, wired to the runner's contract (``tally`` lives in
 ``processors.metrics.tally``; both instances are created here for the registry).
 
-``tally`` (stage 1) reads ``shotline.screenshots.v1`` (keyed by requestId, so a project is
+``tally`` (stage 1) reads ``shotline.screenshots.v1`` (keyed by object name, so a project is
 spread over every partition and instance) and publishes per-(project, second) partial counts
 keyed by project to the internal ``shotline.usage.partials.v1``. ``metrics`` (stage 2) reads
 the partials, so each project has exactly one owner that sums its seconds, tracks the

@@ -1,6 +1,6 @@
 """Stage 1, pure: screenshots → per-(project, UTC second) partial counts.
 
-The input topic is keyed by requestId, so one project's screenshots land on every partition
+The input topic is keyed by object name, so one project's screenshots land on every partition
 and in every instance. Stage 1 only counts what its batch holds; the global per-second sums
 and the monthly peak are stage 2's job (``aggregate``), which sees every partial of a
 project because partials are keyed by project.

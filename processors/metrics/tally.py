@@ -1,6 +1,6 @@
 """``tally`` (stage 1 of billing): count screenshots per (project, UTC second) of a batch.
 
-It reads ``shotline.screenshots.v1`` (keyed by requestId, so a project is spread over every
+It reads ``shotline.screenshots.v1`` (keyed by object name, so a project is spread over every
 partition and instance) and publishes partial counts keyed by project to the internal
 ``shotline.usage.partials.v1``. The runner commits those emits with the input offsets in one
 transaction, so ``handle`` may run again over records whose transaction aborted; the

@@ -12,11 +12,12 @@ from processors.runner.contract import (
     Processor,
     Record,
 )
-from processors.runner.errors import FatalError, RetriableError, ShotlineError
+from processors.runner.errors import Backpressure, FatalError, RetriableError, ShotlineError
 from processors.runner.loader import load_processor
 from processors.runner.settings import RunnerSettings
 
 __all__ = [
+    "Backpressure",
     "Batch",
     "CommitHook",
     "Context",

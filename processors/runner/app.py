@@ -45,9 +45,9 @@ def tune_gc(threshold: int) -> None:
 def _engine(
     processor: Processor[Any], ctx: Context, settings: RunnerSettings, metrics: RunnerMetrics
 ) -> Engine | StreamEngine:
-    """Exactly-once processors need transactions (aiokafka); the others run on FastStream,
-    unless the connection needs SASL/TLS, which only the aiokafka engine passes through."""
-    if processor.exactly_once or ctx.kafka.security_protocol != "PLAINTEXT":
+    """One engine per guarantee: exactly-once processors need Kafka transactions (the
+    aiokafka ``Engine``); every other processor runs on FastStream (``StreamEngine``)."""
+    if processor.exactly_once:
         return Engine(processor, ctx, settings, metrics)
     return StreamEngine(processor, ctx, settings, metrics)
 

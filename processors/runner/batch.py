@@ -7,19 +7,20 @@ processor with the ``BytesHandler`` fast path handles the batch in one pass inst
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from processors.runner.codec import Encoded, RawRecord, dead_letter, decode, encode
-from processors.runner.contract import KeyFilter, Processor, Record
+from processors.runner.contract import CommitHook, KeyFilter, Processor, Record
 from processors.runner.fastpath import BytesHandler
 from processors.runner.metrics import RunnerMetrics
 from processors.runner.retry import handle_with_retries
 from processors.runner.settings import RunnerSettings
 
-__all__ = ["BatchOutcome", "process_batch"]
+__all__ = ["BatchOutcome", "count_committed", "process_batch", "report_commit"]
 
 log = logging.getLogger("shotline.processors")
 
@@ -131,3 +132,22 @@ async def process_batch(
     emitted = len(output)
     output.extend(dlq)
     return BatchOutcome(output=output, handled=handled, emitted=emitted, dead_by_reason=reasons)
+
+
+def report_commit(
+    processor: Processor[Any], partition: int, raws: Sequence[RawRecord], committed: bool
+) -> None:
+    """Call the processor's ``after_commit`` hook, if it has one (``CommitHook``)."""
+    if isinstance(processor, CommitHook):
+        processor.after_commit(partition, raws, committed)
+
+
+def count_committed(
+    metrics: RunnerMetrics, processor: str, outcome: BatchOutcome, begun: float
+) -> None:
+    """Count a committed batch (``begun``: its arrival, ``time.monotonic``)."""
+    metrics.processed.labels(processor).inc(outcome.handled)
+    metrics.emitted.labels(processor).inc(outcome.emitted)
+    for reason, count in outcome.dead_by_reason.items():
+        metrics.dead_lettered.labels(processor, reason).inc(count)
+    metrics.batch_seconds.labels(processor).observe(time.monotonic() - begun)

@@ -10,8 +10,9 @@ the topic prefix (``Context.group_id``).
 Stateful processors restore their state in ``on_assign`` and drop it in ``on_revoke``; the
 runner calls ``handle`` only for partitions whose restore finished. ``handle`` receives the
 records of ONE input partition, in offset order, and may be called again with the same batch
-when it raised (retries) or when its output could not be committed (exactly-once: the
-runner revokes and re-assigns the partition first; at-least-once: the batch is redelivered):
+when it raised (retries, ``Backpressure``) or when its output could not be committed
+(exactly-once: the runner revokes and re-assigns the partition first; at-least-once: the
+partition is rewound and the batch redelivered):
 it must not change state it cannot rebuild in ``on_assign``. For ``exactly_once``
 processors the runner calls ``on_assign`` only after it has fenced any older producer of
 those partitions, so a restore reads only committed output.
@@ -24,13 +25,26 @@ validating them; skipped records are committed like handled ones.
 Optional hook ``after_commit(partition, raws, committed)`` (see ``CommitHook``): called once
 per partition batch after its output and offsets were committed (``committed=True``) or
 were not (``False``: the batch will be handled again). Counters of what a batch did belong
-there, so a batch that is aborted and redone is counted once. The runner commits a batch
+there, so a batch that is aborted and redone is counted once. ``True`` always means the
+input offsets are committed in Kafka: in one transaction with the output (exactly-once), or
+by the offset commit that follows the acknowledged output (at-least-once; a batch that is
+then rewound for redelivery never gets ``True``). The exactly-once runner commits a batch
 while it handles the next poll, so a partition's next batch may be handled before the
 previous one's ``after_commit``, on state that includes the still uncommitted batch; each
 batch gets exactly one call, in the order the batches were handled, possibly from another
 task while the next batch is being handled. When a commit fails, the batch handled
 meanwhile is void (``after_commit(..., False)`` too) and the partition is revoked and
 restored before it is handled again.
+
+Backpressure: ``handle`` may raise ``errors.Backpressure(retry_after_s, reason)`` when a
+dependency asks for a pause (provider quota, open circuit breaker). The batch is not
+committed and not counted as a failed attempt (no retries, nothing dead-lettered, no
+``RetriableError`` metrics); it gets ``after_commit(..., False)``; its partition is paused
+for ``retry_after_s`` while the other partitions keep flowing, then the same records are
+handled again from the batch's first offset (at-least-once: the partition is rewound and
+resumed; exactly-once: it is reset, re-fenced and restored like after a failed commit).
+``reason`` must be short and bounded: it labels ``shotline_processor_paused_seconds_total``.
+See docs/processors.md.
 """
 
 from __future__ import annotations

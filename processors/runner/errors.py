@@ -29,8 +29,8 @@ class FatalError(ShotlineError):
 
 
 class Backpressure(ShotlineError):
-    """Raised by ``handle``: pause this batch's partitions for ``retry_after_s`` seconds, then
-    handle the same records again (at-least-once processors)."""
+    """Raised by ``handle``: pause this batch's partition for ``retry_after_s`` seconds, then
+    handle the same records again. ``reason``: short and bounded (a metric label)."""
 
     def __init__(self, retry_after_s: float, reason: str = "backpressure") -> None:
         super().__init__(f"{reason}: retry after {retry_after_s:.3f} s")

@@ -56,3 +56,16 @@ class RunnerMetrics:
             ["processor"],
             registry=registry,
         )
+        self.paused = Gauge(
+            "shotline_processor_paused_partitions",
+            "Input partitions held back now (Backpressure, or output that did not publish).",
+            ["processor"],
+            registry=registry,
+        )
+        self.paused_seconds = Counter(
+            "shotline_processor_paused_seconds_total",
+            "Seconds input partitions were held back, summed over partitions, by reason "
+            "(the processor's Backpressure reason, or publish).",
+            ["processor", "reason"],
+            registry=registry,
+        )

@@ -1,42 +1,50 @@
-"""The engine's consumer-group rebalance listener."""
+"""The consumer-group rebalance listener both engines use, and the protocol it drives.
+
+aiokafka calls the listener from its group coordinator; the listener narrows the partitions
+to the engine's input topic and hands them to the engine's ``Rebalancing`` methods, which do
+the work (waiting for the batch in progress, suspending, restoring). aiokafka swallows
+listener errors, so a failure is handed to ``park`` for the engine's loop to raise. The
+listener knows nothing of the engine beyond this protocol.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from aiokafka import ConsumerRebalanceListener, TopicPartition
 
-if TYPE_CHECKING:
-    from processors.runner.engine import Engine
+__all__ = ["RebalanceListener", "Rebalancing"]
 
-__all__ = ["RebalanceListener"]
+
+class Rebalancing(Protocol):
+    """What an engine does when its consumer's assignment changes (eager protocol: every
+    partition is revoked, then the new set is assigned)."""
+
+    async def partitions_revoked(self, partitions: set[int]) -> None: ...
+
+    async def partitions_assigned(self, partitions: set[int]) -> None: ...
+
+    def park(self, error: Exception) -> None:
+        """Keep ``error`` for the engine's loop to raise (it stops the processor)."""
+        ...
 
 
 class RebalanceListener(ConsumerRebalanceListener):  # type: ignore[misc]
-    """Eager rebalancing revokes every partition and then assigns the new set: revoked ones
-    are suspended (state kept), then those that did not come back are dropped and the new
-    ones taken up. Both wait for the batch in progress (the engine's lock), and revoking
-    also for the revoked partitions' commits in flight. aiokafka
-    swallows listener errors, so they are parked on the engine for its loop to raise."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, topic: str, engine: Rebalancing) -> None:
+        self._topic = topic
+        self._engine = engine
 
     def _mine(self, tps: set[TopicPartition]) -> set[int]:
-        return {tp.partition for tp in tps if tp.topic == self.engine.topic}
+        return {tp.partition for tp in tps if tp.topic == self._topic}
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        async with self.engine._lock:
-            try:
-                await self.engine._revoke(self._mine(revoked), suspend=True)
-            except Exception as exc:
-                self.engine._failure = exc
+        try:
+            await self._engine.partitions_revoked(self._mine(revoked))
+        except Exception as exc:
+            self._engine.park(exc)
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        async with self.engine._lock:
-            try:
-                mine = self._mine(assigned)
-                await self.engine._settle_rebalance(mine)
-                await self.engine._assign(mine - self.engine._owned)
-            except Exception as exc:
-                self.engine._failure = exc
+        try:
+            await self._engine.partitions_assigned(self._mine(assigned))
+        except Exception as exc:
+            self._engine.park(exc)

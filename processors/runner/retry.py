@@ -5,7 +5,8 @@ A batch whose ``handle`` raises ``RetriableError`` is retried with exponential b
 unexpected — each record is tried alone once, so one poison record cannot hold back its
 partition: the records that fail alone become dead letters carrying the last error and the
 attempt count; the others are handled normally. ``FatalError`` propagates and stops the
-runner.
+runner. ``Backpressure`` propagates at once, from any attempt: it is no failure, counts no
+attempt and dead-letters nothing; the engine holds the batch's partition and redelivers it.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 import stamina
 
 from processors.runner.contract import DeadLetter, HandleResult, Processor, Record
-from processors.runner.errors import FatalError, RetriableError
+from processors.runner.errors import Backpressure, FatalError, RetriableError
 from processors.runner.metrics import RunnerMetrics
 from processors.runner.settings import RunnerSettings
 
@@ -32,7 +33,8 @@ async def handle_with_retries(
     settings: RunnerSettings,
     metrics: RunnerMetrics,
 ) -> HandleResult:
-    """The combined result of handling ``batch``; never raises except ``FatalError``."""
+    """The combined result of handling ``batch``; raises only ``FatalError`` and
+    ``Backpressure``."""
     if not batch:
         return HandleResult()
     name = processor.name
@@ -51,7 +53,7 @@ async def handle_with_retries(
                 except RetriableError:
                     metrics.failed.labels(name, "retriable").inc()
                     raise
-    except FatalError:
+    except (FatalError, Backpressure):
         raise
     except Exception as exc:
         if not isinstance(exc, RetriableError):
@@ -72,7 +74,7 @@ async def _one_by_one(
     for record in batch:
         try:
             result = await processor.handle([record])
-        except FatalError:
+        except (FatalError, Backpressure):
             raise
         except Exception as exc:
             kind = "retriable" if isinstance(exc, RetriableError) else "unexpected"

@@ -8,8 +8,12 @@ committed offset past it:
   and the input offset commit in one transaction. Opening a partition's producer fences any
   older producer of the same partition (a zombie after ``kill -9`` or a rebalance) and
   aborts its open transaction, so a restore that follows reads only committed output.
-* ``AtLeastOnceSink``: one idempotent ``acks=all`` producer; the caller commits offsets only
-  after every send of the batch is acknowledged.
+* ``AtLeastOnceSink`` (the FastStream engine's): one idempotent ``acks=all`` producer; the
+  engine commits offsets only after every send of the batch is acknowledged (60 s deadline).
+  Not FastStream's ``broker.publish``: it takes headers as ``dict[str, str]`` and adds its
+  own ``content-type``, so it cannot pass a consumed record's headers on exactly (binary
+  values, repeats, nulls: the ``Emit`` contract), and ``publish_batch`` gives a whole batch
+  one header set.
 
 aiokafka errors never leave this module: they become ``PublishError`` (retriable).
 """
@@ -19,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
@@ -28,7 +32,7 @@ from processors.runner.codec import Encoded
 from processors.runner.errors import RetriableError
 from schemas import KafkaSettings
 
-__all__ = ["AtLeastOnceSink", "PublishError", "TransactionalSink"]
+__all__ = ["AtLeastOnceSink", "OutputSink", "PublishError", "TransactionalSink"]
 
 
 class PublishError(RetriableError):
@@ -129,6 +133,15 @@ class TransactionalSink:
 
     async def stop(self) -> None:
         await self.close(set(self._producers))
+
+
+class OutputSink(Protocol):
+    """Where the at-least-once engine's output goes (``AtLeastOnceSink``; tests pass an
+    in-memory one). ``publish`` returns once every record is acknowledged."""
+
+    async def start(self) -> None: ...
+    async def publish(self, records: Sequence[Encoded]) -> None: ...
+    async def stop(self) -> None: ...
 
 
 class AtLeastOnceSink:

@@ -40,6 +40,10 @@ from shotline.settings import load_settings
 __all__ = ["measure"]
 
 
+_SID = "0123456789abcdef0123456789abcdef"
+_OBJECT = f"shots/20260301/{_SID}_room_1__uid_s_42__uid_e_video_20260301120000000.jpg"
+
+
 def _template() -> tuple[bytes, list[tuple[str, bytes]]]:
     """The record ingest publishes for one callback (value with requestId ``REQ``, and its
     headers: project and traceparent), made by ingest's own verifier."""
@@ -53,8 +57,7 @@ def _template() -> tuple[bytes, list[tuple[str, bytes]]]:
         "callbackParam": {"cname": "room_1"},
         "callbackData": "",
         "checksum": "0" * 32,
-        "object": "shots/20260301/0123456789abcdef0123456789abcdef_room_1__uid_s_42"
-        "__uid_e_video_20260301120000000.jpg",
+        "object": _OBJECT,
         "code": 200,
         "msg": "Supervise complete",
         "channelName": "room_1",
@@ -69,10 +72,12 @@ def _template() -> tuple[bytes, list[tuple[str, bytes]]]:
 
 
 async def _fill(kafka: KafkaSettings, distinct: int, copies: int) -> int:
-    """``distinct`` requestIds, each published ``copies`` times back to back (Agora's
+    """``distinct`` screenshots, each published ``copies`` times back to back (Agora's
     immediate retries), spread over the partitions by id, each as ingest publishes it
-    (value and headers; a traceparent of its own)."""
+    (value, key = its object name, headers; a traceparent of its own)."""
     template, headers = _template()
+    sid = _SID.encode()
+    name = _OBJECT.encode()
     others = [(name, value) for name, value in headers if name != "traceparent"]
     producer = AIOKafkaProducer(**kafka.client_kwargs(), linger_ms=20, max_batch_size=1 << 20)
     topic = kafka.topics.callbacks
@@ -81,8 +86,9 @@ async def _fill(kafka: KafkaSettings, distinct: int, copies: int) -> int:
         futures = []
         batches = [producer.create_batch() for _ in range(PARTITIONS)]
         for i in range(distinct):
-            key = f"req-{i}".encode()
-            value = template.replace(b'"REQ"', b'"' + key + b'"')
+            own = b"%032x" % i
+            key = name.replace(sid, own)
+            value = template.replace(b'"REQ"', b'"req-%d"' % i).replace(sid, own)
             trace = [*others, ("traceparent", b"00-%032x-%016x-01" % (i, i))]
             part = i % PARTITIONS
             for _ in range(copies):

@@ -24,7 +24,7 @@ __all__ = ["ORDER", "Outcome", "discover", "run_scenarios"]
 Measure = Callable[[float], Measurement]
 
 # Pipeline order for the table; scenarios not listed follow alphabetically.
-ORDER = ("ingest", "dedupe", "metrics", "e2e")
+ORDER = ("ingest", "dedupe", "enrich", "metrics", "moderate", "e2e")
 
 
 @dataclass(frozen=True)

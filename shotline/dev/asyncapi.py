@@ -30,8 +30,18 @@ __all__ = ["OUTPUTS", "build", "describe"]
 
 # What each stage writes: (writer, topic attribute of Topics, record model, summary).
 OUTPUTS: tuple[tuple[str, str, type[BaseModel], str], ...] = (
-    ("ingest", "callbacks", CallbackEnvelope, "Accepted callbacks, key = requestId."),
-    ("dedupe", "screenshots", ScreenshotRecord, "Each screenshot exactly once."),
+    (
+        "ingest",
+        "callbacks",
+        CallbackEnvelope,
+        "Callbacks (ingest; reconcile: source reconciler), key = object name else requestId.",
+    ),
+    (
+        "dedupe",
+        "screenshots",
+        ScreenshotRecord,
+        "Each screenshot exactly once, key = the callback's key.",
+    ),
     ("metrics", "usage", UsageRecord, "Monthly usage and bill per project (compacted)."),
     ("any processor", "dlq", DeadLetterRecord, "Dead letters with their cause (replayable)."),
 )

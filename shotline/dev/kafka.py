@@ -1,7 +1,10 @@
 """The local Apache Kafka: jars resolved by Maven from the pinned pom, one KRaft node.
 
 Jars are cached under ``<home>/kafka/<pom hash>/libs`` so a changed pom re-resolves; data
-lives in ``<home>/data/kafka`` and survives ``down``/``up`` until ``down --purge``.
+lives in ``<home>/data/kafka`` and survives ``down``/``up`` until ``down --purge``. A node of
+a multi-node cluster (``shotline.dev.kafka_cluster``) carries its id in its file names
+(``data/kafka-2``, ``run/kafka-2.pid``) and its ports are offset by ``2 * (id - 1)``; the
+cluster passes the properties it adds (quorum, replication, listeners) as ``overrides``.
 """
 
 from __future__ import annotations
@@ -15,11 +18,12 @@ import time
 import uuid
 from pathlib import Path
 
+from schemas import KafkaSettings
 from shotline.dev.probe import kafka_serves_metadata
 from shotline.dev.process import BackgroundProcess
 from shotline.dev.settings import DevSettings
 
-__all__ = ["KafkaNode", "ServiceError"]
+__all__ = ["KafkaNode", "ServiceError", "new_cluster_id"]
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "kafka"
 
@@ -29,21 +33,44 @@ class ServiceError(RuntimeError):
 
 
 class KafkaNode:
-    def __init__(self, settings: DevSettings) -> None:
+    """One KRaft node (combined broker and controller roles).
+
+    ``KafkaNode(settings)`` is the single-node default; a cluster passes ``node_id``,
+    ``clustered=True``, the properties it overrides, the host its listener advertises and
+    the client settings that reach it (TLS, SASL) for the readiness probe.
+    """
+
+    def __init__(
+        self,
+        settings: DevSettings,
+        node_id: int = 1,
+        *,
+        clustered: bool = False,
+        overrides: str = "",
+        host: str = "127.0.0.1",
+        client: KafkaSettings | None = None,
+    ) -> None:
         self.settings = settings
-        self.data_dir = settings.home / "data" / "kafka"
+        self.node_id = node_id
+        self.port = settings.kafka_port + 2 * (node_id - 1)
+        self.controller_port = settings.kafka_controller_port + 2 * (node_id - 1)
+        self.host = host
+        self.overrides = overrides
+        suffix = f"-{node_id}" if clustered else ""
+        self.data_dir = settings.home / "data" / f"kafka{suffix}"
         run = settings.home / "run"
-        self.properties = run / "kafka.properties"
+        self.properties = run / f"kafka{suffix}.properties"
         self.process = BackgroundProcess(
-            name="kafka",
-            pid_file=run / "kafka.pid",
-            log_file=run / "kafka.log",
+            name=f"kafka{suffix}",
+            pid_file=run / f"kafka{suffix}.pid",
+            log_file=run / f"kafka{suffix}.log",
             marker=f"{self.properties}",
         )
+        self.client = client or KafkaSettings(bootstrap=self.address)
 
     @property
     def address(self) -> str:
-        return f"127.0.0.1:{self.settings.kafka_port}"
+        return f"{self.host}:{self.port}"
 
     def libs(self) -> Path:
         """Resolve (once per pom version) the broker's jars with Maven and return their folder."""
@@ -76,51 +103,61 @@ class KafkaNode:
         text = (DEPLOY / "server.properties").read_text()
         text = (
             text.replace("@DATA_DIR@", str(self.data_dir))
-            .replace("@PORT@", str(self.settings.kafka_port))
-            .replace("@CONTROLLER_PORT@", str(self.settings.kafka_controller_port))
+            .replace("@PORT@", str(self.port))
+            .replace("@CONTROLLER_PORT@", str(self.controller_port))
         )
+        if self.overrides:
+            # java.util.Properties keeps the last value of a repeated key.
+            text += "\n# shotline dev cluster overrides\n" + self.overrides
         self.properties.parent.mkdir(parents=True, exist_ok=True)
         self.properties.write_text(text)
+        self.properties.chmod(0o600)  # may hold the dev cluster's keystore password
 
-    def _format(self, libs: Path) -> None:
+    def _format(self, libs: Path, cluster_id: str | None, extra: tuple[str, ...]) -> None:
         if (self.data_dir / "meta.properties").exists():
             return
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        cluster_id = _kafka_uuid()
         cmd = self._java(
-            libs, "kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}",
-            f"--config={self.properties}", "--ignore-formatted",
+            libs, "kafka.tools.StorageTool", "format",
+            f"--cluster-id={cluster_id or new_cluster_id()}",
+            f"--config={self.properties}", "--ignore-formatted", *extra,
         )  # fmt: skip
         result = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if result.returncode != 0:
             raise ServiceError(f"formatting the KRaft data dir failed:\n{result.stderr}")
 
-    def up(self) -> bool:
-        """Start the node unless it runs; wait until it serves metadata. True if started."""
+    def start(self, cluster_id: str | None = None, format_args: tuple[str, ...] = ()) -> bool:
+        """Start the node unless it runs, without waiting; True if started. A new data dir
+        is formatted with ``cluster_id`` (random if None) and ``format_args``."""
         if self.process.pid() is not None:
-            self.wait_ready()
             return False
         if shutil.which("java") is None:
             raise ServiceError("java is not on PATH; Java 17 is needed to run Kafka")
         libs = self.libs()
         self._write_properties()
-        self._format(libs)
-        if _port_open(self.settings.kafka_port):
-            raise ServiceError(
-                f"port {self.settings.kafka_port} is taken by another process; "
-                "stop it or set SHOTLINE_DEV_KAFKA_PORT"
-            )
+        self._format(libs, cluster_id, format_args)
+        for port in {self.port, self.controller_port} if self.overrides else {self.port}:
+            if _port_open(port):
+                raise ServiceError(
+                    f"port {port} is taken by another process; "
+                    "stop it or set SHOTLINE_DEV_KAFKA_PORT / SHOTLINE_DEV_KAFKA_CONTROLLER_PORT"
+                )
         argv = self._java(libs, "kafka.Kafka", str(self.properties), heap=self.settings.kafka_heap)
         self.process.start(argv)
-        self.wait_ready()
         return True
+
+    def up(self) -> bool:
+        """Start the node unless it runs; wait until it serves metadata. True if started."""
+        started = self.start()
+        self.wait_ready()
+        return started
 
     def wait_ready(self) -> None:
         deadline = time.monotonic() + self.settings.start_timeout_s
         while time.monotonic() < deadline:
             if self.process.pid() is None:
                 raise ServiceError(f"Kafka exited; see {self.process.log_file}")
-            if kafka_serves_metadata(self.address):
+            if kafka_serves_metadata(self.address, kafka=self.client):
                 return
             time.sleep(0.5)
         raise ServiceError(f"Kafka did not serve metadata in time; see {self.process.log_file}")
@@ -132,7 +169,7 @@ class KafkaNode:
         return stopped
 
 
-def _kafka_uuid() -> str:
+def new_cluster_id() -> str:
     # Kafka cluster ids are 16 random bytes in URL-safe base64 without padding.
     return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
 

@@ -94,6 +94,30 @@ def _bill_notes(samples: Samples) -> list[str]:
     return notes
 
 
+def _enrich_notes(samples: Samples) -> list[str]:
+    """enrich's join: facts from events vs HeadObject, waiting, and missing objects."""
+    enriched = samples.total("shotline_enrich_enriched_total")
+    if enriched is None:
+        return []
+    by = {s: samples.total("shotline_enrich_enriched_total", source=s) for s in ("event", "head")}
+    return [
+        f"events {_fmt(by['event'] or 0.0)} heads {_fmt(by['head'] or 0.0)}",
+        f"pending {_fmt(samples.total('shotline_enrich_pending'))}",
+        f"missing {_fmt(samples.total('shotline_enrich_missing_total') or 0.0)}",
+    ]
+
+
+def _verdict_notes(samples: Samples) -> list[str]:
+    """The moderate stage's verdicts by kind (``shotline_moderation_verdicts_total``)."""
+    counts = {
+        verdict: samples.total("shotline_moderation_verdicts_total", verdict=verdict)
+        for verdict in ("block", "review", "pass", "skipped")
+    }
+    if all(value is None for value in counts.values()):
+        return []
+    return [" ".join(f"{verdict} {_fmt(value or 0.0)}" for verdict, value in counts.items())]
+
+
 def _fmt(value: float | None, digits: int = 0) -> str:
     return "-" if value is None else f"{value:,.{digits}f}"
 
@@ -152,9 +176,15 @@ class Monitor:
                 lag=f"spool {_fmt(spool)}",
                 notes=f"rejected {_fmt(rejected)}",
             )
+        if stage.name == "s3-events":
+            total = samples.total("shotline_s3events_published_total")
+            return Row(stage.name, total, self._rate(stage.name, total), notes="SQS → Kafka")
         total = samples.total("shotline_processor_records_processed_total")
         lag = samples.total("shotline_processor_consumer_lag_records")
         dead = samples.total("shotline_processor_records_dead_lettered_total")
+        own_dead = samples.total("shotline_enrich_dead_lettered_total")  # enrich's own, async
+        if own_dead is not None:
+            dead = (dead or 0.0) + own_dead
         notes = []
         emitted = samples.total("shotline_processor_records_emitted_total")
         if emitted is not None:
@@ -162,7 +192,8 @@ class Monitor:
         duplicates = samples.total("shotline_dedupe_duplicates_total")
         if duplicates is not None:
             notes.append(f"duplicates dropped {_fmt(duplicates)}")
-        notes += _bill_notes(samples)
+        notes += _bill_notes(samples) + _enrich_notes(samples)
+        notes += _verdict_notes(samples)
         return Row(
             stage.name,
             total,

@@ -9,14 +9,20 @@ import httpx
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
+from schemas import KafkaSettings
+
 __all__ = ["http_answers", "kafka_serves_metadata"]
 
 
-def kafka_serves_metadata(bootstrap: str, timeout_s: float = 5.0) -> bool:
-    """True if the broker answers a metadata request and has a controller."""
+def kafka_serves_metadata(
+    bootstrap: str, timeout_s: float = 5.0, kafka: KafkaSettings | None = None
+) -> bool:
+    """True if the broker answers a metadata request and has a controller; ``kafka`` gives
+    the TLS/SASL settings of a secured listener (its ``bootstrap`` is replaced)."""
+    client = (kafka or KafkaSettings()).model_copy(update={"bootstrap": bootstrap})
 
     async def probe() -> bool:
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=3000)
+        admin = AIOKafkaAdminClient(**client.client_kwargs(), request_timeout_ms=3000)
         try:
             await admin.start()
             await admin.list_topics()

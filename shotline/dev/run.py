@@ -26,11 +26,13 @@ from shotline.dev.monitor import Monitor, render
 from shotline.dev.pipeline import Pipeline, PipelineError, Stage
 from shotline.dev.prometheus import PrometheusServer
 from shotline.dev.s3 import S3Server
+from shotline.dev.s3events import notify_bucket_to_queue
 from shotline.dev.topology import (
     Layout,
     builtin_processors,
     docs_stage,
     has_verb,
+    s3events_stage,
     shotline_argv,
     stages,
     write_config,
@@ -42,6 +44,8 @@ __all__ = ["run", "simulator_stage", "start_pipeline"]
 
 console = Console(stderr=True)
 BUCKET = "shotline-screenshots"
+# the local model checks ~30 images/s per core: a 10 % sample keeps up with the default rate
+MODERATION_TOML = '[projects."{project}".moderation]\nproviders = ["local"]\nsample = 0.1\n'
 
 
 def simulator_stage(
@@ -73,7 +77,8 @@ def start_pipeline(
 
     The caller owns the returned ``Pipeline`` (stop it, or use it as a context manager).
     """
-    config = write_config(run_dir / "shotline.toml", layout, BUCKET, s3_endpoint)
+    moderation = MODERATION_TOML.format(project=layout.project)
+    config = write_config(run_dir / "shotline.toml", layout, BUCKET, s3_endpoint, moderation)
     env = {
         "SHOTLINE_CONFIG": str(config),
         "SHOTLINE_KAFKA_BOOTSTRAP": kafka.bootstrap,
@@ -81,7 +86,10 @@ def start_pipeline(
         "SHOTLINE_INGEST_SPOOL_DIR": str(run_dir / "spool"),
     }
     pipeline = Pipeline(run_dir, env)
-    wanted = stages(layout, builtin_processors(), ingest=has_verb("ingest"))
+    processors = builtin_processors()
+    wanted = stages(layout, processors, ingest=has_verb("ingest"))
+    queue = notify_bucket_to_queue(s3_endpoint, BUCKET, kafka.topic_prefix)  # the next port:
+    wanted.insert(-1, s3events_stage(queue, layout, layout.processor_port(len(processors))))
     try:
         for stage in wanted:
             pipeline.start(stage)

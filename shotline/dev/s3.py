@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 import time
 
+from schemas.extras import require_extra
 from shotline.dev.kafka import ServiceError
 from shotline.dev.probe import http_answers
 from shotline.dev.process import BackgroundProcess
@@ -33,6 +34,8 @@ class S3Server:
         return f"http://127.0.0.1:{self.settings.s3_port}"
 
     def up(self) -> bool:
+        # moto is in the dev extra: a production install says so instead of a traceback
+        require_extra("dev", "moto", feature="the local S3 server (shotline dev up|run)")
         if self.process.pid() is not None:
             return False
         if http_answers(f"{self.address}/moto-api/"):

@@ -23,6 +23,7 @@ __all__ = [
     "docs_stage",
     "free_port_base",
     "has_verb",
+    "s3events_stage",
     "shotline_argv",
     "stages",
     "write_config",
@@ -135,6 +136,13 @@ def stages(layout: Layout, processors: list[str], ingest: bool = True) -> list[S
             )
         )
     return out
+
+
+def s3events_stage(queue_url: str, layout: Layout, port: int) -> Stage:
+    """The SQS → Kafka bridge of the demo project's S3 events, /metrics on ``port``."""
+    argv = (*shotline_argv(), "s3-events", "--sqs-queue-url", queue_url,
+            "--project", layout.project, "--port", str(port), "--wait-s", "5")  # fmt: skip
+    return Stage("s3-events", argv, metrics_url=f"http://{layout.host}:{port}/metrics")
 
 
 def docs_stage(layout: Layout) -> Stage:

@@ -2,7 +2,9 @@
 
 Wires settings to the engine, shows progress with rich, and writes the oracle's files:
 ``--acked-file`` (requestIds acknowledged with 200 + JSON), ``--dropped-file`` (uploaded,
-never notified) and ``--rejected-file`` (invalid on purpose and refused), one per line.
+never notified) and ``--rejected-file`` (invalid on purpose and refused), one per line;
+``--dropped-bodies-file`` holds the dropped callbacks' bodies, one JSON object a line,
+so they can be delivered late (after ``shotline reconcile`` recovered them).
 """
 
 from __future__ import annotations
@@ -116,6 +118,9 @@ def simulate(
     dropped_file: Annotated[
         Path | None, typer.Option(help="Write dropped requestIds here.")
     ] = None,
+    dropped_bodies_file: Annotated[
+        Path | None, typer.Option(help="Write dropped callbacks' bodies here (JSON lines).")
+    ] = None,
     rejected_file: Annotated[
         Path | None, typer.Option(help="Write refused invalid requestIds.")
     ] = None,
@@ -152,7 +157,8 @@ def simulate(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        keep = any(path is not None for path in (acked_file, dropped_file, rejected_file))
+        files = (acked_file, dropped_file, dropped_bodies_file, rejected_file)
+        keep = any(path is not None for path in files)
         return await run(settings, stop, live=not quiet, stats_file=stats_file, keep_ids=keep)
 
     try:
@@ -162,6 +168,7 @@ def simulate(
         raise typer.Exit(1) from exc
     write_lines(acked_file, stats.acked)
     write_lines(dropped_file, stats.dropped)
+    write_lines(dropped_bodies_file, [body.decode() for body in stats.dropped_bodies])
     write_lines(rejected_file, stats.rejected)
     console.print(stats.table("Agora simulator — summary"))
     if stats.counts["lost"] or stats.counts["unexpected"]:

@@ -96,6 +96,8 @@ class Simulator:
             stats.missing_object += 1
         if not shot.sends:
             stats.note("dropped", shot.request_id)
+            if stats.keep_ids:
+                stats.dropped_bodies.append(shot.body)
             return
         stats.compact_timestamps += shot.compact_timestamp
         delivery = await self.courier.deliver(shot.body)

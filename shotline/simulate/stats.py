@@ -45,6 +45,7 @@ class Stats:
     rejected: list[str] = field(default_factory=list)
     unexpected: list[str] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)
+    dropped_bodies: list[bytes] = field(default_factory=list)  # kept with keep_ids
     outcomes: Counter[str] = field(default_factory=Counter)
     latencies: deque[float] = field(default_factory=lambda: deque(maxlen=20_000))
     counts: Counter[str] = field(default_factory=Counter)
@@ -82,6 +83,7 @@ class Stats:
             "screenshots_per_s": round(self.planned / self.elapsed_s, 1),
             "p50_ms": round(_quantile(latencies, 0.50) * 1000, 2),
             "p99_ms": round(_quantile(latencies, 0.99) * 1000, 2),
+            "max_ms": round(max(latencies, default=0.0) * 1000, 2),
         }
 
     def table(self, title: str = "Agora simulator") -> Table:

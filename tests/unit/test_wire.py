@@ -48,7 +48,13 @@ def check(data: bytes) -> WireRecord | None:
     env = wire.envelope
     fast = encode(
         record_fields(
-            env.project, wire.received_at, env.checksum_status, env.callback, wire.event_time, 2000
+            env.project,
+            wire.received_at,
+            env.checksum_status,
+            env.callback,
+            wire.event_time,
+            2000,
+            env.source,
         )
     )
     slow = to_json(
@@ -59,6 +65,7 @@ def check(data: bytes) -> WireRecord | None:
             model.callback,
             model.callback.event_time,
             2000,
+            model.source,
         )
     )
     assert fast == slow, data
@@ -110,6 +117,8 @@ ACCEPTED_BY_BOTH = [
     {"cb_checksum": ""},
     {"cb_code": -1},
     {"cb_channelName": "", "cb_userId": ""},
+    {"source": "reconciler"},  # shotline reconcile's envelopes
+    {"source": "agora"},
 ]
 
 
@@ -144,6 +153,8 @@ DECLINED = [
     {"schema_version": 2},
     {"schema_version": True},
     {"project": 7},
+    {"source": "simulator"},
+    {"source": None},
 ]
 
 
@@ -187,6 +198,7 @@ _fields = st.sampled_from(
         "received_at",
         "checksum_status",
         "callback",
+        "source",
         *(f"cb_{name}" for name in base()["callback"]),
         "cb_callbackParam",
     ]

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
@@ -62,6 +63,12 @@ async def read_topic(kafka: KafkaSettings, topic: str, timeout_s: float = 10.0) 
         return records
     finally:
         await consumer.stop()
+
+
+def request_id(record: Any) -> str:
+    """The requestId of a record of shotline.callbacks.v1 (keyed by object name)."""
+    rid: str = orjson.loads(record.value)["callback"]["requestId"]
+    return rid
 
 
 def free_port() -> int:

@@ -23,7 +23,14 @@ from schemas import KafkaSettings, ProjectConfig
 from shotline.dev.kafka import KafkaNode
 from shotline.dev.settings import DevSettings
 from shotline.topics import ensure_topics
-from tests.integration.ingest.conftest import ADDR, KEY, free_port, read_topic, wait_until
+from tests.integration.ingest.conftest import (
+    ADDR,
+    KEY,
+    free_port,
+    read_topic,
+    request_id,
+    wait_until,
+)
 from tests.integration.ingest.test_publish import body
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
@@ -112,7 +119,7 @@ async def test_every_acknowledged_callback_survives_a_broker_kill(
         await client.aclose()
         await app.shutdown()
 
-    in_kafka = {r.key.decode() for r in await read_topic(kafka, kafka.topics.callbacks, 60)}
+    in_kafka = {request_id(r) for r in await read_topic(kafka, kafka.topics.callbacks, 60)}
     assert statuses.get(200, 0) > RATE_PER_S * LOAD_S * 0.9, statuses
     assert acked - in_kafka == set()
     assert slowest < 5.0

@@ -18,6 +18,7 @@ from tests.integration.ingest.conftest import (
     IngestProcess,
     free_port,
     read_topic,
+    request_id,
     wait_until,
     write_config,
 )
@@ -75,7 +76,7 @@ async def test_spooled_records_survive_kill_9_of_the_ingest_and_drain_after_rest
 
     async def all_in_kafka() -> bool:
         records = await read_topic(kafka, kafka.topics.callbacks, 5)
-        return expected <= {r.key.decode() for r in records}
+        return expected <= {request_id(r) for r in records}
 
     await wait_until(all_in_kafka, timeout_s=60)
     assert httpx.get(f"{up.url}/readyz").json()["spool_depth"] == 0
@@ -148,5 +149,5 @@ async def test_sigterm_under_load_finishes_in_flight_requests_and_loses_none(
     assert len(acked) >= 300
     spools = sorted(p.name for p in (tmp_path / "spool").glob("spool-*.sqlite3"))
     assert spools == ["spool-0.sqlite3", "spool-1.sqlite3"]  # one per worker
-    in_kafka = {r.key.decode() for r in await read_topic(kafka, kafka.topics.callbacks, 30)}
+    in_kafka = {request_id(r) for r in await read_topic(kafka, kafka.topics.callbacks, 30)}
     assert acked - in_kafka == set()

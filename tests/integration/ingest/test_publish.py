@@ -1,4 +1,4 @@
-"""Against the real broker: a valid POST lands in shotline.callbacks.v1 keyed by requestId;
+"""Against the real broker: a valid POST lands in shotline.callbacks.v1 keyed by its object;
 no kind of rejected POST moves the topic's end offsets."""
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ async def client(app: IngestApp) -> AsyncIterator[httpx.AsyncClient]:
         yield http
 
 
-async def test_valid_post_lands_in_the_callbacks_topic_keyed_by_request_id(
+async def test_valid_post_lands_in_the_callbacks_topic_keyed_by_its_object(
     kafka: KafkaSettings, client: httpx.AsyncClient
 ) -> None:
     traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
@@ -70,7 +70,7 @@ async def test_valid_post_lands_in_the_callbacks_topic_keyed_by_request_id(
     assert response.status_code == 200
     assert response.json()["via"] == "kafka"
     [record] = await read_topic(kafka, kafka.topics.callbacks)
-    assert record.key == b"req-int-1"
+    assert record.key == OBJECT.encode()  # the screenshot's identity (schemas.identity)
     envelope = CallbackEnvelope.model_validate_json(record.value)
     assert envelope.project == KEY
     assert envelope.callback.requestId == "req-int-1"

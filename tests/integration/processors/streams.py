@@ -28,7 +28,7 @@ async def produce(
     partition: int | None = None,
 ) -> int:
     """Publish (key, value) pairs, by default with the key partitioner (as ingest does)."""
-    producer = AIOKafkaProducer(bootstrap_servers=kafka.bootstrap, acks="all", linger_ms=5)
+    producer = AIOKafkaProducer(**kafka.client_kwargs(), acks="all", linger_ms=5)
     await producer.start()
     try:
         futures = [
@@ -45,7 +45,7 @@ async def read_all(
 ) -> list[tuple[int, bytes | None, bytes]]:
     """Every (partition, key, value) currently in ``topic`` (read_committed by default)."""
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=kafka.bootstrap,
+        **kafka.client_kwargs(),
         isolation_level="read_committed" if committed else "read_uncommitted",
     )
     await consumer.start()

@@ -11,7 +11,14 @@ from shotline.bench.runner import discover
 
 
 def test_the_harness_is_not_discovered_as_a_scenario() -> None:
-    assert list(discover(shotline.bench)) == ["ingest", "dedupe", "metrics", "e2e"]
+    assert list(discover(shotline.bench)) == [
+        "ingest",
+        "dedupe",
+        "enrich",
+        "metrics",
+        "moderate",
+        "e2e",
+    ]
 
 
 async def test_steady_rate_counts_from_the_first_nonzero_sample_until_total() -> None:

@@ -155,3 +155,17 @@ def test_monitor_shows_rate_lag_dlq_duplicates_and_bill(
     assert "duplicates dropped 40" in row.notes
     assert "bill so far $0.42" in row.notes
     assert "billable images 11,400 (free 10,000)" in row.notes
+
+
+def test_monitor_shows_the_moderation_verdicts(exporter: tuple[str, CollectorRegistry]) -> None:
+    url, registry = exporter
+    Counter("shotline_processor_records_processed", "p", registry=registry).inc(9)
+    verdicts = Counter(
+        "shotline_moderation_verdicts", "v", ["project", "provider", "verdict"], registry=registry
+    )
+    verdicts.labels("demo", "local", "pass").inc(5)
+    verdicts.labels("demo", "local", "block").inc(1)
+    verdicts.labels("demo", "none", "skipped").inc(3)
+    row = Monitor([Stage("moderate", ("x",), metrics_url=url)]).poll()[0]
+    assert (row.stage, row.total) == ("moderate", 9)
+    assert "block 1 review 0 pass 5 skipped 3" in row.notes

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 
 from ingest import IngestApp, IngestSettings, OutRecord, PublishError, create_app
@@ -23,6 +24,13 @@ SEED_OBJECT = (
 SEED_REQUEST_ID = "38f8e3cfdcXXXXXXXXX1ceba380d7e1a_1652693284_b5813fe2ae4fa5cdfe5abd8fef82526f"
 
 
+def request_id(record: OutRecord) -> bytes:
+    """The requestId of a published envelope (records are keyed by object name, which the
+    tests' callbacks share)."""
+    rid: str = orjson.loads(record.value)["callback"]["requestId"]
+    return rid.encode()
+
+
 class FakePublisher:
     """In-memory stand-in for Kafka: records what was acked; can be down or slow."""
 
@@ -32,7 +40,7 @@ class FakePublisher:
         self.delay_s = 0.0
         self.connected = True
         self.recreated = 0
-        self.refused_keys: set[bytes] = set()  # the broker refuses these for good
+        self.refused_ids: set[bytes] = set()  # the broker refuses these requestIds for good
         self.refusals = 0
 
     async def start(self) -> None:
@@ -55,7 +63,7 @@ class FakePublisher:
             return [Sent.FAILED] * len(records)
         results = []
         for record in records:
-            if record.key in self.refused_keys:
+            if request_id(record) in self.refused_ids:
                 self.refusals += 1
                 results.append(Sent.REFUSED)
             else:

@@ -31,7 +31,7 @@ async def post(client: httpx.AsyncClient, body: Any, **kwargs: Any) -> httpx.Res
     return await client.post(kwargs.pop("url", URL), content=content, headers=headers)
 
 
-async def test_valid_callback_is_published_as_an_envelope_keyed_by_request_id(
+async def test_valid_callback_is_published_as_an_envelope_keyed_by_its_object(
     client: httpx.AsyncClient, publisher: FakePublisher
 ) -> None:
     response = await post(client, callback_body())
@@ -39,7 +39,7 @@ async def test_valid_callback_is_published_as_an_envelope_keyed_by_request_id(
     assert response.json() == {"status": "ok", "requestId": SEED_REQUEST_ID, "via": "kafka"}
     [record] = publisher.published
     assert record.topic == "u.shotline.callbacks.v1"
-    assert record.key == SEED_REQUEST_ID.encode()
+    assert record.key == SEED_OBJECT.encode()  # the screenshot's identity (schemas.identity)
     envelope = CallbackEnvelope.model_validate_json(record.value)
     assert envelope.project == KEY
     assert envelope.checksum_status == "ok"
@@ -47,6 +47,16 @@ async def test_valid_callback_is_published_as_an_envelope_keyed_by_request_id(
     headers = dict(record.headers)
     assert headers["shotline-project"] == KEY.encode()
     assert headers["traceparent"].startswith(b"00-")
+    assert envelope.source == "agora"
+
+
+async def test_callback_whose_object_is_not_agora_shaped_is_keyed_by_request_id(
+    client: httpx.AsyncClient, publisher: FakePublisher
+) -> None:
+    response = await post(client, callback_body(object="uploads/not-a-screenshot.png"))
+    assert response.status_code == 200
+    [record] = publisher.published
+    assert record.key == SEED_REQUEST_ID.encode()
 
 
 async def test_incoming_traceparent_trace_id_is_propagated(

@@ -8,7 +8,14 @@ from pathlib import Path
 
 import orjson
 
-from tests.unit.ingest.conftest import KEY, FakePublisher, callback_body, client_for, make_app
+from tests.unit.ingest.conftest import (
+    KEY,
+    FakePublisher,
+    callback_body,
+    client_for,
+    make_app,
+    request_id,
+)
 
 URL = f"/v1/callbacks/{KEY}"
 HEADERS = {"content-type": "application/json"}
@@ -39,7 +46,9 @@ async def test_broker_down_spools_answers_200_and_drains_in_order_when_back(tmp_
             assert (await c.get("/readyz")).status_code == 200  # spool writable
             publisher.down = False
             await wait_for(lambda: len(publisher.published) == 20)
-            assert [r.key for r in publisher.published] == [f"req-{i}".encode() for i in range(20)]
+            assert [request_id(r) for r in publisher.published] == [
+                f"req-{i}".encode() for i in range(20)
+            ]
             delivery = app.service.delivery
             assert delivery is not None
             await wait_for(lambda: not delivery.degraded)
@@ -104,7 +113,7 @@ async def test_records_left_by_an_earlier_run_drain_after_restart(tmp_path: Path
         await wait_for(lambda: len(publisher.published) == 5)
     finally:
         await second.shutdown()
-    assert {r.key for r in publisher.published} == {f"req-{i}".encode() for i in range(5)}
+    assert {request_id(r) for r in publisher.published} == {f"req-{i}".encode() for i in range(5)}
 
 
 async def test_producer_failing_past_the_stuck_limit_is_recreated(tmp_path: Path) -> None:
@@ -142,7 +151,7 @@ async def test_spool_left_by_a_larger_worker_count_is_adopted_drained_and_remove
         await wait_for(lambda: not (tmp_path / "spool" / "spool-2.sqlite3").exists())
     finally:
         await survivor.shutdown()
-    assert {r.key for r in publisher.published} == {f"req-{i}".encode() for i in range(4)}
+    assert {request_id(r) for r in publisher.published} == {f"req-{i}".encode() for i in range(4)}
     assert not (tmp_path / "spool" / "spool-1.sqlite3").exists()  # empty orphans go too
 
 

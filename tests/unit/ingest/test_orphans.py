@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from tests.unit.ingest.conftest import FakePublisher, client_for, make_app
+from tests.unit.ingest.conftest import FakePublisher, client_for, make_app, request_id
 from tests.unit.ingest.test_delivery import HEADERS, URL, body, wait_for
 
 
@@ -35,5 +35,5 @@ async def test_rolling_restart_drains_the_old_slot_once_the_old_process_exits(
         await wait_for(lambda: not (tmp_path / "spool" / "spool-0.sqlite3").exists())
     finally:
         await new.shutdown()
-    assert {r.key for r in publisher.published} == {f"req-{i}".encode() for i in range(3)}
+    assert {request_id(r) for r in publisher.published} == {f"req-{i}".encode() for i in range(3)}
     assert (tmp_path / "spool" / "spool-1.sqlite3").exists()  # its own file is never adopted

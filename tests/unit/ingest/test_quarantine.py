@@ -7,7 +7,13 @@ from pathlib import Path
 
 from ingest import IngestMetrics
 from schemas import CallbackEnvelope
-from tests.unit.ingest.conftest import FakePublisher, client_for, make_app
+from tests.unit.ingest.conftest import (
+    SEED_OBJECT,
+    FakePublisher,
+    client_for,
+    make_app,
+    request_id,
+)
 from tests.unit.ingest.test_delivery import HEADERS, URL, body, wait_for
 from tests.unit.ingest.test_spool import open_spool, record
 
@@ -23,7 +29,7 @@ async def test_refused_head_record_is_quarantined_after_n_attempts_and_draining_
         async with client_for(app) as c:
             for i in range(4):
                 assert (await c.post(URL, content=body(i), headers=HEADERS)).status_code == 200
-            publisher.refused_keys = {b"req-0"}  # e.g. larger than the broker accepts
+            publisher.refused_ids = {b"req-0"}  # e.g. larger than the broker accepts
             publisher.down = False
             await wait_for(lambda: len(publisher.published) == 3)
             spool = app.service.spool
@@ -34,7 +40,7 @@ async def test_refused_head_record_is_quarantined_after_n_attempts_and_draining_
     finally:
         await app.shutdown()
     assert publisher.refusals == 3  # tried exactly N times, then moved out of the way
-    assert {r.key for r in publisher.published} == {b"req-1", b"req-2", b"req-3"}
+    assert {request_id(r) for r in publisher.published} == {b"req-1", b"req-2", b"req-3"}
     assert "shotline_ingest_spool_quarantined_total 1.0" in metrics
     assert "shotline_ingest_spool_quarantined_records 1.0" in metrics
     assert ready.status_code == 200
@@ -42,7 +48,7 @@ async def test_refused_head_record_is_quarantined_after_n_attempts_and_draining_
         rows = db.execute("SELECT key, value, reason FROM quarantine").fetchall()
         left = db.execute("SELECT COUNT(*) FROM spool").fetchone()
     [(key, value, reason)] = rows
-    assert bytes(key) == b"req-0"
+    assert bytes(key) == SEED_OBJECT.encode()  # keyed by the screenshot's object
     assert CallbackEnvelope.model_validate_json(value).callback.requestId == "req-0"
     assert reason == "refused by the broker"
     assert left == (0,)
@@ -56,7 +62,7 @@ async def test_a_record_refused_fewer_than_n_times_stays_in_the_spool(tmp_path: 
     try:
         async with client_for(app) as c:
             assert (await c.post(URL, content=body(0), headers=HEADERS)).status_code == 200
-            publisher.refused_keys = {b"req-0"}
+            publisher.refused_ids = {b"req-0"}
             publisher.down = False
             await wait_for(lambda: publisher.refusals >= 5)
         spool = app.service.spool

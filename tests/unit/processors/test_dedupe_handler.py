@@ -54,7 +54,9 @@ async def test_record_keyed_other_than_its_request_id_is_dead_lettered() -> None
     dedupe = processor()
     result = await dedupe.handle([record(1, key="something-else")])
     assert result.emits == []
-    assert [d.error for d in result.dead] == ["key 'something-else' is not the requestId"]
+    assert [d.error for d in result.dead] == [
+        "key 'something-else' is neither the object name nor the requestId"
+    ]
 
 
 async def test_revoked_partition_forgets_its_ids() -> None:

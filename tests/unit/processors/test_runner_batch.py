@@ -4,42 +4,28 @@ from __future__ import annotations
 
 import pytest
 from prometheus_client import CollectorRegistry
-from pydantic import BaseModel
 
 from processors.runner.batch import BatchOutcome, process_batch
 from processors.runner.codec import Raw
-from processors.runner.contract import Batch, Context, Emit, HandleResult
-from processors.runner.errors import FatalError, RetriableError
+from processors.runner.contract import Batch, Emit, HandleResult
+from processors.runner.errors import Backpressure, FatalError, RetriableError
 from processors.runner.metrics import RunnerMetrics
 from processors.runner.settings import RunnerSettings
-from schemas import DeadLetterRecord, Topics
+from schemas import DeadLetterRecord
+from tests.unit.processors.items import Item, ItemEcho
 
 FAST = RunnerSettings(retry_attempts=3, retry_initial_s=0.001, retry_max_s=0.002)
 
 
-class Item(BaseModel):
-    n: int
-
-
-class Doubler:
+class Doubler(ItemEcho):
     """Emits 2n for each item; ``poison`` values raise ``error`` whenever they are handled."""
 
     name = "doubler"
-    input_model = Item
-    exactly_once = False
 
     def __init__(self, poison: set[int], error: type[Exception] = RetriableError) -> None:
         self.poison = poison
         self.error = error
         self.calls = 0
-
-    def input_topic(self, topics: Topics) -> str:
-        return topics.screenshots
-
-    async def start(self, ctx: Context) -> None: ...
-    async def stop(self) -> None: ...
-    async def on_assign(self, partitions: set[int]) -> None: ...
-    async def on_revoke(self, partitions: set[int]) -> None: ...
 
     async def handle(self, batch: Batch[Item]) -> HandleResult:
         self.calls += 1
@@ -124,3 +110,36 @@ async def test_a_partition_batch_reaches_handle_in_one_call() -> None:
     outcome, _ = await run(proc, raws(*[b'{"n": %d}' % n for n in range(1000)]))
     assert proc.calls == 1
     assert outcome.emitted == 1000
+
+
+class Quota(Backpressure):
+    def __init__(self, message: str) -> None:
+        super().__init__(2.0, "quota")
+
+
+class Throttled(Doubler):
+    """Backpressure when ``n`` is in ``poison`` and handled alone; other batches with
+    poison raise RetriableError (so the isolation pass runs)."""
+
+    async def handle(self, batch: Batch[Item]) -> HandleResult:
+        if len(batch) == 1 and batch[0].value.n in self.poison:
+            self.calls += 1
+            raise Backpressure(3.0, "quota")
+        return await super().handle(batch)
+
+
+async def test_backpressure_is_no_attempt_and_dead_letters_nothing() -> None:
+    proc = Doubler(poison={1}, error=Quota)
+    metrics = RunnerMetrics(CollectorRegistry())
+    with pytest.raises(Backpressure):
+        await process_batch(proc, raws(b'{"n": 1}', b'{"n": 2}'), "dlq", FAST, metrics)
+    assert proc.calls == 1, "not retried"
+    assert metrics.failed.labels("doubler", "retriable")._value.get() == 0
+    assert metrics.failed.labels("doubler", "unexpected")._value.get() == 0
+
+
+async def test_backpressure_while_isolating_records_stops_the_batch_too() -> None:
+    proc = Throttled(poison={1})
+    with pytest.raises(Backpressure):
+        await run(proc, raws(b'{"n": 1}', b'{"n": 2}'))
+    assert proc.calls == 3 + 1, "three batch attempts, then the first record alone"

@@ -1,0 +1,99 @@
+"""Following ``shotline.s3events.v1``: the Kafka adapter that feeds the event index.
+
+Every enrich instance reads every partition of the events topic (no consumer group): a
+screenshot's input partition (by requestId) and its event's partition (by ``bucket/key``)
+are unrelated, so each instance needs all events, and a rebalance of the screenshots never
+moves this state. At start it reads from ``now - event_ttl_s`` (``offsets_for_times``):
+that rebuilds the index after a restart. ``warm`` is set once it has caught up with the
+end offsets it saw at start, so no HeadObject is made for a screenshot whose event is
+merely still being read back. Events are hints: a lost one costs a HeadObject, never a
+record, so this reader commits nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaError
+from pydantic import ValidationError
+
+from processors.enrich.checkpoints import stop_consumer
+from schemas import KafkaSettings
+from schemas.s3event import S3Event, S3EventDocument
+
+__all__ = ["EventFeed"]
+
+log = logging.getLogger("shotline.processors")
+
+_validate = S3EventDocument.__pydantic_validator__.validate_json
+
+
+class EventFeed:
+    def __init__(
+        self,
+        kafka: KafkaSettings,
+        topic: str,
+        on_events: Callable[[Sequence[S3Event]], None],
+        on_invalid: Callable[[], None],
+    ) -> None:
+        self._kafka = kafka
+        self.topic = topic
+        self._on_events = on_events
+        self._on_invalid = on_invalid
+        self.warm = asyncio.Event()
+
+    async def run(self, since_ms: int) -> None:
+        """Read until cancelled; Kafka errors are logged and the read starts over."""
+        while True:
+            try:
+                await self._follow(since_ms)
+            except KafkaError as exc:
+                log.warning("enrich: reading %s failed (%s), retrying in 2 s", self.topic, exc)
+                await asyncio.sleep(2)
+
+    async def _follow(self, since_ms: int) -> None:
+        consumer = AIOKafkaConsumer(
+            **self._kafka.client_kwargs(),
+            group_id=None,
+            enable_auto_commit=False,
+            isolation_level="read_committed",
+            max_partition_fetch_bytes=4 << 20,
+        )
+        await consumer.start()
+        try:
+            cluster = await consumer._client.fetch_all_metadata()  # public API: subscribed only
+            parts = sorted(cluster.partitions_for_topic(self.topic) or ())
+            if not parts:
+                log.warning("enrich: topic %s does not exist; no S3 events", self.topic)
+                self.warm.set()
+                await asyncio.Event().wait()  # nothing to read; the HeadObject path serves
+            tps = [TopicPartition(self.topic, p) for p in parts]
+            consumer.assign(tps)
+            ends = await consumer.end_offsets(tps)
+            starts = await consumer.offsets_for_times(dict.fromkeys(tps, since_ms))
+            for tp in tps:
+                found = starts.get(tp)
+                consumer.seek(tp, found.offset if found is not None else ends[tp])
+            behind = {tp for tp in tps if await consumer.position(tp) < ends[tp]}
+            if not behind:
+                self.warm.set()
+            while True:
+                batch = await consumer.getmany(timeout_ms=500, max_records=5000)
+                events: list[S3Event] = []
+                for messages in batch.values():
+                    for msg in messages:
+                        try:
+                            events.extend(_validate(msg.value or b"").records)
+                        except ValidationError:
+                            self._on_invalid()
+                if events:
+                    self._on_events(events)
+                if behind:
+                    behind = {tp for tp in behind if await consumer.position(tp) < ends[tp]}
+                    if not behind:
+                        self.warm.set()
+        finally:
+            await stop_consumer(consumer)

@@ -1,0 +1,143 @@
+"""Pure logic of enrichment: where a screenshot's object is, facts from an event or a
+HeadObject answer, the enriched record, HeadObject outcomes, backoff and the token bucket.
+
+No I/O: the handler and the client adapter wire these to Kafka and S3.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from schemas import EnrichedScreenshot, ProjectConfig, S3ObjectFacts, ScreenshotRecord
+from schemas.s3event import S3Event
+
+__all__ = [
+    "Denied",
+    "Found",
+    "HeadOutcome",
+    "Missing",
+    "TokenBucket",
+    "Transient",
+    "backoff_s",
+    "enriched",
+    "facts_from_event",
+    "facts_from_head",
+    "location",
+    "newer_sequencer",
+]
+
+
+def location(record: ScreenshotRecord, project: ProjectConfig | None) -> tuple[str, str] | None:
+    """``(bucket, key)`` of the screenshot's object, or None when there is nothing to look
+    up: unknown project, no bucket configured, or an object name that did not parse. The
+    callback's ``object`` is the key as Agora wrote it (Console prefix included)."""
+    if project is None or not project.bucket or record.object is None:
+        return None
+    key = record.callback.object.lstrip("/")
+    return (project.bucket, key) if key else None
+
+
+def facts_from_event(event: S3Event) -> S3ObjectFacts:
+    """Built without re-validation: ``event`` was validated (size ≥ 0, a datetime)."""
+    obj = event.s3.object
+    return S3ObjectFacts.model_construct(
+        bucket=event.bucket,
+        key=event.object_key,
+        size=obj.size,
+        etag=(obj.etag or "").strip('"'),
+        content_type=obj.content_type,
+        last_modified=event.event_time.astimezone(UTC),
+        version_id=obj.version_id,
+        source="event",
+    )
+
+
+def facts_from_head(bucket: str, key: str, answer: Mapping[str, Any]) -> S3ObjectFacts:
+    """Facts from boto3's ``head_object`` response dict."""
+    modified = answer.get("LastModified")
+    if not isinstance(modified, datetime):
+        modified = datetime.now(UTC)
+    return S3ObjectFacts(
+        bucket=bucket,
+        key=key,
+        size=int(answer.get("ContentLength", 0)),
+        etag=str(answer.get("ETag", "")).strip('"'),
+        content_type=answer.get("ContentType") or None,
+        last_modified=modified.astimezone(UTC),
+        version_id=answer.get("VersionId") or None,
+        source="head",
+    )
+
+
+def enriched(record: ScreenshotRecord, facts: S3ObjectFacts | None) -> EnrichedScreenshot:
+    """The output record; built without re-validating fields that were validated on input."""
+    return EnrichedScreenshot.model_construct(**dict(record.__dict__, s3=facts))
+
+
+def newer_sequencer(candidate: str | None, current: str | None) -> bool:
+    """Whether an event with ``candidate`` supersedes one with ``current``: S3 sequencers
+    are hex strings compared after left-padding to the same length; events without one
+    (moto) count as newer."""
+    if candidate is None or current is None:
+        return True
+    width = max(len(candidate), len(current))
+    return candidate.upper().rjust(width, "0") >= current.upper().rjust(width, "0")
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    facts: S3ObjectFacts
+
+
+@dataclass(frozen=True, slots=True)
+class Missing:
+    """404: the object is not (yet) there."""
+
+
+@dataclass(frozen=True, slots=True)
+class Denied:
+    """403 / AccessDenied / InvalidAccessKeyId: retrying will not help."""
+
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class Transient:
+    """5xx, SlowDown, throttling, timeouts, connection errors: retry with backoff."""
+
+    error: str
+
+
+HeadOutcome = Found | Missing | Denied | Transient
+
+
+def backoff_s(attempt: int, initial_s: float, max_s: float, rng: random.Random) -> float:
+    """Exponential backoff with full jitter for the ``attempt``-th retry (1-based)."""
+    ceiling = min(max_s, initial_s * (2 ** min(attempt - 1, 30)))
+    return float(ceiling / 2 + rng.random() * ceiling / 2)
+
+
+class TokenBucket:
+    """``rate`` tokens per second, at most ``burst`` saved. Time is passed in (seconds,
+    monotonic) so the bucket is pure and testable."""
+
+    __slots__ = ("_at", "_tokens", "burst", "rate")
+
+    def __init__(self, rate: float, burst: float, now: float) -> None:
+        self.rate = rate
+        self.burst = max(1.0, burst)
+        self._tokens = self.burst
+        self._at = now
+
+    def take(self, now: float) -> float:
+        """0.0 when a token was taken, else the seconds until one is available."""
+        self._tokens = min(self.burst, self._tokens + (now - self._at) * self.rate)
+        self._at = now
+        if self._tokens >= 1.0:
+            self._tokens -= 1.0
+            return 0.0
+        return (1.0 - self._tokens) / self.rate

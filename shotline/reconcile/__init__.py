@@ -1,0 +1,18 @@
+"""``shotline reconcile``: recover screenshots whose callbacks Agora gave up on, by listing
+the project's bucket and publishing a callback for each object that never reached
+``shotline.screenshots.v1`` (docs/reconcile.md)."""
+
+from shotline.reconcile.metrics import ReconcileMetrics
+from shotline.reconcile.run import ProjectResult, Reporter, RunResult, run_reconcile
+from shotline.reconcile.window import TimeRange, TimeSyntaxError, parse_time
+
+__all__ = [
+    "ProjectResult",
+    "ReconcileMetrics",
+    "Reporter",
+    "RunResult",
+    "TimeRange",
+    "TimeSyntaxError",
+    "parse_time",
+    "run_reconcile",
+]
