@@ -22,7 +22,7 @@ from tests.integration.ingest.conftest import (
     wait_until,
     write_config,
 )
-from tests.integration.ingest.test_publish import body
+from tests.integration.ingest.test_publish import OBJECT, body
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 
@@ -42,11 +42,19 @@ def environment(
     }
 
 
+def distinct_object(i: int) -> str:
+    """The i-th of ``count`` distinct screenshots: dedupe keys an Agora-shaped object name,
+    so requests meant to be distinct need distinct objects, not only distinct requestIds."""
+    return OBJECT.replace("38f8e3cf", f"{i:08x}", 1)
+
+
 def post_many(url: str, prefix: str, count: int) -> list[httpx.Response]:
     with httpx.Client(base_url=url, timeout=10) as client:
         return [
             client.post(
-                f"/v1/callbacks/{KEY}", content=orjson.dumps(body(f"{prefix}-{i}")), headers=HEADERS
+                f"/v1/callbacks/{KEY}",
+                content=orjson.dumps(body(f"{prefix}-{i}", object=distinct_object(i))),
+                headers=HEADERS,
             )
             for i in range(count)
         ]

@@ -35,7 +35,7 @@ def body(request_id: str, **changes: object) -> dict[str, object]:
         "timestamp": 1735732800123,
     }
     data.update(changes)
-    data.setdefault("checksum", checksum(ADDR, 200, OBJECT, request_id))
+    data.setdefault("checksum", checksum(ADDR, 200, str(data["object"]), request_id))
     return data
 
 
