@@ -6,7 +6,7 @@ import asyncio
 
 import typer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import TopicAlreadyExistsError, for_code
 from rich.console import Console
 
 from schemas import KafkaSettings, TopicSpec
@@ -37,13 +37,37 @@ async def ensure_topics(kafka: KafkaSettings, specs: list[TopicSpec]) -> list[st
                 spec.name, spec.partitions, spec.replication, topic_configs=spec.config
             )
             try:
-                await admin.create_topics([topic])
-                created.append(spec.name)
+                response = await admin.create_topics([topic])
             except TopicAlreadyExistsError:
-                pass  # another process created it between list and create
+                continue  # another process created it between list and create
+            # The broker answers per topic: an error code, not an exception.
+            for name, code, *message in response.topic_errors:
+                if code == TopicAlreadyExistsError.errno:
+                    continue  # created meanwhile, or not yet in the metadata we listed
+                if code:
+                    detail = message[0] if message and message[0] else for_code(code).__name__
+                    raise TopicsError(f"cannot create topic {name}: {detail}")
+                created.append(name)
+        await _until_visible(admin, created)
         return created
     finally:
         await admin.close()
+
+
+async def _until_visible(
+    admin: AIOKafkaAdminClient, names: list[str], timeout_s: float = 10.0
+) -> None:
+    """Wait until the brokers' metadata shows every partition of ``names``: the controller
+    answers CreateTopics before every broker has the topic, and whatever starts next (a
+    producer, ``describe_topics``) should not see it half made."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while names:
+        described = await admin.describe_topics(names)
+        if all(t["error_code"] == 0 and t["partitions"] for t in described):
+            return
+        if asyncio.get_running_loop().time() > deadline:
+            raise TopicsError(f"topics not visible after {timeout_s:.0f} s: {', '.join(names)}")
+        await asyncio.sleep(0.1)
 
 
 async def broker_count(kafka: KafkaSettings) -> int:
@@ -77,7 +101,11 @@ def create(
     if replication is None:
         replication = min(asyncio.run(broker_count(kafka)), 3)
     specs = kafka.topics.specs(partitions=partitions, replication=replication)
-    created = asyncio.run(ensure_topics(kafka, specs))
+    try:
+        created = asyncio.run(ensure_topics(kafka, specs))
+    except TopicsError as exc:
+        console.print(f"error: {exc}", markup=False, highlight=False)
+        raise typer.Exit(2) from None
     for spec in specs:
         state = "created" if spec.name in created else "exists"
         console.print(f"{state:8} {spec.name}  partitions={spec.partitions}  {spec.config}")

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
-from schemas import KafkaSettings
-from shotline.topics import ensure_topics
+from schemas import KafkaSettings, TopicSpec
+from shotline.topics import TopicsError, ensure_topics
 from tests.conftest import delete_prefixed_topics
 
 pytestmark = pytest.mark.kafka
@@ -37,3 +38,13 @@ async def test_create_is_idempotent_and_applies_partitions_and_compaction(
     finally:
         await admin.close()
         await delete_prefixed_topics(kafka_bootstrap, kafka.topic_prefix)
+
+
+async def test_a_topic_the_broker_refuses_is_an_error_naming_it(kafka_bootstrap: str) -> None:
+    """The broker answers a refused topic with an error code, not an exception: it must not
+    be reported as created."""
+    kafka = KafkaSettings(bootstrap=kafka_bootstrap, topic_prefix=f"t{uuid.uuid4().hex[:8]}.")
+    name = f"{kafka.topic_prefix}too-many-replicas"
+    bad = TopicSpec(name=name, partitions=1, replication=9, config={})
+    with pytest.raises(TopicsError, match=re.escape(name)):
+        await ensure_topics(kafka, [bad])

@@ -128,13 +128,20 @@ async def test_backpressure_pauses_one_partition_then_redelivers_it_once(
     proc = Tracked(refusals=3, partition=0, retry_after_s=1.0)
     engine, stop, task = start(kafka, proc)
     try:
-        records = await wait_for_count(kafka, out, 300, timeout_s=90)
+        # A second wave once partition 0 is paused: the other partitions must take theirs
+        # during the pause (the first wave alone may be done before partition 0 is refused).
+        deadline = time.monotonic() + 60
+        while not proc.refused and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        assert proc.refused, "partition 0 was refused"
+        await feed(kafka, 100, 200)
+        records = await wait_for_count(kafka, out, 600, timeout_s=90)
         stop.set()
         await asyncio.wait_for(task, timeout=60)
     finally:
         await finish((stop, task))
     values = Counter(value for _, _, value in records)
-    assert len(values) == 300, "every record emitted"
+    assert len(values) == 600, "every record emitted"
     assert set(values.values()) == {1}, "and exactly once"
     assert await read_all(kafka, kafka.topics.dlq) == [], "nothing dead-lettered"
 
@@ -148,13 +155,13 @@ async def test_backpressure_pauses_one_partition_then_redelivers_it_once(
     assert others, "the other partitions kept flowing meanwhile"
 
     reports = Counter((p, offset) for p, offset, committed in proc.reports if committed)
-    assert sorted(reports) == [(p, o) for p in range(3) for o in range(100)]
+    assert sorted(reports) == [(p, o) for p in range(3) for o in range(200)]
     assert set(reports.values()) == {1}, "each record reported committed exactly once"
     assert [c for p, _, c in proc.reports if p == 0].count(False) >= 3, "held batches: False"
     assert await committed_offsets(kafka, engine.ctx.group_id("tracked")) == {
-        0: 100,
-        1: 100,
-        2: 100,
+        0: 200,
+        1: 200,
+        2: 200,
     }
     paused = engine.ctx.registry.get_sample_value(
         "shotline_processor_paused_seconds_total", {"processor": "tracked", "reason": "quota"}

@@ -33,6 +33,26 @@ def _env(manifests: list[Manifest]) -> dict[str, str]:
     return data
 
 
+def _secret_env(manifests: list[Manifest]) -> set[str]:
+    """The variables some container reads from a Secret (``valueFrom.secretKeyRef``)."""
+    return {
+        var["name"]
+        for kind in ("Deployment", "Job", "CronJob")
+        for m in of_kind(manifests, kind)
+        for container in _containers(m)
+        for var in container.get("env", [])
+        if "secretKeyRef" in var.get("valueFrom", {})
+    }
+
+
+def _containers(manifest: Manifest) -> list[dict[str, Any]]:
+    spec = manifest["spec"]
+    if manifest["kind"] == "CronJob":
+        spec = spec["jobTemplate"]["spec"]
+    containers: list[dict[str, Any]] = spec["template"]["spec"]["containers"]
+    return containers
+
+
 def _expected_processors(prefix: str) -> dict[str, tuple[str, str]]:
     """name → (consumer group, input topic), from the runner and each processor."""
     kafka = KafkaSettings(topic_prefix=prefix)
@@ -258,6 +278,10 @@ def test_configmap_settings_reach_the_settings_model(
     monkeypatch.delenv("SHOTLINE_CONFIG", raising=False)
     for name, (_, _, value) in known.items():
         monkeypatch.setenv(name, value)
+    # What the containers read from the Secret (credentials the ConfigMap's SASL mechanism
+    # needs) is set to a placeholder: its values are not in the repository.
+    for name in _secret_env(rendered):
+        monkeypatch.setenv(name, "from-the-secret")
     settings = load_settings()
     for name, (unit, field, value) in known.items():
         actual = getattr(getattr(settings, unit), field)
