@@ -19,7 +19,12 @@ class IngestSettings(BaseModel):
 
     host: str = Field(default="127.0.0.1", description="Address to bind (--host overrides).")
     port: int = Field(default=8080, ge=0, le=65535, description="Port to bind (--port overrides).")
-    workers: int = Field(default=1, ge=1, le=64, description="uvicorn worker processes.")
+    workers: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="uvicorn worker processes (--workers overrides); each has its own spool.",
+    )
     publish_deadline_s: float = Field(
         default=2.5, gt=0, lt=5, description="Deadline for the Kafka ack, inside Agora's 5 s."
     )
@@ -29,16 +34,19 @@ class IngestSettings(BaseModel):
     freshness_window_s: float | None = Field(
         default=None,
         gt=0,
-        description="Reject a screenshot time further than this from now; None disables.",
+        description="Reject (422 stale) a screenshot time further than this from now; unset: off.",
     )
     linger_ms: int = Field(default=5, ge=0, le=1000, description="Producer batching delay.")
     max_batch_bytes: int = Field(default=262_144, ge=1024, description="Producer batch size.")
     spool_dir: Path = Field(
         default=Path(".shotline/spool"),
-        description="Folder of the per-worker SQLite spool files (spool-<slot>.sqlite3).",
+        description="Folder of the per-worker SQLite spool files (spool-<slot>.sqlite3); "
+        "put it on a persistent disk.",
     )
     spool_max_bytes: int = Field(
-        default=256 * 1024 * 1024, gt=0, description="Payload bytes the spool may hold; then 503."
+        default=256 * 1024 * 1024,
+        gt=0,
+        description="Payload bytes the spool may hold; beyond it callbacks get 503.",
     )
     spool_commit_max_records: int = Field(
         default=2048, gt=0, description="Most records one group commit writes."

@@ -56,7 +56,7 @@ class KafkaSettings(BaseModel):
         default="PLAINTEXT", description="How clients talk to the brokers (TLS, SASL)."
     )
     ssl_ca_file: Path | None = Field(
-        default=None, description="PEM CA bundle; None trusts the system CAs (MSK, Confluent)."
+        default=None, description="PEM CA bundle; unset trusts the system CAs (MSK, Confluent)."
     )
     ssl_cert_file: Path | None = Field(default=None, description="PEM client certificate (mTLS).")
     ssl_key_file: Path | None = Field(default=None, description="PEM private key of the cert.")
