@@ -1,6 +1,7 @@
-"""The README and docs/ keep their promises: every relative link and anchor resolves, the
-Quick start's commands are Makefile targets, the README stays short, and every dependency in
-pyproject.toml has its reason in docs/dependencies.md."""
+"""The README, CONTRIBUTING and docs/ keep their promises: every relative link and anchor
+resolves, every `make` command they quote is a Makefile target (the Quick start is exactly
+`make run` and `make test`), the README stays short, and every dependency in pyproject.toml
+has its reason in docs/dependencies.md."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-PAGES = sorted([REPO / "README.md", *(REPO / "docs").rglob("*.md")])
+PAGES = sorted([REPO / "README.md", REPO / "CONTRIBUTING.md", *(REPO / "docs").rglob("*.md")])
 
 _FENCE = re.compile(r"^(```|~~~).*?^\1[^\n]*$", re.MULTILINE | re.DOTALL)
 _CODE_SPAN = re.compile(r"(`+)(?:(?!\1).)+?\1")
@@ -103,10 +104,28 @@ def test_quick_start_is_the_two_make_targets_and_both_exist() -> None:
     blocks = re.findall(r"^```[^\n]*\n(.*?)^```", _readme_section("Quick start"), re.M | re.S)
     commands = [line.strip() for block in blocks for line in block.splitlines() if line.strip()]
     assert commands == ["make run", "make test"]
-    makefile = (REPO / "Makefile").read_text()
-    targets = set(re.findall(r"^([A-Za-z][\w-]*):", makefile, re.MULTILINE))
+    targets = _make_targets()
     for command in commands:
         assert command.split()[1] in targets, command
+
+
+def _make_targets() -> set[str]:
+    makefile = (REPO / "Makefile").read_text()
+    return set(re.findall(r"^([A-Za-z][\w-]*):", makefile, re.MULTILINE))
+
+
+def test_every_make_command_the_docs_quote_is_a_target() -> None:
+    targets = _make_targets()
+    quoted: set[tuple[str, str]] = set()
+    for page in PAGES:
+        text = page.read_text()
+        spans = re.findall(r"`make ([a-z][\w-]*)[^`]*`", text)
+        blocks = "\n".join(m.group(0) for m in _FENCE.finditer(text))
+        lines = re.findall(r"^\s*make ([a-z][\w-]*)", blocks, re.MULTILINE)
+        quoted |= {(page.name, target) for target in [*spans, *lines]}
+    assert {target for _, target in quoted} >= {"run", "test", "bench", "docs"}
+    missing = sorted((name, target) for name, target in quoted if target not in targets)
+    assert missing == [], "commands quoted in the docs that the Makefile lacks"
 
 
 def test_readme_stays_short() -> None:
