@@ -10,21 +10,15 @@ every key a user can set says what it does.
 from __future__ import annotations
 
 import argparse
-import enum
 import sys
-import types
-import typing
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import annotated_types
 import typer
-from pydantic import BaseModel, SecretStr
+from pydantic import BaseModel
 from pydantic.fields import FieldInfo
-from pydantic_core import PydanticUndefined
 
 from ingest.settings import IngestSettings
 from processors.dedupe.settings import DedupeSettings
@@ -43,6 +37,7 @@ from processors.runner.settings import RunnerSettings
 from schemas.config import ProjectConfig
 from schemas.kafka import KafkaSettings
 from schemas.moderation import ActionWebhook, ProjectModeration
+from shotline.dev.fielddoc import default_text, type_text
 from shotline.dev.settings import DevSettings
 from shotline.settings import CONFIG_ENV, Settings
 
@@ -58,11 +53,18 @@ class Section:
 
     title: str
     table: str
-    env_prefix: str | None  # None: the TOML file only
+    unit: str | None  # SHOTLINE_<UNIT>_<FIELD>; None: the TOML file only
     model: type[BaseModel]
-    note: str = ""
-    exclude: frozenset[str] = frozenset()
+    exclude: tuple[str, ...] = ()  # fields documented in a section of their own
     inherited_from: type[BaseModel] | None = None  # list only fields it adds or re-defaults
+
+    @property
+    def env_prefix(self) -> str | None:
+        return f"SHOTLINE_{self.unit}_" if self.unit else None
+
+    @property
+    def note(self) -> str:
+        return _NOTES.get(self.title, "")
 
 
 # Each built-in processor's settings model; a test checks that every built-in has an entry.
@@ -74,147 +76,62 @@ PROCESSOR_SECTIONS: dict[str, type[BaseModel]] = {
     "moderate": ModerateSettings,
 }
 
+_PROVIDER = "[moderation.providers.<name>]"
+_KIND = "Moderation provider `kind = {}`"
+
 
 def sections() -> list[Section]:
     """Every section of the configuration, in the order the page shows them."""
+    s, quota = Section, QuotaConfig
     return [
-        Section(
-            "Kafka connection",
-            "[kafka]",
-            "SHOTLINE_KAFKA_",
-            KafkaSettings,
-            "Every Kafka client shotline makes; see [kafka.md](kafka.md).",
-        ),
-        Section(
-            "Ingest",
-            "[ingest]",
-            "SHOTLINE_INGEST_",
-            IngestSettings,
-            "`shotline ingest`; see [ingest.md](ingest.md).",
-        ),
-        Section(
-            "Processor runner",
-            "[processors]",
-            "SHOTLINE_PROCESSORS_",
-            RunnerSettings,
-            "Every `shotline process`; see [processors.md](processors.md).",
-            exclude=frozenset({"sections"}),
-        ),
-        Section(
-            "dedupe",
-            "[processors.sections.dedupe]",
-            "SHOTLINE_DEDUPE_",
-            DedupeSettings,
-            "See [dedupe.md](dedupe.md).",
-        ),
-        Section(
-            "Billing, stage 1: tally",
-            "[processors.sections.tally]",
-            "SHOTLINE_TALLY_",
-            TallySettings,
-            "See [billing.md](billing.md).",
-        ),
-        Section(
-            "Billing, stage 2: metrics",
-            "[metrics]",
-            "SHOTLINE_METRICS_",
-            MetricsSettings,
-            "The `metrics` processor and `shotline usage` read the same values. "
-            "`[processors.sections.metrics]` is read too and wins over `[metrics]`. "
-            "See [billing.md](billing.md).",
-            exclude=frozenset({"prices"}),
-        ),
-        Section(
-            "Billing: the price table",
-            "[metrics.prices]",
-            None,
-            PriceTable,
-            "In the environment the whole table is one JSON object: "
-            '`SHOTLINE_METRICS_PRICES=\'{"free_qps": 500, "qps_usd": "1.5"}\'`.',
-        ),
-        Section(
-            "enrich",
-            "[processors.sections.enrich]",
-            "SHOTLINE_ENRICH_",
-            EnrichSettings,
-            "See [enrichment.md](enrichment.md).",
-        ),
-        Section(
-            "moderate",
-            "[processors.sections.moderate]",
-            "SHOTLINE_MODERATE_",
-            ModerateSettings,
-            "See [moderation.md](moderation.md).",
-            exclude=frozenset({"providers"}),
-        ),
-        Section(
-            "Moderation providers: every kind",
-            "[moderation.providers.<name>]",
-            None,
-            QuotaConfig,
-            "The quota guard every provider gets. `kind` picks the provider; a provider "
-            "named `local` exists unless the file redefines it.",
-        ),
-        Section(
-            'Moderation provider `kind = "http"`',
-            "[moderation.providers.<name>]",
-            None,
-            HttpProviderConfig,
-            inherited_from=QuotaConfig,
-        ),
-        Section(
-            'Moderation provider `kind = "rekognition"`',
-            "[moderation.providers.<name>]",
-            None,
-            RekognitionProviderConfig,
-            inherited_from=QuotaConfig,
-        ),
-        Section(
-            'Moderation provider `kind = "local"`',
-            "[moderation.providers.<name>]",
-            None,
-            LocalProviderConfig,
-            "Needs the `moderation-local` extra.",
-            inherited_from=QuotaConfig,
-        ),
-        Section(
-            'Moderation provider `kind = "package.module:factory"`',
-            "[moderation.providers.<name>]",
-            None,
-            PluginProviderConfig,
-            inherited_from=QuotaConfig,
-        ),
-        Section(
-            "Projects",
-            "[projects.<key>]",
-            None,
-            ProjectConfig,
-            "One table per Agora project; `<key>` is the last segment of the callback "
-            "URL (`/v1/callbacks/<key>`).",
-            exclude=frozenset({"moderation"}),
-        ),
-        Section(
-            "Project moderation routing",
-            "[projects.<key>.moderation]",
-            None,
-            ProjectModeration,
-            exclude=frozenset({"action_webhook"}),
-        ),
-        Section(
-            "Project action webhook",
-            "[projects.<key>.moderation.action_webhook]",
-            None,
-            ActionWebhook,
-            "Called on a `block` verdict; see [moderation.md](moderation.md).",
-        ),
-        Section(
-            "Local services",
-            "[dev]",
-            "SHOTLINE_DEV_",
-            DevSettings,
-            "`shotline dev up|run`, the tests and the bench; see [development.md](development.md).",
-        ),
-    ]
+        s("Kafka connection", "[kafka]", "KAFKA", KafkaSettings),
+        s("Ingest", "[ingest]", "INGEST", IngestSettings),
+        s("Processor runner", "[processors]", "PROCESSORS", RunnerSettings, ("sections",)),
+        s("dedupe", "[processors.sections.dedupe]", "DEDUPE", DedupeSettings),
+        s("Billing, stage 1: tally", "[processors.sections.tally]", "TALLY", TallySettings),
+        s("Billing, stage 2: metrics", "[metrics]", "METRICS", MetricsSettings, ("prices",)),
+        s("Billing: the price table", "[metrics.prices]", None, PriceTable),
+        s("enrich", "[processors.sections.enrich]", "ENRICH", EnrichSettings),
+        s("moderate", "[processors.sections.moderate]", "MODERATE", ModerateSettings,
+          ("providers",)),
+        s("Moderation providers: every kind", _PROVIDER, None, quota),
+        s(_KIND.format('"http"'), _PROVIDER, None, HttpProviderConfig, inherited_from=quota),
+        s(_KIND.format('"rekognition"'), _PROVIDER, None, RekognitionProviderConfig,
+          inherited_from=quota),
+        s(_KIND.format('"local"'), _PROVIDER, None, LocalProviderConfig, inherited_from=quota),
+        s(_KIND.format('"package.module:factory"'), _PROVIDER, None, PluginProviderConfig,
+          inherited_from=quota),
+        s("Projects", "[projects.<key>]", None, ProjectConfig, ("moderation",)),
+        s("Project moderation routing", "[projects.<key>.moderation]", None, ProjectModeration,
+          ("action_webhook",)),
+        s("Project action webhook", "[projects.<key>.moderation.action_webhook]", None,
+          ActionWebhook),
+        s("Local services", "[dev]", "DEV", DevSettings),
+    ]  # fmt: skip
+
+
+_NOTES = {
+    "Kafka connection": "Every Kafka client shotline makes; see [kafka.md](kafka.md).",
+    "Ingest": "`shotline ingest`; see [ingest.md](ingest.md).",
+    "Processor runner": "Every `shotline process`; see [processors.md](processors.md).",
+    "dedupe": "See [dedupe.md](dedupe.md).",
+    "Billing, stage 1: tally": "See [billing.md](billing.md).",
+    "Billing, stage 2: metrics": "The `metrics` processor and `shotline usage` read the same "
+    "values. `[processors.sections.metrics]` is read too and wins over `[metrics]`. "
+    "See [billing.md](billing.md).",
+    "Billing: the price table": "In the environment the whole table is one JSON object: "
+    '`SHOTLINE_METRICS_PRICES=\'{"free_qps": 500, "qps_usd": "1.5"}\'`.',
+    "enrich": "See [enrichment.md](enrichment.md).",
+    "moderate": "See [moderation.md](moderation.md).",
+    "Moderation providers: every kind": "The quota guard every provider gets. `kind` picks the "
+    "provider; a provider named `local` exists unless the file redefines it.",
+    _KIND.format('"local"'): "Needs the `moderation-local` extra.",
+    "Projects": "One table per Agora project; `<key>` is the last segment of the callback URL "
+    "(`/v1/callbacks/<key>`).",
+    "Project action webhook": "Called on a `block` verdict; see [moderation.md](moderation.md).",
+    "Local services": "`shotline dev up|run`, the tests and the bench; see "
+    "[development.md](development.md).",
+}
 
 
 _HEAD = f"""\
@@ -279,7 +196,7 @@ def _section(section: Section) -> str:
             continue
         env = f"`{section.env_prefix}{name.upper()}`" if section.env_prefix else "—"
         lines.append(
-            f"| `{name}` | {env} | {_type(field)} | {_default(field)} | "
+            f"| `{name}` | {env} | {type_text(field)} | {default_text(field)} | "
             f"{_description(section, name, field)} |"
         )
     lines.append("")
@@ -290,7 +207,7 @@ def _listed(section: Section, name: str, field: FieldInfo) -> bool:
     parent = section.inherited_from
     if parent is None or name not in parent.model_fields:
         return True
-    return _default(parent.model_fields[name]) != _default(field)
+    return default_text(parent.model_fields[name]) != default_text(field)
 
 
 def _description(section: Section, name: str, field: FieldInfo) -> str:
@@ -301,93 +218,6 @@ def _description(section: Section, name: str, field: FieldInfo) -> str:
     if not text:
         raise ValueError(f"{section.model.__name__}.{name} has no Field description")
     return text.replace("|", "\\|").replace("\n", " ")
-
-
-def _type(field: FieldInfo) -> str:
-    text = _annotation(field.annotation)
-    bounds = [_bound(item) for item in field.metadata]
-    bounds = [b for b in bounds if b]
-    return f"{text} ({', '.join(bounds)})" if bounds else text
-
-
-def _bound(item: object) -> str:
-    for kind, attr, symbol in (
-        (annotated_types.Ge, "ge", "≥"),
-        (annotated_types.Gt, "gt", ">"),
-        (annotated_types.Le, "le", "≤"),
-        (annotated_types.Lt, "lt", "<"),
-    ):
-        if isinstance(item, kind):
-            return f"{symbol} {getattr(item, attr)}"
-    if isinstance(item, annotated_types.MinLen):
-        return f"at least {item.min_length}"
-    pattern = getattr(item, "pattern", None)
-    return f"matches `{pattern}`" if isinstance(pattern, str) else ""
-
-
-_NAMES: dict[object, str] = {
-    int: "int",
-    float: "float",
-    str: "string",
-    bool: "bool",
-    Path: "path",
-    Decimal: "decimal",
-    SecretStr: "secret",
-    object: "any",
-}
-
-
-def _annotation(tp: object) -> str:
-    if tp in _NAMES:
-        return _NAMES[tp]
-    origin, args = typing.get_origin(tp), typing.get_args(tp)
-    if origin is typing.Literal:
-        return " \\| ".join(f"`{_json(a)}`" for a in args)
-    if origin in (typing.Union, types.UnionType):
-        rest = [a for a in args if a is not type(None)]
-        text = " \\| ".join(_annotation(a) for a in rest)
-        return f"{text} or unset" if len(rest) < len(args) else text
-    if origin is tuple or origin is list:
-        return f"list of {_annotation(args[0])}"
-    if origin is dict:
-        return f"table of {_annotation(args[1])}"
-    if isinstance(tp, type) and issubclass(tp, enum.Enum):
-        return " \\| ".join(f"`{m.value}`" for m in tp)
-    if isinstance(tp, type) and issubclass(tp, BaseModel):
-        return "table"
-    raise ValueError(f"no documentation name for type {tp!r}")
-
-
-def _default(field: FieldInfo) -> str:
-    if field.default_factory is not None:
-        value = field.default_factory()  # type: ignore[call-arg]
-    elif field.default is PydanticUndefined:
-        return "required"
-    else:
-        value = field.default
-    if value is None:
-        return "unset"
-    if isinstance(value, Path) and value.is_absolute() and Path.home() in value.parents:
-        return f"`~/{value.relative_to(Path.home())}`"
-    if isinstance(value, BaseModel):
-        return "see below" if value.model_fields_set == set() else f"`{value!r}`"
-    if isinstance(value, dict) and all(isinstance(v, BaseModel) for v in value.values()):
-        return ", ".join(f"`{k}`" for k in value) or "`{}`"
-    if value == "":
-        return "empty"
-    return f"`{_json(value)}`"
-
-
-def _json(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, enum.Enum):
-        return str(value.value)
-    if isinstance(value, tuple | list):
-        return "[" + ", ".join(f'"{v}"' if isinstance(v, str) else _json(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{}" if not value else str(value)
-    return str(value)
 
 
 def _cli_section() -> str:

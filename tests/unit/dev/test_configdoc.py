@@ -59,7 +59,7 @@ def test_every_key_is_listed_with_its_environment_variable() -> None:
     assert "| `home` | `SHOTLINE_DEV_HOME` | path | `~/.cache/shotline` |" in page
     assert "| `SHOTLINE_TOPICS_REPLICATION` | `shotline topics create --replication` |" in page
     for section in configdoc.sections():
-        for name in section.model.model_fields.keys() - section.exclude:
+        for name in section.model.model_fields.keys() - set(section.exclude):
             if section.inherited_from is None:
                 assert f"| `{name}` |" in page, (section.table, name)
 
@@ -69,6 +69,6 @@ def test_a_field_without_a_description_is_an_error() -> None:
         documented: int = Field(default=1, description="Has one.")
         bare: int = 2
 
-    section = configdoc.Section("t", "[t]", "SHOTLINE_T_", Undocumented)
+    section = configdoc.Section("t", "[t]", "T", Undocumented)
     with pytest.raises(ValueError, match=r"Undocumented\.bare has no Field description"):
         configdoc._section(section)
