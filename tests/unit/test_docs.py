@@ -5,11 +5,14 @@ has its reason in docs/dependencies.md."""
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from pathlib import Path
 
 import pytest
+
+from shotline.settings import load_settings
 
 REPO = Path(__file__).resolve().parents[2]
 PAGES = sorted([REPO / "README.md", REPO / "CONTRIBUTING.md", *(REPO / "docs").rglob("*.md")])
@@ -155,3 +158,21 @@ def test_every_dependency_and_extra_has_its_reason() -> None:
         name = _requirement_name(spec)
         cited = re.search(rf"`{re.escape(name)}(\[[^\]]*\])?`", rows)
         assert cited, f"{name} has no row in docs/dependencies.md"
+
+
+@pytest.mark.parametrize("page", ["README.md", "docs/configuration.md"])
+def test_the_configuration_example_is_a_valid_configuration(
+    page: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    examples = re.findall(r"^```toml\n(.*?)^```", (REPO / page).read_text(), re.M | re.S)
+    assert examples, f"{page} has no TOML example"
+    config = tmp_path / "shotline.toml"
+    config.write_text(examples[0])
+    for name in list(os.environ):
+        if name.startswith("SHOTLINE_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("SHOTLINE_CONFIG", str(config))
+    monkeypatch.setenv("SHOTLINE_KAFKA_SASL_PASSWORD", "from-the-environment")
+    settings = load_settings()
+    assert settings.projects, f"{page}'s example configures no project"
+    assert settings.kafka.bootstrap == "broker-1:9092,broker-2:9092"
