@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 SHOTLINE := $(BIN)/shotline
 STAMP := $(VENV)/.installed
 
-.PHONY: setup prometheus-tools deploy-tools deploy-check dev-up dev-down test unit lint typecheck run bench clean mutation
+.PHONY: setup prometheus-tools deploy-tools deploy-check dev-up dev-down test unit lint typecheck run bench docs clean mutation
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -59,7 +59,11 @@ run: setup
 
 bench: setup
 	@deploy/local/ensure-debian-package.sh wrk wrk  # the ingest scenario's load generator
-	@$(SHOTLINE) bench --readme README.md
+	@$(SHOTLINE) bench --readme docs/performance.md
+
+# docs/configuration.md from the settings models (a unit test fails when it is stale).
+docs: setup
+	@$(BIN)/python -m shotline.dev.configdoc
 
 # Mutation testing of the parsers and the bill (docs/testing.md); not part of `make test`.
 # A fresh run each time, at low priority (the cores are shared); fails below MUTATION_MIN %.

@@ -39,8 +39,14 @@ class ProjectConfig(BaseModel):
     callback_addr: str = Field(
         description="The callback URL exactly as registered in Agora Console."
     )
-    checksum: ChecksumMode = ChecksumMode.ENFORCE
-    checksum_template: str = DEFAULT_CHECKSUM_TEMPLATE
+    checksum: ChecksumMode = Field(
+        default=ChecksumMode.ENFORCE,
+        description="enforce answers 401 on a mismatch; log accepts and counts it; off skips it.",
+    )
+    checksum_template: str = Field(
+        default=DEFAULT_CHECKSUM_TEMPLATE,
+        description="How the four fields are joined before MD5 (only those four names).",
+    )
     allowed_ips: tuple[str, ...] = Field(
         default=(), description="Source IPs or CIDR networks; empty allows any."
     )
@@ -60,7 +66,7 @@ class ProjectConfig(BaseModel):
     s3_endpoint: str | None = Field(
         default=None, description="S3-compatible endpoint URL; None means AWS S3."
     )
-    s3_region: str = "us-east-1"
+    s3_region: str = Field(default="us-east-1", description="Region of the bucket.")
     s3_addressing_style: Literal["path", "virtual"] | None = Field(
         default=None,
         description=(
@@ -72,7 +78,9 @@ class ProjectConfig(BaseModel):
         default=None,
         description="Access key id; without keys the standard AWS credential chain is used.",
     )
-    s3_secret_key: SecretStr | None = None
+    s3_secret_key: SecretStr | None = Field(
+        default=None, description="Secret access key (secret, never logged)."
+    )
     moderation: ProjectModeration | None = Field(
         default=None, description="Moderation routing; None: verdicts are 'skipped'."
     )

@@ -48,21 +48,31 @@ class KafkaSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
 
     bootstrap: str = Field(default="127.0.0.1:9092", description="host:port[,host:port...]")
-    topic_prefix: str = ""
-    client_id: str = "shotline"
-    security_protocol: SecurityProtocol = "PLAINTEXT"
+    topic_prefix: str = Field(
+        default="", description="Prefix of every topic name and consumer group."
+    )
+    client_id: str = Field(default="shotline", description="Kafka client id.")
+    security_protocol: SecurityProtocol = Field(
+        default="PLAINTEXT", description="How clients talk to the brokers (TLS, SASL)."
+    )
     ssl_ca_file: Path | None = Field(
-        default=None, description="PEM CA bundle; None trusts the system CAs (MSK, Confluent)."
+        default=None, description="PEM CA bundle; unset trusts the system CAs (MSK, Confluent)."
     )
     ssl_cert_file: Path | None = Field(default=None, description="PEM client certificate (mTLS).")
     ssl_key_file: Path | None = Field(default=None, description="PEM private key of the cert.")
-    ssl_key_password: SecretStr | None = None
+    ssl_key_password: SecretStr | None = Field(
+        default=None, description="Password of an encrypted client key (secret)."
+    )
     ssl_check_hostname: bool = Field(
         default=True, description="Check the broker's name against its certificate."
     )
-    sasl_mechanism: SaslMechanism | None = None
-    sasl_username: str | None = None
-    sasl_password: SecretStr | None = None
+    sasl_mechanism: SaslMechanism | None = Field(
+        default=None, description="SASL mechanism; required with SASL_PLAINTEXT and SASL_SSL."
+    )
+    sasl_username: str | None = Field(default=None, description="User of PLAIN and SCRAM-*.")
+    sasl_password: SecretStr | None = Field(
+        default=None, description="Password of PLAIN and SCRAM-* (secret)."
+    )
     sasl_oauth_token_provider: str | None = Field(
         default=None,
         description="OAUTHBEARER: 'msk_iam' or 'package.module:attr' of an aiokafka "

@@ -81,9 +81,9 @@ class ActionWebhook(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    url: str
+    url: str = Field(description="Where the verdict is POSTed.")
     secret_env: str = Field(description="Environment variable holding the HMAC secret.")
-    timeout_s: float = Field(default=5.0, gt=0)
+    timeout_s: float = Field(default=5.0, gt=0, description="Deadline of one call.")
     attempts: int = Field(default=4, ge=1, description="Tries before the record is dead-lettered.")
 
 
@@ -106,8 +106,12 @@ class ProjectModeration(BaseModel):
     per_channel_interval_s: float = Field(
         default=0.0, ge=0.0, description="At most one screenshot per channel per interval."
     )
-    review_at: float = Field(default=0.5, ge=0.0, le=1.0)
-    block_at: float = Field(default=0.8, ge=0.0, le=1.0)
+    review_at: float = Field(
+        default=0.5, ge=0.0, le=1.0, description="A highest label score at or above this: review."
+    )
+    block_at: float = Field(
+        default=0.8, ge=0.0, le=1.0, description="A highest label score at or above this: block."
+    )
     action_webhook: ActionWebhook | None = None
 
     @model_validator(mode="after")

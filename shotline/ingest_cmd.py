@@ -31,7 +31,7 @@ def _tune_gc() -> None:
     # Everything alive after startup (modules, pydantic schemas, the producer) lives as long as
     # the process: freezing it keeps the collector from rescanning it, and a larger young
     # generation means fewer collections on the request path. Measured: p99 and CPU/request
-    # closer to the raw baseline (README, ingest benchmark).
+    # closer to the raw baseline (docs/performance.md, Ingest).
     gc.collect()
     gc.freeze()
     gc.set_threshold(10_000, 20, 20)

@@ -12,7 +12,9 @@ class DedupeSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
 
     window_s: float = Field(
-        default=86_400.0, gt=0, description="How long a requestId is remembered (24 h)."
+        default=86_400.0,
+        gt=0,
+        description="How long a screenshot's identity (its key) is remembered (24 h).",
     )
     buckets: int = Field(
         default=24,
@@ -23,7 +25,8 @@ class DedupeSettings(BaseModel):
     max_ids: int = Field(
         default=10_000_000,
         gt=0,
-        description="Cap on remembered ids per instance; beyond it the oldest bucket is dropped.",
+        description="Cap on remembered ids per instance (about 110 bytes each); beyond it the "
+        "oldest bucket is dropped.",
     )
     time_tolerance_ms: int = Field(
         default=60_000,

@@ -58,8 +58,13 @@ class PriceTable(BaseModel):
     )
     free_qps: int = Field(default=500, ge=0, description="Free peak QPS per month.")
     qps_usd: Decimal = Field(default=Decimal("1.5"), ge=0, description="USD per QPS above free.")
-    rounding: Rounding = Rounding.HALF_UP
-    round_stage: Literal["total", "items"] = "total"
+    rounding: Rounding = Field(
+        default=Rounding.HALF_UP, description="How an exact amount is rounded to the cent."
+    )
+    round_stage: Literal["total", "items"] = Field(
+        default="total",
+        description="total: the exact sum rounded; items: the sum of the rounded items.",
+    )
     cent: Decimal = Field(default=Decimal("0.01"), gt=0, description="Rounding quantum.")
 
 

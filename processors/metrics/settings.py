@@ -30,10 +30,13 @@ class MetricsSettings(BaseModel):
         "shotline.usage.v1; a restore replays the partials since the last write.",
     )
     budget_usd: Decimal = Field(
-        default=Decimal("100"), ge=0, description="Monthly budget per project (alerting)."
+        default=Decimal("100"),
+        ge=0,
+        description="Monthly budget per project (alert ShotlineMonthlyCostOverBudget).",
     )
     budgets: dict[str, Decimal] = Field(
-        default_factory=dict, description="Per-project budget overrides, by project key."
+        default_factory=dict,
+        description='Per-project budget overrides, by project key: {"acme": 500}.',
     )
 
     def budget_for(self, project: str) -> Decimal:

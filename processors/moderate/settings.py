@@ -58,8 +58,10 @@ class QuotaConfig(BaseModel):
 
 
 class HttpProviderConfig(QuotaConfig):
-    kind: Literal["http"] = "http"
-    preset: Literal["shotline", "sightengine", "hive"] = "shotline"
+    kind: Literal["http"] = Field(default="http", description="An HTTP moderation API.")
+    preset: Literal["shotline", "sightengine", "hive"] = Field(
+        default="shotline", description="Request and response shape of the API."
+    )
     url: str = Field(description="Endpoint URL.")
     headers: dict[str, str] = Field(
         default_factory=dict, description="Extra headers; a value 'env:NAME' reads $NAME."
@@ -71,15 +73,24 @@ class HttpProviderConfig(QuotaConfig):
     hmac_secret_env: str | None = Field(
         default=None, description="Sign the body (X-Shotline-Signature) with $NAME."
     )
-    presign_expiry_s: int = Field(default=300, ge=1, le=604_800)
+    presign_expiry_s: int = Field(
+        default=300,
+        ge=1,
+        le=604_800,
+        description="Lifetime of the presigned S3 GET URL the provider fetches.",
+    )
     model: str | None = Field(default=None, description="Model name reported in verdicts.")
 
 
 class RekognitionProviderConfig(QuotaConfig):
-    kind: Literal["rekognition"] = "rekognition"
+    kind: Literal["rekognition"] = Field(
+        default="rekognition", description="AWS Rekognition DetectModerationLabels."
+    )
     region: str | None = Field(default=None, description="None: the project's s3_region.")
-    endpoint_url: str | None = None
-    min_confidence: float = Field(default=50.0, ge=0, le=100)
+    endpoint_url: str | None = Field(default=None, description="A non-default endpoint.")
+    min_confidence: float = Field(
+        default=50.0, ge=0, le=100, description="Rekognition's MinConfidence (0..100)."
+    )
     send_bytes: bool = Field(
         default=False,
         description="Send the bytes (≤ 5 MB) instead of Image.S3Object: buckets in another "
@@ -88,7 +99,9 @@ class RekognitionProviderConfig(QuotaConfig):
 
 
 class LocalProviderConfig(QuotaConfig):
-    kind: Literal["local"] = "local"
+    kind: Literal["local"] = Field(
+        default="local", description="The offline open_nsfw model on onnxruntime."
+    )
     rate_per_s: float = Field(default=1000.0, gt=0)
     burst: int = Field(default=64, ge=1)
     concurrency: int = Field(default=1, ge=1, description="Batches classified at once.")
@@ -105,8 +118,13 @@ class PluginProviderConfig(QuotaConfig):
     """A third-party provider: ``kind = "package.module:factory"``; ``factory(name, config)``
     returns a ``ModerationProvider``. ``options`` is passed through untouched."""
 
-    kind: str = Field(pattern=r"^[\w.]+:[\w.]+$")
-    options: dict[str, object] = Field(default_factory=dict)
+    kind: str = Field(
+        pattern=r"^[\w.]+:[\w.]+$",
+        description="Import path of a factory(name, config) returning a ModerationProvider.",
+    )
+    options: dict[str, object] = Field(
+        default_factory=dict, description="Passed to the factory untouched."
+    )
 
 
 ProviderConfig = (

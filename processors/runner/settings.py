@@ -22,7 +22,10 @@ class RunnerSettings(BaseModel):
     )
     poll_timeout_ms: int = Field(default=200, gt=0, description="Longest wait for a batch.")
     retry_attempts: int = Field(
-        default=3, ge=1, description="Attempts of a batch that raises RetriableError."
+        default=3,
+        ge=1,
+        description="Attempts of a batch that raises RetriableError before its records are tried "
+        "alone and dead-lettered.",
     )
     retry_initial_s: float = Field(default=0.2, gt=0, description="First backoff wait.")
     retry_max_s: float = Field(default=5.0, gt=0, description="Longest backoff wait.")
@@ -42,7 +45,10 @@ class RunnerSettings(BaseModel):
         ge=0,
         description="Python's generation-0 GC threshold while processors run (0: default).",
     )
-    host: str = Field(default="127.0.0.1", description="Address of /healthz and /metrics.")
+    host: str = Field(
+        default="127.0.0.1",
+        description="Address of /healthz and /metrics (port: --port, default 9100).",
+    )
     sections: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="Per-processor settings tables, by processor name."
     )

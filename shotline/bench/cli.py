@@ -1,4 +1,5 @@
-"""``shotline bench``: run every scenario, print the table, optionally copy it to the README."""
+"""``shotline bench``: run every scenario, print the table, optionally copy it into a markdown
+page between the bench markers (``make bench``: docs/performance.md)."""
 
 from __future__ import annotations
 
@@ -25,7 +26,8 @@ def bench(
     ] = None,
     duration: float = typer.Option(10.0, min=0.5, help="Seconds of load per scenario."),
     readme: Annotated[
-        Path | None, typer.Option(help="Replace the table between the bench markers here.")
+        Path | None,
+        typer.Option(help="Markdown file whose table between the bench markers is replaced."),
     ] = None,
     list_only: bool = typer.Option(False, "--list", help="List the scenarios and exit."),
 ) -> None:

@@ -1,4 +1,4 @@
-"""The benchmark table: markdown for the README, and its splice between the markers."""
+"""The benchmark table: markdown for docs/performance.md, and its splice between the markers."""
 
 from __future__ import annotations
 
@@ -47,5 +47,5 @@ def splice(readme: str, table: str) -> str:
     """Replace what lies between the bench markers with ``table``; raise if they are missing."""
     start, end = readme.find(START), readme.find(END)
     if start < 0 or end < start:
-        raise ValueError(f"README has no {START} ... {END} block")
+        raise ValueError(f"the page has no {START} ... {END} block")
     return f"{readme[: start + len(START)]}\n{table}\n{readme[end:]}"

@@ -20,8 +20,12 @@ class DevSettings(BaseModel):
         default_factory=_default_home,
         description="Cache of Kafka jars, data and logs (outside the repository).",
     )
-    kafka_port: int = 9092
-    kafka_controller_port: int = 9093
-    kafka_heap: str = "512m"
-    s3_port: int = 9000
-    start_timeout_s: float = 90.0
+    kafka_port: int = Field(default=9092, description="Client port of the local Kafka node.")
+    kafka_controller_port: int = Field(
+        default=9093, description="KRaft controller port of the local Kafka node."
+    )
+    kafka_heap: str = Field(default="512m", description="Java heap of each local Kafka node.")
+    s3_port: int = Field(default=9000, description="Port of the local S3 server (moto).")
+    start_timeout_s: float = Field(
+        default=90.0, description="How long a local service may take to start."
+    )
