@@ -1,6 +1,6 @@
 """The Agora screenshot bill: a price table and the pure function that applies it.
 
-Interpretation of seed 001 (documented in the README, section "QPS and billing"):
+Interpretation of seed 001 (documented in docs/billing.md):
 
 - images: ``max(0, billable_images - free_images)`` times ``block_usd / block_images``, i.e.
   pro-rated per image above the free 10,000 ($0.00003 each with the seed prices). With
