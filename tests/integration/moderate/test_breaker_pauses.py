@@ -1,19 +1,14 @@
 """While a provider's breaker is open the stage pauses its partitions (Backpressure) instead
 of dead-lettering, and every record completes once the provider is back: real broker,
-``shotline process moderate``, a provider outage over loopback HTTP.
-
-Needs the at-least-once engine to honour ``Backpressure`` (issue 10, engine); before that
-the runner isolates the records and this test is skipped."""
+``shotline process moderate``, a provider outage over loopback HTTP."""
 
 from __future__ import annotations
 
-import inspect
 from pathlib import Path
 
 import orjson
 import pytest
 
-import processors.runner.retry
 from schemas import KafkaSettings
 from tests.integration.moderate.fakeprovider import FakeProvider, Script, serving
 from tests.integration.processors.streams import (
@@ -26,16 +21,7 @@ from tests.integration.processors.streams import (
 )
 from tests.unit.moderate.shots import enriched
 
-ENGINE_HONOURS_BACKPRESSURE = "Backpressure" in inspect.getsource(processors.runner.retry)
-
-pytestmark = [
-    pytest.mark.kafka,
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not ENGINE_HONOURS_BACKPRESSURE,
-        reason="the at-least-once engine does not honour Backpressure yet (engine, issue 10)",
-    ),
-]
+pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 
 N = 150
 OUTAGE_S = 4.0
