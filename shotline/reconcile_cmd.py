@@ -29,6 +29,7 @@ from shotline.reconcile import (
     parse_time,
     run_reconcile,
 )
+from shotline.kafka_check import check_kafka
 from shotline.settings import load_settings
 
 __all__ = ["reconcile"]
@@ -149,6 +150,7 @@ def reconcile(
         raise _fail(str(exc)) from None
     chosen = _projects(project, all_projects)
     kafka = load_settings().kafka
+    check_kafka(kafka)  # bad credentials: one clear line and exit 2, not a hang
     metrics = ReconcileMetrics()
 
     async def go(reporter: Reporter | None) -> RunResult:

@@ -27,6 +27,7 @@ from prometheus_client import CollectorRegistry, Counter, start_http_server
 from processors.objectstore import sqs_client
 from schemas import KafkaSettings
 from schemas.s3event import split_notification
+from shotline.kafka_check import check_kafka
 from shotline.settings import load_settings
 
 __all__ = ["Bridge", "s3_events"]
@@ -131,6 +132,7 @@ def s3_events(
 ) -> None:
     """Bridge S3 event notifications from SQS to shotline.s3events.v1 (delete after ack)."""
     settings = load_settings()
+    check_kafka(settings.kafka)  # bad credentials: one clear line and exit 2, not a hang
     config = None
     if project is not None:
         config = settings.projects.get(project)

@@ -188,15 +188,24 @@ EXPECTED = {
 
 
 @pytest.mark.parametrize(
-    "command", [["process", "dedupe", "--port", "0"], ["ingest", "--port", "0"]]
+    "command",
+    [
+        ["process", "dedupe", "--port", "0"],
+        ["ingest", "--port", "0"],
+        ["reconcile", "--all-projects", "--since", "-1h", "--dry-run"],
+        ["s3-events", "--sqs-queue-url", "http://127.0.0.1:9/queue/unused", "--duration", "1"],
+    ],
+    ids=["process", "ingest", "reconcile", "s3-events"],
 )
 def test_bad_credentials_stop_with_one_clear_line(
     cluster: DevCluster, command: list[str], tmp_path: Path
 ) -> None:
     secret = cluster.client_env.get("SHOTLINE_KAFKA_SASL_PASSWORD", "")
+    config = write_config(tmp_path / "shotline.toml", bucket="shots")  # reconcile needs one
     for case, override in bad_settings(cluster).items():
         env = {
             **cluster.client_env,
+            "SHOTLINE_CONFIG": str(config),
             "SHOTLINE_INGEST_SPOOL_DIR": str(tmp_path / "spool"),
             **override,
         }
