@@ -20,6 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 
 from schemas import ProjectConfig
+from shotline.kafka_check import check_kafka
 from shotline.reconcile import (
     ReconcileMetrics,
     Reporter,
@@ -29,7 +30,6 @@ from shotline.reconcile import (
     parse_time,
     run_reconcile,
 )
-from shotline.kafka_check import check_kafka
 from shotline.settings import load_settings
 
 __all__ = ["reconcile"]
