@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+import tracemalloc
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
 from processors.dedupe.handler import DedupeProcessor
+from processors.dedupe.seen import SeenSet, digest
 from processors.runner.app import tune_gc
 from processors.runner.settings import RunnerSettings
 from schemas import KafkaSettings
@@ -197,9 +199,26 @@ async def _measure(duration_s: float) -> Measurement:
             f"({agora_rate.per_s / raw.per_s:.2f}x the median pair's raw loop, "
             f"{agora_rate.cpu_us:.1f} CPU µs/record)",
             "3x emitted": f"{agora_emitted:.0f} of {agora_total // 3} ids",
+            "seen-set bytes/id": f"{seen_set_bytes_per_id():.0f}",
             "load average (1 min) after": f"{os.getloadavg()[0]:.2f}",
         },
     )
+
+
+def seen_set_bytes_per_id(count: int = 200_000) -> float:
+    """Bytes Python allocates per id dedupe remembers: ``count`` fresh 16-byte digests in a
+    one-day seen-set of 24 buckets over three partitions (the digest objects, the set and
+    the bucket lists; tracemalloc counts every allocation)."""
+    seen = SeenSet(window_ms=86_400_000, buckets=24, max_ids=10 * count)
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for i in range(count):
+            seen.add(i % 3, digest(b"req-%d" % i), (i % 24) * 3_600_000)
+        used = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    return used / count
 
 
 def measure(duration_s: float) -> Measurement:

@@ -13,6 +13,7 @@ user+system time over the measured window divided by the requests it answered.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import shutil
 import socket
@@ -59,6 +60,7 @@ class Run:
     socket_errors: int
     server_cpu_s: float
     wrk_cpu_s: float
+    rss_mib: float = 0.0  # the server's resident memory (all its processes) after the load
 
     @property
     def rps(self) -> float:
@@ -84,9 +86,9 @@ def _write_bodies(path: Path, count: int) -> None:
     path.write_bytes(b"\n".join(lines) + b"\n")
 
 
-def _tree_cpu_s(pid: int) -> float:
-    """User + system seconds of ``pid`` and its live descendants (uvicorn workers)."""
-    ticks = os.sysconf("SC_CLK_TCK")
+def _tree(pid: int) -> dict[int, list[str]]:
+    """``/proc/<pid>/stat`` fields (after the command name) of ``pid`` and its live
+    descendants (uvicorn workers)."""
     children: dict[int, list[int]] = {}
     stats: dict[int, list[str]] = {}
     for entry in Path("/proc").iterdir():
@@ -97,13 +99,26 @@ def _tree_cpu_s(pid: int) -> float:
                 continue
             stats[int(entry.name)] = fields
             children.setdefault(int(fields[1]), []).append(int(entry.name))
-    total, todo = 0.0, [pid]
+    tree: dict[int, list[str]] = {}
+    todo = [pid]
     while todo:
         current = todo.pop()
         if current in stats:
-            total += (int(stats[current][11]) + int(stats[current][12])) / ticks
+            tree[current] = stats[current]
         todo.extend(children.get(current, []))
-    return total
+    return tree
+
+
+def _tree_cpu_s(pid: int) -> float:
+    """User + system seconds of ``pid`` and its live descendants."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    return sum((int(f[11]) + int(f[12])) / ticks for f in _tree(pid).values())
+
+
+def _tree_rss_mib(pid: int) -> float:
+    """Resident memory of ``pid`` and its live descendants, MiB."""
+    pages = sum(int(f[21]) for f in _tree(pid).values())
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def _wrk(url: str, bodies: Path, duration_s: float, server_pid: int) -> Run:
@@ -147,7 +162,9 @@ def _bench_one(
             except httpx.HTTPError:
                 time.sleep(0.2)
         _wrk(url, bodies, min(3.0, duration_s), proc.pid)  # warm-up
-        run = _wrk(url, bodies, duration_s, proc.pid)
+        run = dataclasses.replace(
+            _wrk(url, bodies, duration_s, proc.pid), rss_mib=_tree_rss_mib(proc.pid)
+        )
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -252,6 +269,7 @@ def _measurement(minimal: Run, baseline: Run, shotline: Run) -> Measurement:
         extra[f"{label} p99 ms"] = f"{run.p99_ms:.1f}"
         extra[f"{label} CPU µs/req"] = f"{run.cpu_us_per_request:.0f}"
         extra[f"{label} wrk CPU %"] = f"{100 * run.wrk_cpu_s / run.seconds:.0f}"
+        extra[f"{label} RSS MiB after load"] = f"{run.rss_mib:.0f}"
     name = "minimal receiver: raw ASGI, json, md5, acks=all (bench/minimal_app.py)"
     return Measurement("ingest", "req/s", shotline.rps, minimal.rps, name, extra)
 
