@@ -3,7 +3,11 @@
 A notification succeeds only on HTTP 200 with a JSON body received within the timeout
 (5 s). Anything else — another status, a body that is not JSON, a timeout, a refused or
 reset connection — is a failure, retried immediately, three attempts in total; then Agora
-gives up for good. httpx stays inside this module: callers see only ``Delivery``.
+gives up for good. The HTTP client stays inside this module: callers see only ``Delivery``.
+
+The client is aiohttp: about 0.2 ms of CPU per callback where httpx took about 1.3 ms (same
+loopback receiver, 64 in flight), so one simulator process can load ingest at thousands of
+callbacks/s instead of several hundred, and load tests measure shotline, not the sender.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import asyncio
 import time
 from dataclasses import dataclass
 
-import httpx
+import aiohttp
 import orjson
 
 from shotline.simulate.settings import AGORA_ATTEMPTS, AGORA_TIMEOUT_S
@@ -20,7 +24,6 @@ from shotline.simulate.settings import AGORA_ATTEMPTS, AGORA_TIMEOUT_S
 __all__ = ["HEADERS", "Attempt", "Courier", "Delivery"]
 
 HEADERS = {"Content-Type": "application/json;charset=utf-8"}
-POOL_SIZE = 4  # connections per httpx client
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,25 +59,27 @@ class Courier:
         concurrency: int,
         timeout_s: float = AGORA_TIMEOUT_S,
         attempts: int = AGORA_ATTEMPTS,
-        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.url = url
+        self.concurrency = concurrency
         self.timeout_s = timeout_s
         self.max_attempts = attempts
-        # httpcore's pool walks every connection and queued request on each request, so one
-        # big pool costs O(concurrency) CPU per request; small pools keep that constant.
-        pools = max(1, -(-concurrency // POOL_SIZE))
-        size = -(-concurrency // pools)
-        limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
-        self.clients = [
-            httpx.AsyncClient(http1=True, limits=limits, timeout=timeout_s, transport=transport)
-            for _ in range(pools)
-        ]
-        self._next = 0
+        self._session: aiohttp.ClientSession | None = None
+
+    def _client(self) -> aiohttp.ClientSession:
+        """The session, made on first use: aiohttp binds it to the running event loop."""
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self.concurrency),
+                timeout=aiohttp.ClientTimeout(total=None),  # the deadline is _attempt's
+                skip_auto_headers=("User-Agent",),
+            )
+        return self._session
 
     async def close(self) -> None:
-        for client in self.clients:
-            await client.aclose()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
 
     async def deliver(self, body: bytes) -> Delivery:
         """Send ``body`` until it is acknowledged or the attempts run out."""
@@ -87,23 +92,21 @@ class Courier:
         return Delivery(tuple(attempts))
 
     async def _attempt(self, body: bytes) -> Attempt:
-        self._next = (self._next + 1) % len(self.clients)
-        client = self.clients[self._next]
         started = time.perf_counter()
         try:
-            # The deadline covers the whole exchange, as Agora's 5 s does; httpx's own
-            # timeouts apply per phase only.
+            # The deadline covers the whole exchange, as Agora's 5 s does.
             async with asyncio.timeout(self.timeout_s):
-                response = await client.post(self.url, content=body, headers=HEADERS)
-        except (TimeoutError, httpx.TimeoutException):
+                async with self._client().post(self.url, data=body, headers=HEADERS) as response:
+                    status, content = response.status, await response.read()
+        except TimeoutError:  # aiohttp's own timeouts are TimeoutErrors too
             return Attempt("timeout", time.perf_counter() - started)
-        except httpx.HTTPError:
+        except aiohttp.ClientError:
             return Attempt("connection", time.perf_counter() - started)
         latency = time.perf_counter() - started
-        if response.status_code != 200:
-            return Attempt(str(response.status_code), latency)
+        if status != 200:
+            return Attempt(str(status), latency)
         try:
-            orjson.loads(response.content)
+            orjson.loads(content)
         except orjson.JSONDecodeError:
             return Attempt("non_json", latency)
         return Attempt("200", latency)
