@@ -1,0 +1,1 @@
+"""The review console (``shotline console``): see ``app``."""
