@@ -114,7 +114,7 @@ class Response:
             ("content-type", self.content_type),
             ("content-length", str(len(self.body))),
             ("x-content-type-options", "nosniff"),
-            ("referrer-policy", "no-referrer"),
+            ("referrer-policy", "same-origin"),  # "no-referrer" makes form posts say Origin: null
             ("x-frame-options", "DENY"),
             ("content-security-policy", self.csp),
             *self.headers,

@@ -141,8 +141,8 @@ def queue_page(
 <label>Project <select name="project">{project}</select></label>
 <label>Channel <input name="channel" value="{escape(filters.channel)}"></label>
 <label>Verdict <select name="verdict">{verdict}</select></label>
-<label>Last <input name="hours" type="number" min="0.1" step="any" value="{escape(hours)}">
- hours</label>
+<label>Last hours <input name="hours" type="number" min="0.1" step="any"
+ value="{escape(hours)}"></label>
 <button type="submit">Filter</button></form>
 <section id="status">{status}</section>
 <section id="queue" aria-live="polite">{listing}</section>"""

@@ -12,6 +12,8 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 import boto3
 import httpx
@@ -219,3 +221,69 @@ def console(console_factory: object) -> ConsoleServer:
 
 
 __all__ = ["ConsoleServer", "Seeded", "asyncio"]
+
+
+# -- the browser ---------------------------------------------------------------------------
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+
+
+@pytest.fixture
+def browser_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    """Headless Debian chromium through chromium-driver (``make browser-tools``); nothing
+    is downloaded: Selenium is given both paths, so selenium-manager is never asked. The
+    network is logged (``performance``) for the offline checks. A failing test leaves a
+    screenshot of each open browser in its tmp_path (``pytest_runtest_makereport``)."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    for path in (CHROMIUM, CHROMEDRIVER):
+        if not Path(path).exists():
+            pytest.fail(f"{path} is missing: run `make browser-tools` (make test does it)")
+    drivers: list[Any] = []
+    request.node.browser_drivers = drivers
+    request.node.browser_tmp_path = tmp_path
+
+    def make() -> Any:
+        options = webdriver.ChromeOptions()
+        options.binary_location = CHROMIUM
+        for arg in (
+            "--headless=new",
+            "--no-sandbox",  # tests run as root
+            "--disable-dev-shm-usage",
+            "--disable-gpu",
+            "--window-size=1280,900",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-default-apps",
+        ):
+            options.add_argument(arg)
+        options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
+        driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+        driver.set_page_load_timeout(30)
+        drivers.append(driver)
+        return driver
+
+    yield make
+    for driver in drivers:
+        driver.quit()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()
+    if report.when != "call" or not report.failed:
+        return
+    tmp_path = getattr(item, "browser_tmp_path", None)
+    for n, driver in enumerate(getattr(item, "browser_drivers", [])):
+        if tmp_path is None:
+            break
+        shot = Path(tmp_path) / f"failure-browser-{n}.png"
+        try:
+            driver.save_screenshot(str(shot))
+            report.sections.append(("browser", f"screenshot of the failing page: {shot}"))
+        except Exception as exc:
+            report.sections.append(("browser", f"no screenshot: {exc}"))
