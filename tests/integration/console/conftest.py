@@ -203,9 +203,12 @@ class ConsoleServer:
 def console_factory(seeded: Seeded) -> Iterator[object]:
     servers: list[ConsoleServer] = []
 
-    def make(**overrides: object) -> ConsoleServer:
+    def make(
+        projects: dict[str, ProjectConfig] | None = None, **overrides: object
+    ) -> ConsoleServer:
         settings = console_settings(**overrides)
-        server = ConsoleServer(ConsoleApp(settings, seeded.kafka, seeded.projects))
+        app = ConsoleApp(settings, seeded.kafka, projects or seeded.projects)
+        server = ConsoleServer(app)
         server.start()
         servers.append(server)
         return server
