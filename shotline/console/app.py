@@ -82,6 +82,7 @@ class ConsoleApp:
         self.metrics = metrics or ConsoleMetrics.create(CollectorRegistry())
         self.queue = ReviewQueue(timedelta(hours=settings.window_h), settings.index_max)
         self.feed = Feed(kafka, self.queue)
+        self.metrics.queue_items.set_function(lambda: len(self.queue))
         self.decisions = DecisionLog(kafka)
         routes = [p.moderation for p in projects.values() if p.moderation is not None]
         self.webhooks = ActionWebhooks(
@@ -300,11 +301,18 @@ class ConsoleApp:
 
     async def _queue_page(self, request: Request, session: Session) -> Response:
         filters = self._filters(request)
+        version = self.queue.version  # the page is as of this version: its events start here
         items, total = self.queue.pending(session.projects, filters)
         listing = pages.queue_list(items, total, session.csrf)
         status = pages.status_panel(await self.status.rows())
         page = pages.queue_page(
-            session.reviewer, session.csrf, sorted(session.projects), filters, listing, status
+            session.reviewer,
+            session.csrf,
+            sorted(session.projects),
+            filters,
+            listing,
+            status,
+            version,
         )
         return html(page)
 
@@ -401,7 +409,10 @@ class ConsoleApp:
             (b"x-content-type-options", b"nosniff"),
         ]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
-        version = -1
+        try:  # the version the page was rendered at: no event for what it shows already
+            version = int(request.query.get("since", "-1"))
+        except ValueError:
+            version = -1
         try:
             while not gone.is_set() and not self._closing.is_set():
                 if self.settings.auth != "proxy" and self.sessions.get(token) is not session:

@@ -116,10 +116,10 @@ def _item(item: Item, csrf: str) -> str:
 def queue_list(items: list[Item], total: int, csrf: str) -> str:
     shown = f" (newest {len(items)} shown)" if total > len(items) else ""
     rows = "\n".join(_item(item, csrf) for item in items)
-    empty = '<p class="empty">Nothing to review.</p>' if not items else ""
+    hidden = " hidden" if items else ""
     return (
         f'<p id="count"><span id="total">{total}</span> flagged screenshots to review{shown}</p>'
-        f'{empty}<ul id="items">{rows}</ul>'
+        f'<p id="empty" class="empty"{hidden}>Nothing to review.</p><ul id="items">{rows}</ul>'
     )
 
 
@@ -132,7 +132,13 @@ def _options(values: Iterable[str], chosen: str, blank: str) -> str:
 
 
 def queue_page(
-    reviewer: str, csrf: str, projects: list[str], filters: Filters, listing: str, status: str
+    reviewer: str,
+    csrf: str,
+    projects: list[str],
+    filters: Filters,
+    listing: str,
+    status: str,
+    version: int,
 ) -> str:
     hours = "" if filters.hours is None else f"{filters.hours:g}"
     project = _options(projects, filters.project, "all mine")
@@ -145,7 +151,7 @@ def queue_page(
  value="{escape(hours)}"></label>
 <button type="submit">Filter</button></form>
 <section id="status">{status}</section>
-<section id="queue" aria-live="polite">{listing}</section>"""
+<section id="queue" aria-live="polite" data-version="{version}">{listing}</section>"""
     return _layout("shotline console", reviewer, csrf, body)
 
 

@@ -110,6 +110,10 @@ class ReviewQueue:
             self._bump()
 
     # -- read by the pages ---------------------------------------------------------------
+    def __len__(self) -> int:
+        """Flagged screenshots held, decided or not."""
+        return len(self._verdicts)
+
     def item(self, rid: str) -> Item | None:
         """The screenshot's latest verdict with its facts, decided or not."""
         seen = self._verdicts.get(rid)

@@ -12,7 +12,25 @@
       credentials: "same-origin",
     });
     if (response.status === 401) { window.location.assign("/login"); return; }
-    if (response.ok) queue.innerHTML = await response.text();
+    if (response.ok) merge(await response.text());
+  }
+
+  // Put the fresh list in place, keeping the items already shown as they are (a note being
+  // typed stays), removing the decided ones and adding the new ones in order.
+  function merge(text) {
+    const fresh = document.createElement("template");
+    fresh.innerHTML = text;
+    const list = document.getElementById("items");
+    const freshList = fresh.content.getElementById("items");
+    if (!list || !freshList) { queue.innerHTML = text; return; }
+    const shown = new Map([...list.children].map((li) => [li.dataset.requestId, li]));
+    const nodes = [...freshList.children].map((li) => shown.get(li.dataset.requestId) || li);
+    list.replaceChildren(...nodes);
+    for (const id of ["count", "empty"]) {
+      const old = document.getElementById(id);
+      const replacement = fresh.content.getElementById(id);
+      if (old && replacement) old.replaceWith(replacement);
+    }
   }
 
   async function refreshStatus() {
@@ -22,7 +40,8 @@
   }
 
   if (queue) {
-    const events = new EventSource("/api/events");
+    const since = encodeURIComponent(queue.dataset.version || "-1");
+    const events = new EventSource("/api/events?since=" + since);
     events.addEventListener("changed", () => { refreshQueue(); });
     // a safety net should the event stream be cut by a proxy
     window.setInterval(refreshQueue, 15000);
@@ -50,7 +69,7 @@
     if (response.ok) {
       const item = form.closest("li.item");
       if (item) item.remove();
-      refreshQueue();
+      refreshQueue();  // the count, and the "nothing to review" line
       return;
     }
     let detail = "HTTP " + response.status;

@@ -51,7 +51,7 @@ class Seeded:
     passed: list[str] = field(default_factory=list)
 
 
-def _s3() -> object:
+def s3_client() -> object:
     return boto3.client(
         "s3",
         endpoint_url=S3_ENDPOINT,
@@ -129,7 +129,7 @@ async def seeded(kafka: KafkaSettings) -> AsyncIterator[Seeded]:
     """Projects alpha and beta: alpha has a review and a block, beta a block; each has a
     pass that must never show."""
     bucket = f"console-{uuid.uuid4().hex[:12]}"
-    s3 = _s3()
+    s3 = s3_client()
     s3.create_bucket(Bucket=bucket)  # type: ignore[attr-defined]
     projects = {"alpha": project_config(bucket), "beta": project_config(bucket)}
     seeded = Seeded(kafka, bucket, projects)

@@ -17,13 +17,20 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from schemas import KafkaSettings
 from schemas.decision import ReviewDecision
-from tests.integration.console.conftest import PASSWORD, ConsoleServer, Seeded
+from schemas.moderation import Verdict
+from tests.integration.console.conftest import (
+    PASSWORD,
+    ConsoleServer,
+    Seeded,
+    publish_screenshot,
+    s3_client,
+)
 
 pytestmark = [pytest.mark.kafka, pytest.mark.s3, pytest.mark.browser]
 
@@ -41,8 +48,12 @@ def sign_in(driver: Any, console: ConsoleServer, name: str = "alice") -> None:
 
 
 def listed(driver: Any) -> set[str]:
-    items = driver.find_elements(By.CSS_SELECTOR, "li.item")
-    return {item.get_attribute("data-request-id") for item in items}
+    """The requestIds on the page, read in one go (the page may replace its list at any
+    moment, which would make element handles stale)."""
+    ids = driver.execute_script(
+        "return [...document.querySelectorAll('li.item')].map(e => e.dataset.requestId);"
+    )
+    return set(ids)
 
 
 def requested_hosts(driver: Any) -> set[str]:
@@ -179,3 +190,23 @@ def test_signing_out_ends_the_session(
         f"{console.url}/api/me", headers={"Cookie": f"shotline_console={cookie['value']}"}
     )
     assert stale.status_code == 401
+
+
+async def test_a_new_flagged_screenshot_appears_without_a_reload(
+    browser_factory: Any, console: ConsoleServer, seeded: Seeded
+) -> None:
+    driver = browser_factory()
+    sign_in(driver, console, "alice")
+    driver.execute_script("window.notReloaded = true;")
+    rid = "alpha-late-block"
+    producer = AIOKafkaProducer(**seeded.kafka.client_kwargs(), acks="all")
+    await producer.start()
+    try:
+        await publish_screenshot(
+            producer, seeded.kafka, s3_client(), seeded.bucket, "alpha", rid, Verdict.BLOCK
+        )
+    finally:
+        await producer.stop()
+    WebDriverWait(driver, 5, poll_frequency=0.1).until(lambda d: rid in listed(d))
+    assert driver.execute_script("return window.notReloaded === true;")
+    assert driver.find_element(By.ID, "total").text == str(len(seeded.flagged["alpha"]) + 1)

@@ -159,3 +159,35 @@ def test_login_form_needs_its_own_token(console: ConsoleServer) -> None:
         answer = client.post("/login", data={"name": "alice", "password": PASSWORD})
         assert answer.status_code == 403
         assert client.get("/api/queue").status_code == 401
+
+
+def test_proxy_mode_believes_the_header_only_from_a_trusted_peer(console_factory: Any) -> None:
+    reviewers = {"carol": {"projects": ["alpha"]}}
+    trusted = console_factory(
+        auth="proxy", reviewers=reviewers, cookie_secure=False, proxy_trusted_ips=["127.0.0.1"]
+    )
+    with httpx.Client(base_url=trusted.url) as client:
+        assert client.get("/api/me").status_code == 401  # no header
+        me = client.get("/api/me", headers={"X-Forwarded-User": "carol"})
+        assert me.json() == {"reviewer": "carol", "projects": ["alpha"]}
+        assert client.get("/api/me", headers={"X-Forwarded-User": "mallory"}).status_code == 401
+        # a state change still needs the CSRF token of the session the proxy's name opened
+        assert client.post("/logout", headers={"X-Forwarded-User": "carol"}).status_code == 403
+        assert client.get("/login").status_code == 404  # no password form in this mode
+    untrusted = console_factory(
+        auth="proxy", reviewers=reviewers, cookie_secure=False, proxy_trusted_ips=["10.9.9.9"]
+    )
+    with httpx.Client(base_url=untrusted.url) as client:
+        assert client.get("/api/me", headers={"X-Forwarded-User": "carol"}).status_code == 401
+
+
+def test_logins_are_counted(console: ConsoleServer) -> None:
+    registry = console.app.metrics.registry
+    with httpx.Client(base_url=console.url) as client:
+        sign_in(client, "alice", "wrong-password")
+        sign_in(client, "alice")
+
+    def count(outcome: str) -> float | None:
+        return registry.get_sample_value("shotline_console_logins_total", {"outcome": outcome})
+
+    assert (count("failed"), count("ok")) == (1.0, 1.0)

@@ -97,6 +97,9 @@ def test_overturned_block_is_sent_to_the_webhook_as_unblock(
     assert sent["verdict"]["verdict"] == "block"
     assert [d["action"] for d in history["decisions"]] == ["overturn"]
     assert [v["verdict"] for v in history["verdicts"]] == ["block"]
+    metrics = console.app.metrics.registry
+    labels = {"project": "alpha", "action": "overturn", "verdict": "block"}
+    assert metrics.get_sample_value("shotline_console_decisions_total", labels) == 1.0
 
 
 def test_a_failing_webhook_leaves_the_block_in_the_queue(
