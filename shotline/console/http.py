@@ -51,6 +51,7 @@ class Request:
     headers: dict[str, str]
     cookies: dict[str, str]
     client: str
+    raw_path: str = ""  # still percent-encoded
     body: bytes = b""
 
     def form(self) -> dict[str, str]:
@@ -86,7 +87,10 @@ async def read_request(scope: Scope, receive: Receive) -> Request:
         cookies = {k: morsel.value for k, morsel in jar.items()}
     query = {k: v[-1] for k, v in parse_qs(scope.get("query_string", b"").decode()).items()}
     client = scope.get("client") or ("", 0)
-    request = Request(scope["method"], scope["path"], query, headers, cookies, client[0])
+    raw = scope.get("raw_path") or scope["path"].encode()
+    request = Request(
+        scope["method"], scope["path"], query, headers, cookies, client[0], raw.decode("latin-1")
+    )
     if scope["method"] in ("POST", "PUT", "PATCH", "DELETE"):
         chunks, size, more = [], 0, True
         while more:
