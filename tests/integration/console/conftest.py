@@ -226,6 +226,26 @@ def console(console_factory: object) -> ConsoleServer:
 __all__ = ["ConsoleServer", "Seeded", "asyncio"]
 
 
+@pytest.fixture
+def stage_metrics() -> Iterator[dict[str, str]]:
+    """A pipeline stage's /metrics as the processors serve it (a real Prometheus endpoint
+    on loopback, filled here), for the status panel: ``{"metrics": url}``."""
+    from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
+
+    registry = CollectorRegistry()
+    Counter("shotline_processor_records_processed", "", registry=registry).inc(12_345)
+    Gauge("shotline_processor_consumer_lag_records", "", registry=registry).set(7)
+    Counter("shotline_processor_records_dead_lettered", "", registry=registry).inc(2)
+    Gauge("shotline_metrics_billable_images", "", registry=registry).set(12_345)
+    cost = Gauge("shotline_metrics_cost_usd", "", ["item"], registry=registry)
+    cost.labels("total").set(0.07)
+    port = free_port_base(1)
+    server, thread = start_http_server(port, addr="127.0.0.1", registry=registry)
+    yield {"metrics": f"http://127.0.0.1:{port}/metrics"}
+    server.shutdown()
+    thread.join(5)
+
+
 # -- the browser ---------------------------------------------------------------------------
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"

@@ -70,10 +70,15 @@ def requested_hosts(driver: Any) -> set[str]:
 
 
 def test_reviewer_sees_own_flagged_screenshots_with_thumbnails_offline(
-    browser_factory: Any, console: ConsoleServer, seeded: Seeded
+    browser_factory: Any, console_factory: Any, seeded: Seeded, stage_metrics: dict[str, str]
 ) -> None:
+    console: ConsoleServer = console_factory(status_targets=stage_metrics)
     driver = browser_factory()
     sign_in(driver, console, "alice")
+    # the status panel: make run's figures for the stage, read from its /metrics
+    status = driver.find_element(By.ID, "status").text
+    assert "12,345" in status
+    assert "bill so far $0.07" in status
     assert listed(driver) == set(seeded.flagged["alpha"])  # not beta's, not the passes
     WebDriverWait(driver, 10).until(
         lambda d: d.execute_script(
