@@ -18,7 +18,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 
-from schemas import EnrichedScreenshot, KafkaSettings
+from schemas import HEADER_PROJECT, EnrichedScreenshot, KafkaSettings
 from schemas.decision import ReviewDecision
 from schemas.errors import ShotlineError
 from schemas.moderation import ModerationVerdict
@@ -54,9 +54,10 @@ class Feed:
         self._consumer = consumer
         try:
             tps = []
+            # aiokafka's public partitions_for_topic only knows subscribed topics
+            cluster = await consumer._client.fetch_all_metadata()
             for topic in self._topics:
-                parts = await consumer._client.fetch_all_metadata()
-                found = parts.partitions_for_topic(topic) or set()
+                found = cluster.partitions_for_topic(topic) or set()
                 if not found:
                     raise ShotlineError(
                         f"topic {topic} does not exist: run `shotline topics create`"
@@ -67,12 +68,11 @@ class Feed:
             timed = [tp for tp in tps if tp.topic != self._topics[2]]
             starts = await consumer.offsets_for_times({tp: since_ms for tp in timed})
             ends = await consumer.end_offsets(tps)
-            for tp in tps:
-                found_at = starts.get(tp) if tp in timed else None
-                if tp in timed:
-                    consumer.seek(tp, ends[tp] if found_at is None else found_at.offset)
-                else:
-                    await consumer.seek_to_beginning(tp)
+            for tp in timed:
+                found_at = starts.get(tp)
+                consumer.seek(tp, ends[tp] if found_at is None else found_at.offset)
+            # the decisions topic is compacted: all of it is the history
+            await consumer.seek_to_beginning(*(tp for tp in tps if tp not in timed))
             self._ends = ends
         except BaseException:
             await consumer.stop()
@@ -145,7 +145,7 @@ class DecisionLog:
     async def publish(self, decision: ReviewDecision) -> None:
         assert self._producer is not None, "start() first"
         value = decision.model_dump_json().encode()
-        headers = [("shotline-project", decision.project.encode())]
+        headers = [(HEADER_PROJECT, decision.project.encode())]
         try:
             await asyncio.wait_for(
                 self._producer.send_and_wait(

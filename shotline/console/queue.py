@@ -106,6 +106,14 @@ class ReviewQueue:
         for rid in old:
             del self._verdicts[rid]
             self._decisions.pop(rid, None)
+        # decisions read from the compacted topic whose screenshot is not in the window
+        stale = [
+            rid
+            for rid, seen in self._decisions.items()
+            if rid not in self._verdicts and max(d.decided_at for d in seen) < cutoff
+        ]
+        for rid in stale:
+            del self._decisions[rid]
         if old:
             self._bump()
 

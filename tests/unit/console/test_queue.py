@@ -74,3 +74,13 @@ def test_the_same_verdict_twice_is_kept_once() -> None:
     queue.add_verdict(verdict("r", Verdict.REVIEW), at)
     verdicts, _ = queue.history("r")
     assert len(verdicts) == 1
+
+
+def test_decisions_of_screenshots_outside_the_window_are_forgotten() -> None:
+    queue = ReviewQueue(timedelta(hours=1))
+    old = decision("gone").model_copy(update={"decided_at": datetime.now(UTC) - timedelta(hours=5)})
+    queue.add_decision(old)
+    queue.add_decision(decision("recent"))
+    queue.prune()
+    assert queue.decided("gone") is None
+    assert queue.decided("recent") is not None
