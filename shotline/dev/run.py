@@ -139,7 +139,9 @@ def _start_console(
     )
     config = run_dir / "console.toml"
     config.write_text(text)
-    metrics_port = layout.processor_port(len(running) + 1)
+    # after the processors and the s3-events bridge: 9106 with the default ports, as
+    # deploy/prometheus/prometheus.yml expects
+    metrics_port = layout.processor_port(len(builtin_processors()) + 1)
     pipeline.start(console_stage(layout, metrics_port), env={"SHOTLINE_CONFIG": str(config)})
     pipeline.wait_ready()
     return DEMO_REVIEWER, password
