@@ -48,7 +48,7 @@ lint: setup
 typecheck: setup
 	@$(BIN)/mypy
 
-unit: setup prometheus-tools deploy-tools browser-tools
+unit: setup prometheus-tools deploy-tools
 	@$(BIN)/pytest -q tests/unit
 
 # Starts the local services if they are not running, runs everything, and stops only what
