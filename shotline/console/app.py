@@ -16,6 +16,7 @@ import contextlib
 import logging
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from prometheus_client import CollectorRegistry
 
@@ -27,6 +28,7 @@ from shotline.console.decide import Decider
 from shotline.console.events import stream_changes
 from shotline.console.feed import DecisionLog, Feed
 from shotline.console.http import (
+    CSP,
     BodyTooLarge,
     Receive,
     Request,
@@ -89,6 +91,10 @@ class ConsoleApp:
         )
         self._task: asyncio.Task[None] | None = None
         self._closing = asyncio.Event()
+        self._csp = CSP
+        if settings.thumbnails == "presigned":  # the browser loads images from the stores
+            stores = " ".join(sorted(_store_origins(projects)))
+            self._csp = CSP.replace("img-src 'self'", f"img-src 'self' {stores}")
 
     # -- lifecycle --------------------------------------------------------------------------
     async def startup(self) -> None:
@@ -169,6 +175,8 @@ class ConsoleApp:
         response = await self._route(request, session)
         if caller.set_cookie:
             response.headers.append(("set-cookie", caller.set_cookie))
+        if response.csp == CSP:
+            response.csp = self._csp
         await response.send(send)
 
     async def _route(self, request: Request, session: Session) -> Response:
@@ -214,3 +222,18 @@ def _same_origin(request: Request) -> bool:
         return True
     host = request.headers.get("host", "")
     return origin in (f"http://{host}", f"https://{host}")
+
+
+def _store_origins(projects: dict[str, ProjectConfig]) -> set[str]:
+    """Where presigned thumbnail URLs point: each project's S3 endpoint (and its
+    subdomains for virtual-hosted buckets), or AWS S3."""
+    origins = set()
+    for config in projects.values():
+        if config.s3_endpoint is None:
+            origins.add("https://*.amazonaws.com")
+            continue
+        parts = urlsplit(config.s3_endpoint)
+        origins.add(f"{parts.scheme}://{parts.netloc}")
+        if config.s3_addressing_style != "path":
+            origins.add(f"{parts.scheme}://*.{parts.netloc}")
+    return origins

@@ -37,6 +37,9 @@ def test_presigned_thumbnail_redirects_to_a_signed_url_that_works(
     with httpx.Client(base_url=console.url) as client:
         sign_in(client, "alice")
         answer = client.get(f"/thumb/{rid}")
+        page = client.get("/")
+    # the page lets the browser load images from the store, and from nowhere else
+    assert f"img-src 'self' {S3_ENDPOINT};" in page.headers["content-security-policy"]
     assert answer.status_code == 302
     url = answer.headers["location"]
     assert "X-Amz-Signature=" in url
