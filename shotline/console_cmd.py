@@ -66,6 +66,12 @@ def console(
     settings = load_settings()
     if not settings.console.reviewers:
         typer.echo("warning: no reviewers configured ([console.reviewers.<name>])", err=True)
+    if settings.console.cookie_secure and host not in ("127.0.0.1", "localhost", "::1"):
+        typer.echo(
+            "note: session cookies are Secure: browsers keep them over HTTPS (put a TLS proxy "
+            "in front) or on http://127.0.0.1 and http://localhost only",
+            err=True,
+        )
     check_kafka(settings.kafka)
     app = ConsoleApp(settings.console, settings.kafka, settings.projects)
     if metrics_port:
