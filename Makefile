@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 SHOTLINE := $(BIN)/shotline
 STAMP := $(VENV)/.installed
 
-.PHONY: setup prometheus-tools deploy-tools deploy-check dev-up dev-down test test-failover unit lint typecheck run bench docs clean mutation
+.PHONY: setup prometheus-tools deploy-tools browser-tools deploy-check dev-up dev-down test test-failover unit lint typecheck run bench docs clean mutation
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,12 @@ prometheus-tools:
 # hadolint, kubernetes-validate and check-jsonschema come from the dev extra.
 deploy-tools:
 	@deploy/local/ensure-debian-package.sh docker-compose docker-compose
+
+# Debian's chromium and chromium-driver, for the console's browser tests (apt-get if missing;
+# nothing downloads a browser: the tests point Selenium at /usr/bin/chromedriver).
+browser-tools:
+	@deploy/local/ensure-debian-package.sh chromium chromium
+	@deploy/local/ensure-debian-package.sh chromium-driver chromedriver
 
 # The offline deploy/ validators alone (image, compose, Kubernetes, dashboards).
 deploy-check: setup prometheus-tools deploy-tools
@@ -52,7 +58,7 @@ test-failover: setup
 
 # Starts the local services if they are not running, runs everything, and stops only what
 # it started (a developer's `make dev-up` stays up).
-test: setup prometheus-tools deploy-tools lint typecheck
+test: setup prometheus-tools deploy-tools browser-tools lint typecheck
 	@set -o pipefail; started=0; \
 	if ! $(SHOTLINE) dev status --quiet; then $(SHOTLINE) dev up && started=1; fi; \
 	$(BIN)/pytest -q tests; rc=$$?; \

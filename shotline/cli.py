@@ -11,6 +11,7 @@ import typer
 from schemas.extras import MissingExtraError
 from shotline.bench.cli import bench
 from shotline.cli_errors import SETUP_ERRORS
+from shotline.console_cmd import console
 from shotline.dev.cli import app as dev_app
 from shotline.ingest_cmd import ingest as ingest_cmd
 from shotline.process_cmd import register as register_processor_verbs
@@ -41,6 +42,7 @@ app.command("s3-events")(s3_events)
 app.command()(simulate)
 app.command()(bench)
 app.command()(reconcile)
+app.command()(console)
 
 
 EXPECTED_ERRORS: tuple[type[Exception], ...] = (*SETUP_ERRORS, MissingExtraError)

@@ -24,6 +24,7 @@ from processors.metrics.settings import MetricsSettings
 from processors.runner.settings import RunnerSettings
 from schemas import KafkaSettings, ProjectConfig
 from schemas.errors import ShotlineError
+from shotline.console.settings import ConsoleSettings
 from shotline.dev.settings import DevSettings
 from shotline.kafka_auth import resolve_token_provider
 
@@ -53,6 +54,7 @@ class Settings(BaseSettings):
     kafka: KafkaSettings = KafkaSettings()
     ingest: IngestSettings = IngestSettings()
     dev: DevSettings = DevSettings()
+    console: ConsoleSettings = ConsoleSettings()
     metrics: MetricsSettings = MetricsSettings()
     processors: RunnerSettings = RunnerSettings()
     projects: dict[str, ProjectConfig] = Field(default_factory=dict)

@@ -43,7 +43,12 @@ class ActionWebhooks:
         await self._client.aclose()
 
     async def deliver(self, project: str, hook: ActionWebhook, verdict: ModerationVerdict) -> None:
-        body = verdict.model_dump_json().encode()
+        """The ``block`` call: the verdict as the body, ``Idempotency-Key: <requestId>``."""
+        await self.send(project, hook, verdict.request_id, verdict.model_dump_json().encode())
+
+    async def send(self, project: str, hook: ActionWebhook, key: str, body: bytes) -> None:
+        """POST ``body`` signed, with ``Idempotency-Key: <key>``, retried as above; the
+        console's ``unblock`` goes through here too."""
         secret = self._secrets[hook.secret_env]
         counter = self._metrics.webhook_calls
         try:
@@ -55,7 +60,7 @@ class ActionWebhooks:
                 wait_max=self.wait_max_s,
             ):
                 with attempt:
-                    await self._post(hook, verdict.request_id, body, secret)
+                    await self._post(hook, key, body, secret)
         except _Transient as exc:
             counter.labels(project, "failed").inc()
             raise WebhookFailed(f"action webhook: {hook.attempts} attempts, last: {exc}") from exc

@@ -12,6 +12,7 @@ connects to Kafka. Serve it with::
 from __future__ import annotations
 
 import importlib
+import json
 from typing import Any
 
 from faststream import FastStream
@@ -21,12 +22,14 @@ from pydantic import BaseModel
 
 from schemas import CallbackEnvelope, Topics
 from schemas.deadletter import DeadLetterRecord
+from schemas.decision import ReviewDecision
+from schemas.moderation import ModerationVerdict
 from schemas.screenshot import ScreenshotRecord
 from schemas.usage import UsageRecord
 from shotline.dev.topology import builtin_processors
 from shotline.settings import load_settings
 
-__all__ = ["OUTPUTS", "build", "describe"]
+__all__ = ["OUTPUTS", "build", "describe", "document"]
 
 # What each stage writes: (writer, topic attribute of Topics, record model, summary).
 OUTPUTS: tuple[tuple[str, str, type[BaseModel], str], ...] = (
@@ -43,6 +46,13 @@ OUTPUTS: tuple[tuple[str, str, type[BaseModel], str], ...] = (
         "Each screenshot exactly once, key = the callback's key.",
     ),
     ("metrics", "usage", UsageRecord, "Monthly usage and bill per project (compacted)."),
+    ("moderate", "moderation", ModerationVerdict, "One verdict per screenshot, key = requestId."),
+    (
+        "console",
+        "moderation_decisions",
+        ReviewDecision,
+        "Reviewers' decisions on flagged screenshots (compacted), key = requestId.",
+    ),
     ("any processor", "dlq", DeadLetterRecord, "Dead letters with their cause (replayable)."),
 )
 
@@ -89,3 +99,11 @@ def build() -> FastStream:
     environment (``SHOTLINE_KAFKA_*``)."""
     kafka = load_settings().kafka
     return describe(kafka.topics, kafka.bootstrap, builtin_processors())
+
+
+def document(topics: Topics, bootstrap: str) -> dict[str, Any]:
+    """The AsyncAPI document as JSON-ready data (what ``shotline console`` serves offline at
+    ``/asyncapi.json`` and renders at ``/asyncapi``)."""
+    app = describe(topics, bootstrap, builtin_processors())
+    data: dict[str, Any] = json.loads(app.schema.to_specification().to_json())
+    return data

@@ -37,6 +37,7 @@ from processors.runner.settings import RunnerSettings
 from schemas.config import ProjectConfig
 from schemas.kafka import KafkaSettings
 from schemas.moderation import ActionWebhook, ProjectModeration
+from shotline.console.settings import ConsoleSettings, Reviewer
 from shotline.dev.fielddoc import default_text, type_text
 from shotline.dev.settings import DevSettings
 from shotline.settings import CONFIG_ENV, Settings
@@ -106,6 +107,8 @@ def sections() -> list[Section]:
           ("action_webhook",)),
         s("Project action webhook", "[projects.<key>.moderation.action_webhook]", None,
           ActionWebhook),
+        s("Review console", "[console]", "CONSOLE", ConsoleSettings, ("reviewers",)),
+        s("Console reviewers", "[console.reviewers.<name>]", None, Reviewer),
         s("Local services", "[dev]", "DEV", DevSettings),
     ]  # fmt: skip
 
@@ -123,6 +126,7 @@ _NOTES = {
     '`SHOTLINE_METRICS_PRICES=\'{"free_qps": 500, "qps_usd": "1.5"}\'`.',
     "enrich": "See [enrichment.md](enrichment.md).",
     "moderate": "See [moderation.md](moderation.md).",
+    "Review console": "`shotline console`; see [console.md](console.md).",
     "Moderation providers: every kind": "The quota guard every provider gets. `kind` picks the "
     "provider; a provider named `local` exists unless the file redefines it.",
     _KIND.format('"local"'): "Needs the `moderation-local` extra.",

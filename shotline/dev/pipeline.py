@@ -58,14 +58,15 @@ class Pipeline:
     def log(self, name: str) -> Path:
         return self.run_dir / f"{name}.log"
 
-    def start(self, stage: Stage) -> None:
+    def start(self, stage: Stage, env: Mapping[str, str] | None = None) -> None:
+        """Start ``stage`` with the pipeline's environment, ``env`` on top of it."""
         with self.log(stage.name).open("ab") as log:
             self.procs[stage.name] = subprocess.Popen(
                 list(stage.argv),
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                env=self.env,
+                env={**self.env, **(env or {})},
                 start_new_session=True,
             )
         self.stages.append(stage)

@@ -10,6 +10,8 @@ were already up).
 from __future__ import annotations
 
 import asyncio
+import json
+import secrets
 import shutil
 import signal
 import time
@@ -21,6 +23,7 @@ from rich.console import Console
 from rich.live import Live
 
 from schemas import KafkaSettings
+from shotline.console.auth import hash_password
 from shotline.dev.kafka import KafkaNode, ServiceError
 from shotline.dev.monitor import Monitor, render
 from shotline.dev.pipeline import Pipeline, PipelineError, Stage
@@ -30,7 +33,7 @@ from shotline.dev.s3events import notify_bucket_to_queue
 from shotline.dev.topology import (
     Layout,
     builtin_processors,
-    docs_stage,
+    console_stage,
     has_verb,
     s3events_stage,
     shotline_argv,
@@ -44,8 +47,15 @@ __all__ = ["run", "simulator_stage", "start_pipeline"]
 
 console = Console(stderr=True)
 BUCKET = "shotline-screenshots"
-# the local model checks ~30 images/s per core: a 10 % sample keeps up with the default rate
-MODERATION_TOML = '[projects."{project}".moderation]\nproviders = ["local"]\nsample = 0.1\n'
+DEMO_REVIEWER = "demo"  # the console's reviewer of the demo project
+# The local model checks ~30 images/s per core: a 10 % sample keeps up with the default rate.
+# The simulator's plain grey screenshots score 0.04-0.15 "nsfw" on it; demo thresholds just
+# above most of them flag a few (about one in seven sampled) so that the review console has
+# something to show. Real projects keep the defaults (review_at 0.5, block_at 0.8).
+MODERATION_TOML = (
+    '[projects."{project}".moderation]\nproviders = ["local"]\nsample = 0.1\n'
+    "review_at = 0.12\nblock_at = 0.14\n"
+)
 
 
 def simulator_stage(
@@ -115,6 +125,34 @@ def _prometheus(run_dir: Path, running: list[Stage], port: int) -> PrometheusSer
     return server
 
 
+def _start_console(
+    pipeline: Pipeline, run_dir: Path, layout: Layout, running: list[Stage]
+) -> tuple[str, str] | None:
+    """Start the review console with a demo reviewer of the demo project (a fresh random
+    password each run, printed: it is a local demo) and every stage in its status panel.
+    Returns the login, or None when this installation has no console."""
+    if not has_verb("console"):
+        return None
+    password = secrets.token_urlsafe(9)
+    targets = "".join(
+        f"{json.dumps(s.name)} = {json.dumps(s.metrics_url)}\n" for s in running if s.metrics_url
+    )
+    text = (run_dir / "shotline.toml").read_text() + (
+        f"\n[console.reviewers.{DEMO_REVIEWER}]\n"
+        f"password_hash = {json.dumps(hash_password(password))}\n"
+        f"projects = [{json.dumps(layout.project)}]\n"
+        f"\n[console.status_targets]\n{targets}"
+    )
+    config = run_dir / "console.toml"
+    config.write_text(text)
+    # after the processors and the s3-events bridge: 9106 with the default ports, as
+    # deploy/prometheus/prometheus.yml expects
+    metrics_port = layout.processor_port(len(builtin_processors()) + 1)
+    pipeline.start(console_stage(layout, metrics_port), env={"SHOTLINE_CONFIG": str(config)})
+    pipeline.wait_ready()
+    return DEMO_REVIEWER, password
+
+
 def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
@@ -125,7 +163,11 @@ def _exit(code: int | None) -> str:
 
 
 def _where_to_look(
-    layout: Layout, running: list[Stage], run_dir: Path, prometheus: PrometheusServer | None
+    layout: Layout,
+    running: list[Stage],
+    run_dir: Path,
+    prometheus: PrometheusServer | None,
+    login: tuple[str, str] | None,
 ) -> None:
     console.print("[bold]where to look[/bold]")
     if prometheus is not None:
@@ -138,11 +180,13 @@ def _where_to_look(
     if any(s.name == "ingest" for s in running):
         console.print(f"  callbacks  POST {layout.callback_url}")
         console.print(f"  OpenAPI    http://{layout.host}:{layout.ingest_port}/openapi.json")
-    console.print(
-        f"  AsyncAPI   http://{layout.host}:{layout.docs_port}  (faststream docs serve; the page "
-        "loads its renderer from a CDN; `faststream docs gen shotline.dev.asyncapi:build "
-        "--factory` writes asyncapi.json offline)"
-    )
+    if login is not None:
+        console.print(
+            f"  console    http://{layout.host}:{layout.console_port}/  "
+            f"(sign in as {login[0]!r}, password {login[1]!r}: a local demo reviewer)"
+        )
+        asyncapi = f"http://{layout.host}:{layout.console_port}/asyncapi"
+        console.print(f"  AsyncAPI   {asyncapi}  (served offline by the console)")
     if has_verb("usage"):
         config = run_dir / "shotline.toml"
         usage = (
@@ -160,7 +204,14 @@ def run(
     ingest_port: int = typer.Option(8080, help="Port of the ingest."),
     processor_port: int = typer.Option(9100, help="First metrics port of the processors."),
     project: str = typer.Option("demo", help="Project key of the demo project."),
-    docs_port: int = typer.Option(8090, help="Port of the AsyncAPI page."),
+    console_port: int = typer.Option(
+        8070, help="Port of the review console (which serves the AsyncAPI document too)."
+    ),
+    docs_port: int | None = typer.Option(
+        None,
+        hidden=True,
+        help="Ignored: the AsyncAPI page moved into the console (/asyncapi), offline.",
+    ),
     prometheus_port: int = typer.Option(
         9090, help="Port of a local Prometheus scraping every stage (if it is installed)."
     ),
@@ -175,8 +226,10 @@ def run(
         ingest_port=ingest_port,
         processor_base_port=processor_port,
         project=project,
-        docs_port=docs_port,
+        console_port=console_port,
     )
+    if docs_port is not None:
+        console.print("--docs-port is ignored: the console serves the AsyncAPI document")
     run_dir = settings.dev.home / "run" / "pipeline"
     started: list[str] = []
     pipeline: Pipeline | None = None
@@ -193,14 +246,13 @@ def run(
         if not running:
             console.print("[yellow]no ingest and no processors are installed yet[/yellow]")
         prometheus = _prometheus(run_dir, running, prometheus_port)
-        docs = docs_stage(layout)
-        pipeline.start(docs)
+        login = _start_console(pipeline, run_dir, layout, running)
         sim = simulator_stage(layout, run_dir, rate, s3.address)
         pipeline.start(sim)
-        _where_to_look(layout, running, run_dir, prometheus)
+        _where_to_look(layout, running, run_dir, prometheus, login)
         monitor = Monitor(running, sim_stats=run_dir / "simulator.json")
         ends = None if duration is None else time.monotonic() + duration
-        warned = False
+        warned = console_warned = False
         title = f"shotline pipeline  (topics prefix {settings.kafka.topic_prefix or 'none'})"
         with Live(render(monitor.poll(), title), console=console, refresh_per_second=2) as live:
             while ends is None or time.monotonic() < ends:
@@ -212,7 +264,11 @@ def run(
                     log = run_dir / "simulator.log"
                     console.print(f"[yellow]the simulator exited ({dead['simulator']}); see {log}")
                 dead.pop("simulator", None)
-                dead.pop("asyncapi", None)  # documentation only: the pipeline runs without it
+                if "console" in dead and not console_warned:
+                    console_warned = True
+                    log = run_dir / "console.log"
+                    console.print(f"[yellow]the console exited ({dead['console']}); see {log}")
+                dead.pop("console", None)  # the pipeline runs without it
                 if dead:
                     raise PipelineError(f"stage(s) exited: {dead}; see logs in {run_dir}")
     except KeyboardInterrupt:

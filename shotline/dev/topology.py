@@ -20,7 +20,7 @@ from shotline.dev.pipeline import Stage
 __all__ = [
     "Layout",
     "builtin_processors",
-    "docs_stage",
+    "console_stage",
     "free_port_base",
     "has_verb",
     "s3events_stage",
@@ -100,7 +100,7 @@ class Layout:
     ingest_port: int = 8080
     processor_base_port: int = 9100  # processor i serves /metrics on base + i
     project: str = "demo"
-    docs_port: int = 8090  # the AsyncAPI page (faststream docs serve)
+    console_port: int = 8070  # the review console, which serves the AsyncAPI document too
 
     @property
     def callback_url(self) -> str:
@@ -145,14 +145,13 @@ def s3events_stage(queue_url: str, layout: Layout, port: int) -> Stage:
     return Stage("s3-events", argv, metrics_url=f"http://{layout.host}:{port}/metrics")
 
 
-def docs_stage(layout: Layout) -> Stage:
-    """``faststream docs serve`` of the pipeline's AsyncAPI document (shotline.dev.asyncapi)."""
-    url = f"http://{layout.host}:{layout.docs_port}"
-    argv = (
-        sys.executable, "-m", "faststream", "docs", "serve", "shotline.dev.asyncapi:build",
-        "--factory", "--host", layout.host, "--port", str(layout.docs_port),
-    )  # fmt: skip
-    return Stage("asyncapi", argv, health_url=url)
+def console_stage(layout: Layout, metrics_port: int) -> Stage:
+    """The review console (``shotline console``), which also serves the AsyncAPI document
+    offline (``/asyncapi``, ``/asyncapi.json``)."""
+    base = f"http://{layout.host}:{layout.console_port}"
+    argv = (*shotline_argv(), "console", "--host", layout.host,
+            "--port", str(layout.console_port), "--metrics-port", str(metrics_port))  # fmt: skip
+    return Stage("console", argv, health_url=f"{base}/healthz")
 
 
 def write_config(

@@ -134,3 +134,10 @@ def test_default_target_is_the_lean_non_root_image_with_tini() -> None:
     assert users[-1].split(":")[0] not in {"0", "root"}
     assert "[dev]" not in body
     assert "--no-index" in body
+
+
+def test_wheel_ships_the_console_assets(wheel: Path) -> None:
+    """The console works offline: its script and stylesheet are in the wheel."""
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+    assert {"shotline/console/static/console.js", "shotline/console/static/console.css"} <= names
