@@ -10,7 +10,9 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
+import boto3
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
@@ -20,6 +22,17 @@ from shotline.topics import ensure_topics
 
 KAFKA_BOOTSTRAP = os.environ.get("SHOTLINE_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
 S3_ENDPOINT = os.environ.get("SHOTLINE_TEST_S3_ENDPOINT", "http://127.0.0.1:9000")
+
+
+def s3_client(endpoint: str = S3_ENDPOINT) -> Any:
+    """A boto3 S3 client of the local S3 server (moto accepts any keys)."""
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
 
 
 async def _topic_names(bootstrap: str) -> set[str]:

@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import boto3
 import httpx
 import pytest
 import uvicorn
@@ -29,7 +28,7 @@ from shotline.console.app import ConsoleApp
 from shotline.console.auth import hash_password
 from shotline.console.settings import ConsoleSettings, Reviewer
 from shotline.dev.topology import free_port_base
-from tests.conftest import S3_ENDPOINT
+from tests.conftest import S3_ENDPOINT, s3_client
 
 PASSWORD = "correct horse battery"
 _HASH = hash_password(PASSWORD)
@@ -49,16 +48,6 @@ class Seeded:
     # project → requestIds of its flagged (review/block) screenshots
     flagged: dict[str, list[str]] = field(default_factory=dict)
     passed: list[str] = field(default_factory=list)
-
-
-def s3_client() -> object:
-    return boto3.client(
-        "s3",
-        endpoint_url=S3_ENDPOINT,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
 
 
 def project_config(bucket: str, webhook: dict[str, object] | None = None) -> ProjectConfig:

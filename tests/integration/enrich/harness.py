@@ -11,14 +11,11 @@ import boto3
 import orjson
 
 from schemas import KafkaSettings, ScreenshotRecord
-from tests.conftest import S3_ENDPOINT
+from tests.conftest import S3_ENDPOINT, s3_client
 from tests.integration.processors.streams import produce, read_all
 
 KEYS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
-
-
-def s3(endpoint: str = S3_ENDPOINT) -> Any:
-    return boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", **KEYS)
+s3 = s3_client
 
 
 def new_bucket(tag: str) -> str:

@@ -11,10 +11,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import boto3
-
 from schemas import KafkaSettings
-from tests.conftest import S3_ENDPOINT
+from tests.conftest import S3_ENDPOINT, s3_client
 from tests.integration.processors.streams import ROOT
 
 SHOTLINE = str(Path(sys.executable).with_name("shotline"))
@@ -22,14 +20,7 @@ PROJECT = "demo"
 PREFIX = "shots/sim"
 
 
-def s3() -> Any:
-    return boto3.client(
-        "s3",
-        endpoint_url=S3_ENDPOINT,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+s3 = s3_client
 
 
 def new_bucket(made: list[str], create: bool = True) -> str:

@@ -7,14 +7,13 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import boto3
 import orjson
 import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
 from shotline.cli import app
-from tests.conftest import S3_ENDPOINT
+from tests.conftest import S3_ENDPOINT, s3_client
 from tests.unit.simulate.receiver import Receiver, ReceiverServer
 
 
@@ -48,13 +47,7 @@ def test_simulate_uploads_jpegs_and_writes_the_oracle_files(
     stats = orjson.loads((tmp_path / "s.json").read_bytes())
     assert stats["planned"] == 120
 
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=S3_ENDPOINT,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    s3 = s3_client()
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, MaxKeys=1000)["Contents"]]
     assert len(keys) == 120 - stats["missing_object"] == stats["uploaded"]
     assert all(key.startswith("a/b/") and key.endswith(".jpg") for key in keys)
