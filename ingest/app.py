@@ -35,12 +35,12 @@ Send = Any
 _PREFIX = "/v1/callbacks/"
 
 
-class _TooLarge(Exception):
-    pass
+class _TooLarge(IngestError):
+    """Control flow of the body read: the body passed ``max_body_bytes`` (answer 413)."""
 
 
-class _Disconnected(Exception):
-    pass
+class _Disconnected(IngestError):
+    """Control flow of the body read: the client went away (nothing to answer)."""
 
 
 class IngestApp:

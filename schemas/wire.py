@@ -27,7 +27,8 @@ from msgspec import Meta, Struct
 
 from schemas.callback import AgoraCallback, CallbackParam
 from schemas.envelope import CallbackEnvelope, ChecksumStatus, Source
-from schemas.timestamps import TimestampError, to_utc
+from schemas.errors import TimestampError
+from schemas.timestamps import to_utc
 
 __all__ = ["WireCallback", "WireEnvelope", "WireRecord", "decode_envelope", "encode"]
 

@@ -20,10 +20,12 @@ from prometheus_client import CollectorRegistry
 from rich.console import Console
 from rich.table import Table
 
+from processors.errors import TopicReadError
 from processors.registry import BUILTINS
 from processors.runner import Context, FatalError, Runner, load_processor
 from processors.runner.dlq import read_dead_letters, replay_dead_letters
-from shotline.kafka_check import KafkaUnreachable, check_kafka
+from shotline.errors import KafkaUnreachable
+from shotline.kafka_check import check_kafka
 from shotline.settings import Settings, load_settings, processor_section
 
 __all__ = ["dlq_app", "env_section", "register"]
@@ -126,7 +128,11 @@ def _select(processor: str | None, since: str | None) -> list[Any]:
     settings = load_settings()
     check_kafka(settings.kafka)
     after = _since(since)
-    letters = asyncio.run(read_dead_letters(settings.kafka))
+    try:
+        letters = asyncio.run(read_dead_letters(settings.kafka))
+    except TopicReadError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from exc
     return [
         s
         for s in letters
@@ -174,7 +180,11 @@ def dlq_replay(
         console.print(f"would replay {len(selected)} records")
         return
     settings = load_settings()
-    count = asyncio.run(replay_dead_letters(settings.kafka, [s.record for s in selected]))
+    try:
+        count = asyncio.run(replay_dead_letters(settings.kafka, [s.record for s in selected]))
+    except TopicReadError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from exc
     console.print(f"replayed {count} records")
 
 

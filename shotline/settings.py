@@ -23,15 +23,11 @@ from ingest.settings import IngestSettings
 from processors.metrics.settings import MetricsSettings
 from processors.runner.settings import RunnerSettings
 from schemas import KafkaSettings, ProjectConfig
-from schemas.errors import ShotlineError
 from shotline.dev.settings import DevSettings
+from shotline.errors import SettingsError
 from shotline.kafka_auth import resolve_token_provider
 
-__all__ = ["Settings", "SettingsError", "load_settings", "processor_section"]
-
-
-class SettingsError(ShotlineError):
-    """The configuration is invalid; the message names each field and what is wrong."""
+__all__ = ["Settings", "load_settings", "processor_section"]
 
 
 CONFIG_ENV = "SHOTLINE_CONFIG"

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
-from processors.runner.errors import FatalError, RetriableError
+from processors.errors import FatalError, RetriableError
 from processors.runner.readback import read_range
 from schemas import KafkaSettings
 

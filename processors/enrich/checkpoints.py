@@ -26,8 +26,8 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
+from processors.errors import RetriableError
 from processors.runner.codec import Encoded
-from processors.runner.errors import RetriableError
 from processors.runner.readback import read_range
 from schemas import KafkaSettings
 

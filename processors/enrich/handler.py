@@ -36,9 +36,9 @@ from processors.enrich.logic import HeadOutcome, Transient
 from processors.enrich.metrics import EnrichMetrics
 from processors.enrich.settings import EnrichSettings
 from processors.enrich.state import Pending
+from processors.errors import Backpressure, RetriableError
 from processors.runner.codec import Encoded, decode, encode
 from processors.runner.contract import Batch, Context, Emit, HandleResult
-from processors.runner.errors import Backpressure, RetriableError
 from processors.runner.sink import AtLeastOnceSink
 from schemas import ProjectConfig, ScreenshotRecord, Topics
 

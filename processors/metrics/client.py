@@ -14,7 +14,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from pydantic import ValidationError
 
-from processors.runner.errors import FatalError, RetriableError
+from processors.errors import FatalError, RetriableError, TopicReadError
 from processors.runner.readback import read_range
 from schemas import KafkaSettings, Topics
 from schemas.usage import UsagePartial, UsageRecord
@@ -135,7 +135,7 @@ async def read_usage(
             async for tp, msg in read_range(consumer, ranges):
                 _keep(latest, tp.partition, msg.key, msg.value)
     except (KafkaError, TimeoutError) as exc:
-        raise RetriableError(f"reading {topic}: {exc!r}") from exc
+        raise TopicReadError(f"reading {topic}: {exc!r}") from exc
     finally:
         await consumer.stop()
     return list(latest.values())

@@ -22,8 +22,8 @@ import asyncio
 from collections import OrderedDict
 from typing import Any
 
+from processors.errors import Backpressure, FatalError, ProviderPaused, WebhookFailed
 from processors.moderate.decide import Decided, Moderator, Outcome, Published, Refused
-from processors.moderate.errors import ProviderPaused
 from processors.moderate.guard import Guard
 from processors.moderate.images import S3Images
 from processors.moderate.logic import ChannelGate, sampled
@@ -33,9 +33,8 @@ from processors.moderate.providers.registry import build_provider
 from processors.moderate.records import dead_letter, image_request, skipped_verdict
 from processors.moderate.restore import VerdictLog
 from processors.moderate.settings import ModerateSettings
-from processors.moderate.webhook import ActionWebhooks, WebhookFailed, webhook_secrets
+from processors.moderate.webhook import ActionWebhooks, webhook_secrets
 from processors.runner.contract import Batch, Context, DeadLetter, Emit, HandleResult, Record
-from processors.runner.errors import Backpressure, FatalError
 from schemas import EnrichedScreenshot, ProjectConfig, Topics
 from schemas.moderation import ActionWebhook, ModerationVerdict, ProjectModeration, Verdict
 

@@ -1,5 +1,6 @@
 """The processor runner: contract, plumbing and the built-in registry."""
 
+from processors.errors import Backpressure, FatalError, RetriableError, ShotlineError
 from processors.runner.app import Runner
 from processors.runner.contract import (
     Batch,
@@ -12,7 +13,6 @@ from processors.runner.contract import (
     Processor,
     Record,
 )
-from processors.runner.errors import Backpressure, FatalError, RetriableError, ShotlineError
 from processors.runner.loader import load_processor
 from processors.runner.settings import RunnerSettings
 

@@ -17,7 +17,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 
-from processors.runner.errors import RetriableError
+from processors.errors import TopicReadError
 from processors.runner.readback import read_range
 from schemas import DeadLetterRecord, KafkaSettings
 
@@ -57,7 +57,7 @@ async def read_dead_letters(kafka: KafkaSettings) -> list[StoredDeadLetter]:
                 continue  # not ours to list: the DLQ holds only runner records
             found.append(StoredDeadLetter(tp.partition, msg.offset, record))
     except KafkaError as exc:
-        raise RetriableError(f"cannot read {topic}: {exc}") from exc
+        raise TopicReadError(f"cannot read {topic}: {exc}") from exc
     finally:
         await consumer.stop()
     return found
@@ -83,7 +83,7 @@ async def replay_dead_letters(kafka: KafkaSettings, letters: Sequence[DeadLetter
             )
         await asyncio.gather(*futures)
     except KafkaError as exc:
-        raise RetriableError(f"replay failed: {exc}") from exc
+        raise TopicReadError(f"replay failed: {exc}") from exc
     finally:
         await producer.stop()
     return len(letters)

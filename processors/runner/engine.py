@@ -19,9 +19,9 @@ from typing import Any
 from aiokafka import TopicPartition
 from aiokafka.errors import KafkaError
 
+from processors.errors import Backpressure, FatalError, SinkError
 from processors.runner.batch import BatchOutcome, count_committed, process_batch, report_commit
 from processors.runner.contract import Context, Processor
-from processors.runner.errors import Backpressure, FatalError
 from processors.runner.metrics import RunnerMetrics
 from processors.runner.ownership import Ownership
 from processors.runner.partitions import (
@@ -33,7 +33,7 @@ from processors.runner.partitions import (
 )
 from processors.runner.rebalance import RebalanceListener
 from processors.runner.settings import RunnerSettings
-from processors.runner.sink import PublishError, TransactionalSink
+from processors.runner.sink import TransactionalSink
 
 __all__ = ["Engine"]
 
@@ -174,7 +174,7 @@ class Engine:
         begun: float,
     ) -> Exception | None:
         """Publish a handled batch and its offsets in one transaction. Runs as the
-        partition's tail, outside the lock; a failure (``PublishError``, or anything
+        partition's tail, outside the lock; a failure (``SinkError``, or anything
         unexpected) is returned for ``_settle`` to act on, after ``after_commit(..., False)``."""
         try:
             await self._sink.commit(partition, outcome.output, raws[-1].offset + 1)
@@ -204,7 +204,7 @@ class Engine:
             "processor %s: partition %d not committed (%d in a row): %r",
             self.name, partition, state.failures, failure,
         )  # fmt: skip
-        if not isinstance(failure, PublishError):
+        if not isinstance(failure, SinkError):
             self.park(failure)
         backoff_s = min(30.0, 0.5 * 2**state.failures)
         await self._own.reset(self.consumer, partition, self.clock() + backoff_s)

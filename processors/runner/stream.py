@@ -27,15 +27,15 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
+from processors.errors import Backpressure, FatalError, SinkError
 from processors.faststream_security import broker_security
 from processors.runner.batch import BatchOutcome, count_committed, process_batch, report_commit
 from processors.runner.contract import Context, Processor
-from processors.runner.errors import Backpressure, FatalError
 from processors.runner.hold import Holds, PausingConsumer
 from processors.runner.metrics import RunnerMetrics
 from processors.runner.rebalance import RebalanceListener
 from processors.runner.settings import RunnerSettings
-from processors.runner.sink import AtLeastOnceSink, OutputSink, PublishError
+from processors.runner.sink import AtLeastOnceSink, OutputSink
 
 __all__ = ["StreamConsumer", "StreamEngine"]
 
@@ -174,7 +174,7 @@ class StreamEngine:
             return None
         try:
             await self._sink.publish(outcome.output)
-        except PublishError as exc:
+        except SinkError as exc:
             self.metrics.failed.labels(self.name, "publish").inc()
             failures = self._publish_failures.get(partition, 0) + 1
             self._publish_failures[partition] = failures

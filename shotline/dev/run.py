@@ -21,9 +21,9 @@ from rich.console import Console
 from rich.live import Live
 
 from schemas import KafkaSettings
-from shotline.dev.kafka import KafkaNode, ServiceError
+from shotline.dev.kafka import KafkaNode
 from shotline.dev.monitor import Monitor, render
-from shotline.dev.pipeline import Pipeline, PipelineError, Stage
+from shotline.dev.pipeline import Pipeline, Stage
 from shotline.dev.prometheus import PrometheusServer
 from shotline.dev.s3 import S3Server
 from shotline.dev.s3events import notify_bucket_to_queue
@@ -37,6 +37,7 @@ from shotline.dev.topology import (
     stages,
     write_config,
 )
+from shotline.errors import PipelineError, ServiceError
 from shotline.settings import load_settings
 from shotline.topics import ensure_topics
 

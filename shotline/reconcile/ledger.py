@@ -25,16 +25,15 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
 
+from processors.errors import TopicReadError
 from processors.runner.dlq import read_dead_letters
-from processors.runner.errors import RetriableError
 from processors.runner.readback import read_range
 from schemas import KafkaSettings, ObjectNameError
-from schemas.errors import ShotlineError
 from schemas.objectname import object_name_fields
+from shotline.errors import LedgerError
 
 __all__ = [
     "SLACK",
-    "LedgerError",
     "Outgoing",
     "find_seen",
     "missing_objects",
@@ -46,10 +45,6 @@ SLACK = timedelta(minutes=10)
 _JPG = b".jpg"
 
 Progress = Callable[[int, int], None]  # (records read so far, records to read)
-
-
-class LedgerError(ShotlineError):
-    """Kafka could not be read or written."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +140,7 @@ async def missing_objects(
     whose screenshot time is in ``[since, until)``, each once, sorted."""
     try:
         letters = await read_dead_letters(kafka)
-    except RetriableError as exc:
+    except TopicReadError as exc:
         raise LedgerError(str(exc)) from exc
     found: dict[str, set[str]] = {project: set() for project in projects}
     for stored in letters:

@@ -7,8 +7,8 @@ import pytest
 from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, RecordsToDelete
 
+from processors.errors import FatalError
 from processors.metrics.client import ensure_partials_topic, partials_topic, read_partials
-from processors.runner.errors import FatalError
 from schemas import KafkaSettings
 from schemas.usage import UsagePartial
 

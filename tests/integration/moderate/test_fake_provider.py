@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
+from processors.errors import Backpressure
 from processors.runner.contract import DeadLetter, Emit, Record
-from processors.runner.errors import Backpressure
 from schemas.moderation import ModerationVerdict, Verdict
 from tests.integration.moderate.fakeprovider import FakeProvider, Script, score_of, serving
 from tests.unit.moderate.shots import enriched, project, record, started

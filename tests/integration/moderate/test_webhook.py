@@ -9,8 +9,8 @@ from typing import Any
 import orjson
 import pytest
 
+from processors.errors import Backpressure
 from processors.moderate.signing import SIGNATURE_HEADER, verify
-from processors.runner.errors import Backpressure
 from schemas.moderation import Verdict
 from tests.integration.moderate.fakeprovider import (
     FakeProvider,

@@ -17,8 +17,8 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from prometheus_client import CollectorRegistry
 from pydantic import BaseModel
 
+from processors.errors import Backpressure
 from processors.runner.contract import Batch, Context, Emit, HandleResult
-from processors.runner.errors import Backpressure
 from processors.runner.metrics import RunnerMetrics
 from processors.runner.settings import RunnerSettings
 from processors.runner.stream import StreamEngine

@@ -9,9 +9,9 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import ProducerFenced
 
 from processors.dedupe.store import OutputLog
+from processors.errors import FatalError, SinkError
 from processors.runner.codec import Encoded
-from processors.runner.errors import FatalError
-from processors.runner.sink import PublishError, TransactionalSink
+from processors.runner.sink import TransactionalSink
 from schemas import KafkaSettings, TopicSpec
 from shotline.topics import ensure_topics
 from tests.integration.processors.streams import read_all
@@ -52,7 +52,7 @@ async def test_new_owner_fences_the_old_and_its_open_transaction_is_aborted(
         await new.open({0})
         with pytest.raises(ProducerFenced):
             await zombie.commit_transaction()
-        with pytest.raises(PublishError):  # and it stays fenced for its next batch
+        with pytest.raises(SinkError):  # and it stays fenced for its next batch
             await old.commit(0, outputs(topics.screenshots, range(5, 9)), next_offset=9)
         await new.commit(0, outputs(topics.screenshots, range(5, 7)), next_offset=7)
     finally:

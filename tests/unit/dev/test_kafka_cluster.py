@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from shotline.dev.kafka import ServiceError
 from shotline.dev.kafka_cluster import KafkaCluster
 from shotline.dev.kafka_tls import TlsMaterial, listener_properties
 from shotline.dev.settings import DevSettings
+from shotline.errors import ServiceError
 
 
 def settings(home: Path) -> DevSettings:

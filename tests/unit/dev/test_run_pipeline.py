@@ -13,9 +13,10 @@ from typer.testing import CliRunner
 from shotline.cli import app
 from shotline.dev import monitor as monitor_module
 from shotline.dev.monitor import Monitor, scrape
-from shotline.dev.pipeline import Pipeline, PipelineError, Stage
+from shotline.dev.pipeline import Pipeline, Stage
 from shotline.dev.run import simulator_stage
 from shotline.dev.topology import Layout, free_port_base, stages, write_config
+from shotline.errors import PipelineError
 from shotline.settings import load_settings
 
 HEALTH_SERVER = """

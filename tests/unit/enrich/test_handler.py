@@ -8,7 +8,7 @@ import time
 import pytest
 
 from processors.enrich.handler import EnrichProcessor
-from processors.runner.errors import Backpressure
+from processors.errors import Backpressure
 from tests.unit.enrich.test_join import record, setup
 
 

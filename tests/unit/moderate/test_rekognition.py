@@ -8,7 +8,7 @@ import pytest
 from botocore.stub import Stubber
 from prometheus_client import CollectorRegistry
 
-from processors.moderate.errors import ProviderRejected
+from processors.errors import ProviderRejected
 from processors.moderate.guard import Guard
 from processors.moderate.observe import ModerationMetrics
 from processors.moderate.providers.base import ImageRequest

@@ -8,9 +8,8 @@ from typing import Any
 
 import pytest
 
-from processors.moderate.errors import ProviderRejected
+from processors.errors import FatalError, ProviderRejected
 from processors.moderate.providers.base import ImageRequest, ImageSource, ProviderAnswer
-from processors.runner.errors import FatalError
 from schemas.moderation import ModerationLabel, Verdict
 from tests.unit.moderate.shots import enriched, project, record, started
 

@@ -15,13 +15,12 @@ import pytest
 from aiokafka import TopicPartition
 from prometheus_client import CollectorRegistry
 
+from processors.errors import Backpressure, FatalError, SinkError
 from processors.runner.codec import Encoded, Raw
 from processors.runner.contract import Batch, Context, HandleResult
 from processors.runner.engine import Engine
-from processors.runner.errors import Backpressure, FatalError
 from processors.runner.metrics import RunnerMetrics
 from processors.runner.settings import RunnerSettings
-from processors.runner.sink import PublishError
 from schemas import KafkaSettings
 from tests.unit.processors.items import Item, ItemEcho
 
@@ -57,7 +56,7 @@ class FailingSink:
 
     async def publish(self, records: Sequence[Encoded]) -> None:
         if self.fail:
-            raise PublishError("broker unavailable")
+            raise SinkError("broker unavailable")
         self.published.extend(records)
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from prometheus_client import CollectorRegistry
 
+from processors.errors import Backpressure, FatalError, RetriableError
 from processors.runner.batch import BatchOutcome, process_batch
 from processors.runner.codec import Raw
 from processors.runner.contract import Batch, Emit, HandleResult
-from processors.runner.errors import Backpressure, FatalError, RetriableError
 from processors.runner.metrics import RunnerMetrics
 from processors.runner.settings import RunnerSettings
 from schemas import DeadLetterRecord

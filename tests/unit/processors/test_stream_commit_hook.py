@@ -13,11 +13,11 @@ from aiokafka import ConsumerRecord, TopicPartition
 from faststream.kafka import TestKafkaBroker
 from prometheus_client import CollectorRegistry
 
+from processors.errors import SinkError
 from processors.runner.codec import Encoded
 from processors.runner.contract import Context
 from processors.runner.metrics import RunnerMetrics
 from processors.runner.settings import RunnerSettings
-from processors.runner.sink import PublishError
 from processors.runner.stream import StreamEngine
 from schemas import KafkaSettings
 from tests.unit.processors.items import ItemEcho
@@ -51,7 +51,7 @@ class PartitionSink:
 
     async def publish(self, records: Sequence[Encoded]) -> None:
         if any(r.partition in self.failing for r in records):
-            raise PublishError("broker unavailable")
+            raise SinkError("broker unavailable")
         self.published.extend(records)
 
 
@@ -77,7 +77,7 @@ async def deliver(engine: StreamEngine, records: list[ConsumerRecord[bytes, byte
         await subscriber._listener.on_partitions_assigned(tps)
         # Before the fix a failed publish escaped to FastStream (NACK_ON_ERROR rewound the
         # whole poll); what is checked is what the engine reported and committed.
-        with contextlib.suppress(PublishError):
+        with contextlib.suppress(SinkError):
             await subscriber.process_message(tuple(records))
 
 

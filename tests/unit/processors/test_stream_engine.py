@@ -12,12 +12,11 @@ from faststream.kafka import TestKafkaBroker
 from prometheus_client import CollectorRegistry
 
 from processors.dedupe.logic import normalise
+from processors.errors import Backpressure, SinkError
 from processors.runner.codec import Encoded
 from processors.runner.contract import Batch, Context, HandleResult
-from processors.runner.errors import Backpressure
 from processors.runner.metrics import RunnerMetrics
 from processors.runner.settings import RunnerSettings
-from processors.runner.sink import PublishError
 from processors.runner.stream import StreamEngine
 from schemas import DeadLetterRecord, KafkaSettings, ScreenshotRecord
 from tests.callbacks_factory import envelope
@@ -37,7 +36,7 @@ class MemorySink:
 
     async def publish(self, records: Sequence[Encoded]) -> None:
         if self.fail:
-            raise PublishError("broker unavailable")
+            raise SinkError("broker unavailable")
         self.published.extend(records)
 
 

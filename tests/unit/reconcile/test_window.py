@@ -10,16 +10,10 @@ from botocore.utils import parse_timestamp
 from schemas import CallbackEnvelope, ProjectConfig, checksum, checksum_matches
 from schemas.identity import callback_key
 from schemas.wire import decode_envelope
+from shotline.errors import TimeSyntaxError
 from shotline.reconcile.callbacks import reconciled_envelope, reconciled_request_id
 from shotline.reconcile.listing import _timestamp
-from shotline.reconcile.window import (
-    Skip,
-    TimeRange,
-    TimeSyntaxError,
-    classify,
-    day_prefixes,
-    parse_time,
-)
+from shotline.reconcile.window import Skip, TimeRange, classify, day_prefixes, parse_time
 
 NOW = datetime(2026, 12, 1, 0, 30, tzinfo=UTC)
 KEY = "a/b/20261130/" + "ab" * 16 + "_live_room__uid_s_77__uid_e_video_20261130235900250.jpg"
