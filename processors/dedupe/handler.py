@@ -37,6 +37,7 @@ from processors.dedupe.logic import normalise, record_fields
 from processors.dedupe.seen import SeenSet, digest
 from processors.dedupe.settings import DedupeSettings
 from processors.dedupe.store import OutputLog
+from processors.runner.base import BaseProcessor
 from processors.runner.codec import Encoded, RawRecord, describe_invalid
 from processors.runner.contract import Batch, Context, DeadLetter, Emit, HandleResult
 from processors.runner.fastpath import BytesResult
@@ -58,7 +59,7 @@ def _now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-class DedupeProcessor:
+class DedupeProcessor(BaseProcessor[CallbackEnvelope]):
     name = "dedupe"
     input_model = CallbackEnvelope
     exactly_once = True

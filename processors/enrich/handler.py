@@ -37,6 +37,7 @@ from processors.enrich.metrics import EnrichMetrics
 from processors.enrich.settings import EnrichSettings
 from processors.enrich.state import Pending
 from processors.errors import Backpressure, RetriableError
+from processors.runner.base import BaseProcessor
 from processors.runner.codec import Encoded, decode, encode
 from processors.runner.contract import Batch, Context, Emit, HandleResult
 from processors.runner.sink import AtLeastOnceSink
@@ -55,7 +56,7 @@ def _heads(projects: Mapping[str, ProjectConfig], settings: EnrichSettings) -> O
     return HeadClient(projects, settings.head_concurrency, settings.head_timeout_s)
 
 
-class EnrichProcessor:
+class EnrichProcessor(BaseProcessor[ScreenshotRecord]):
     name = "enrich"
     input_model = ScreenshotRecord
     exactly_once = False

@@ -40,6 +40,7 @@ from processors.metrics.exposition import UsageMetrics
 from processors.metrics.logic import ScreenshotView
 from processors.metrics.settings import MetricsSettings
 from processors.metrics.tally import TallyProcessor
+from processors.runner.base import BaseProcessor
 from processors.runner.contract import Batch, Context, Emit, HandleResult
 from schemas import HEADER_PROJECT, KafkaSettings, ProjectConfig, Topics
 from schemas.usage import UsagePartial, UsageRecord
@@ -49,7 +50,7 @@ __all__ = ["MetricsProcessor", "ScreenshotView", "TallyProcessor"]
 log = logging.getLogger("shotline.processors.metrics")
 
 
-class MetricsProcessor:
+class MetricsProcessor(BaseProcessor[UsagePartial]):
     """Stage 2: one owner per project sums partials into monthly usage and the bill."""
 
     name = "metrics"

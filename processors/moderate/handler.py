@@ -34,6 +34,7 @@ from processors.moderate.records import dead_letter, image_request, skipped_verd
 from processors.moderate.restore import VerdictLog
 from processors.moderate.settings import ModerateSettings
 from processors.moderate.webhook import ActionWebhooks, webhook_secrets
+from processors.runner.base import BaseProcessor
 from processors.runner.contract import Batch, Context, DeadLetter, Emit, HandleResult, Record
 from schemas import EnrichedScreenshot, ProjectConfig, Topics
 from schemas.moderation import ActionWebhook, ModerationVerdict, ProjectModeration, Verdict
@@ -41,7 +42,7 @@ from schemas.moderation import ActionWebhook, ModerationVerdict, ProjectModerati
 __all__ = ["ModerateProcessor", "processor"]
 
 
-class ModerateProcessor:
+class ModerateProcessor(BaseProcessor[EnrichedScreenshot]):
     name = "moderate"
     input_model = EnrichedScreenshot
     exactly_once = False
@@ -113,9 +114,6 @@ class ModerateProcessor:
             if rid not in self._decided:
                 self._decided[rid] = (Published(), partition, -1)
         self._trim()
-
-    async def on_revoke(self, partitions: set[int]) -> None:
-        return None
 
     def _triage(self, shot: EnrichedScreenshot) -> tuple[str, ProjectModeration | None]:
         """Why a screenshot is skipped (``""``: it is not) and its project's route."""

@@ -2,6 +2,7 @@
 
 from processors.errors import Backpressure, FatalError, RetriableError, ShotlineError
 from processors.runner.app import Runner
+from processors.runner.base import BaseProcessor
 from processors.runner.contract import (
     Batch,
     CommitHook,
@@ -18,6 +19,7 @@ from processors.runner.settings import RunnerSettings
 
 __all__ = [
     "Backpressure",
+    "BaseProcessor",
     "Batch",
     "CommitHook",
     "Context",

@@ -22,6 +22,7 @@ from aiokafka.errors import KafkaError
 from processors.errors import Backpressure, FatalError, SinkError
 from processors.runner.batch import BatchOutcome, count_committed, process_batch, report_commit
 from processors.runner.contract import Context, Processor
+from processors.runner.hooks import find_hooks
 from processors.runner.metrics import RunnerMetrics
 from processors.runner.ownership import Ownership
 from processors.runner.partitions import (
@@ -58,6 +59,7 @@ class Engine:
         if not processor.exactly_once:
             raise ValueError(f"{processor.name} is at-least-once: it runs on StreamEngine")
         self.processor = processor
+        self.hooks = find_hooks(processor)
         self.name = processor.name
         self.ctx = ctx
         self.settings = settings
@@ -149,18 +151,18 @@ class Engine:
         begun = time.monotonic()
         try:
             outcome = await process_batch(
-                self.processor, raws, self.ctx.topics.dlq, self.settings, self.metrics
+                self.processor, raws, self.ctx.topics.dlq, self.settings, self.metrics, self.hooks
             )
         except Backpressure as bp:  # not committed: redone from the committed offset
             log.info("processor %s: partition %d held: %s", self.name, partition, bp)
             settled = await self._settle(partition)
-            report_commit(self.processor, partition, raws, committed=False)
+            report_commit(self.hooks, partition, raws, committed=False)
             if settled:
                 await self._own.reset(self.consumer, partition, self.clock() + bp.retry_after_s)
             return
         if not await self._settle(partition):
             # the previous batch did not commit: the partition was reset, this one is void
-            report_commit(self.processor, partition, raws, committed=False)
+            report_commit(self.hooks, partition, raws, committed=False)
             return
         state.next_offset = raws[-1].offset + 1
         state.tail = asyncio.create_task(self._commit(state, partition, raws, outcome, begun))
@@ -179,9 +181,9 @@ class Engine:
         try:
             await self._sink.commit(partition, outcome.output, raws[-1].offset + 1)
         except Exception as exc:
-            report_commit(self.processor, partition, raws, committed=False)
+            report_commit(self.hooks, partition, raws, committed=False)
             return exc
-        report_commit(self.processor, partition, raws, committed=True)
+        report_commit(self.hooks, partition, raws, committed=True)
         state.failures = 0
         count_committed(self.metrics, self.name, outcome, begun)
         return None

@@ -32,6 +32,7 @@ from processors.faststream_security import broker_security
 from processors.runner.batch import BatchOutcome, count_committed, process_batch, report_commit
 from processors.runner.contract import Context, Processor
 from processors.runner.hold import Holds, PausingConsumer
+from processors.runner.hooks import find_hooks
 from processors.runner.metrics import RunnerMetrics
 from processors.runner.rebalance import RebalanceListener
 from processors.runner.settings import RunnerSettings
@@ -66,6 +67,7 @@ class StreamEngine:
         if processor.exactly_once:
             raise ValueError(f"{processor.name} is exactly-once: it runs on engine.Engine")
         self.processor = processor
+        self.hooks = find_hooks(processor)
         self.name = processor.name
         self.ctx = ctx
         self.settings = settings
@@ -165,12 +167,12 @@ class StreamEngine:
         begun = time.monotonic()
         try:
             outcome = await process_batch(
-                self.processor, raws, self.ctx.topics.dlq, self.settings, self.metrics
+                self.processor, raws, self.ctx.topics.dlq, self.settings, self.metrics, self.hooks
             )
         except Backpressure as bp:
             log.info("processor %s: partition %d held: %s", self.name, partition, bp)
             self.holds.hold(consumer, partition, raws[0].offset, bp.retry_after_s, bp.reason)
-            report_commit(self.processor, partition, raws, committed=False)
+            report_commit(self.hooks, partition, raws, committed=False)
             return None
         try:
             await self._sink.publish(outcome.output)
@@ -184,7 +186,7 @@ class StreamEngine:
             )  # fmt: skip
             backoff_s = min(30.0, 0.5 * 2 ** (failures - 1))
             self.holds.hold(consumer, partition, raws[0].offset, backoff_s, "publish")
-            report_commit(self.processor, partition, raws, committed=False)
+            report_commit(self.hooks, partition, raws, committed=False)
             return None
         return partition, raws, outcome, begun
 
@@ -201,7 +203,7 @@ class StreamEngine:
             self._rewind(consumer, rewound, unreported=rewound.keys())
             return
         for partition, raws, outcome, begun in handled:
-            report_commit(self.processor, partition, raws, committed=True)
+            report_commit(self.hooks, partition, raws, committed=True)
             self._publish_failures.pop(partition, None)
             count_committed(self.metrics, self.name, outcome, begun)
 
@@ -219,7 +221,7 @@ class StreamEngine:
             if tp in assignment:
                 consumer.seek(tp, raws[0].offset)
         for partition in unreported:
-            report_commit(self.processor, partition, by_partition[partition], committed=False)
+            report_commit(self.hooks, partition, by_partition[partition], committed=False)
 
     def _update_lag(self, consumer: StreamConsumer, mine: Mapping[int, Sequence[Any]]) -> None:
         assignment = consumer.assignment()

@@ -15,7 +15,15 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
-from processors.runner import Batch, Context, Emit, FatalError, HandleResult, RetriableError
+from processors.runner import (
+    BaseProcessor,
+    Batch,
+    Context,
+    Emit,
+    FatalError,
+    HandleResult,
+    RetriableError,
+)
 from schemas import ScreenshotRecord, Topics
 
 
@@ -36,7 +44,7 @@ class Flag(BaseModel):
     consistent: bool
 
 
-class Flagger:
+class Flagger(BaseProcessor[ScreenshotRecord]):
     name = "flagger"
     input_model = ScreenshotRecord
     exactly_once = False
@@ -51,15 +59,6 @@ class Flagger:
     async def start(self, ctx: Context) -> None:
         self.settings = FlaggerSettings.model_validate(dict(ctx.settings))
         self.output = f"{ctx.kafka.topic_prefix}{self.settings.topic}"
-
-    async def stop(self) -> None:
-        return None
-
-    async def on_assign(self, partitions: set[int]) -> None:
-        return None
-
-    async def on_revoke(self, partitions: set[int]) -> None:
-        return None
 
     async def handle(self, batch: Batch[ScreenshotRecord]) -> HandleResult:
         emits = []

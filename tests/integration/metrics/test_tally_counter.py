@@ -11,6 +11,7 @@ from processors.metrics.tally import TallyProcessor
 from processors.runner.batch import process_batch
 from processors.runner.codec import Raw
 from processors.runner.contract import CommitHook, Context
+from processors.runner.hooks import find_hooks
 from processors.runner.metrics import RunnerMetrics
 from processors.runner.settings import RunnerSettings
 from schemas import KafkaSettings
@@ -52,12 +53,16 @@ async def test_a_batch_aborted_then_retried_is_counted_once_and_only_after_its_c
     metrics = RunnerMetrics(CollectorRegistry())
     try:
         batch = raws(kafka, 10)
-        first = await process_batch(tally, batch, "dlq", RunnerSettings(), metrics)
+        first = await process_batch(
+            tally, batch, "dlq", RunnerSettings(), metrics, find_hooks(tally)
+        )
         assert first.emitted == 1
         assert billable(registry) == 0  # handled, not committed yet
         tally.after_commit(0, batch, committed=False)  # the transaction aborted
         assert billable(registry) == 0
-        again = await process_batch(tally, batch, "dlq", RunnerSettings(), metrics)
+        again = await process_batch(
+            tally, batch, "dlq", RunnerSettings(), metrics, find_hooks(tally)
+        )
         assert again.emitted == 1
         assert billable(registry) == 0
         tally.after_commit(0, batch, committed=True)
@@ -75,14 +80,14 @@ async def test_a_revoked_partition_counts_only_its_committed_batches(
     metrics = RunnerMetrics(CollectorRegistry())
     try:
         committed, pending = raws(kafka, 4), raws(kafka, 6, first_offset=4)
-        await process_batch(tally, committed, "dlq", RunnerSettings(), metrics)
+        await process_batch(tally, committed, "dlq", RunnerSettings(), metrics, find_hooks(tally))
         tally.after_commit(0, committed, committed=True)
-        await process_batch(tally, pending, "dlq", RunnerSettings(), metrics)
+        await process_batch(tally, pending, "dlq", RunnerSettings(), metrics, find_hooks(tally))
         await tally.on_revoke({0})  # the second transaction never committed
         assert billable(registry) == 4
         # Re-assigned, the uncommitted records are handed out again and count once.
         await tally.on_assign({0})
-        await process_batch(tally, pending, "dlq", RunnerSettings(), metrics)
+        await process_batch(tally, pending, "dlq", RunnerSettings(), metrics, find_hooks(tally))
         tally.after_commit(0, pending, committed=True)
         assert billable(registry) == 10
     finally:

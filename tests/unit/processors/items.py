@@ -1,11 +1,12 @@
-"""A minimal processor over ``Item`` values for the runner's unit tests: no-op lifecycle,
-``handle`` echoes each item to ``out`` (pinned to its input partition)."""
+"""A minimal processor over ``Item`` values for the runner's unit tests: ``BaseProcessor``'s
+no-op lifecycle, ``handle`` echoes each item to ``out`` (pinned to its input partition)."""
 
 from __future__ import annotations
 
 from pydantic import BaseModel
 
-from processors.runner.contract import Batch, Context, Emit, HandleResult
+from processors.runner.base import BaseProcessor
+from processors.runner.contract import Batch, Emit, HandleResult
 from schemas import Topics
 
 
@@ -13,18 +14,13 @@ class Item(BaseModel):
     n: int
 
 
-class ItemEcho:
+class ItemEcho(BaseProcessor[Item]):
     name = "echo"
     input_model = Item
     exactly_once = False
 
     def input_topic(self, topics: Topics) -> str:
         return topics.screenshots
-
-    async def start(self, ctx: Context) -> None: ...
-    async def stop(self) -> None: ...
-    async def on_assign(self, partitions: set[int]) -> None: ...
-    async def on_revoke(self, partitions: set[int]) -> None: ...
 
     async def handle(self, batch: Batch[Item]) -> HandleResult:
         return HandleResult(emits=[Emit("out", r.key, r.value, r.partition) for r in batch])

@@ -11,6 +11,7 @@ from processors.dedupe.seen import SeenSet
 from processors.runner.batch import process_batch
 from processors.runner.codec import Raw
 from processors.runner.contract import CommitHook
+from processors.runner.hooks import find_hooks
 from processors.runner.metrics import RunnerMetrics
 from processors.runner.settings import RunnerSettings
 from tests.callbacks_factory import envelope_bytes
@@ -45,11 +46,11 @@ async def test_an_aborted_and_redone_batch_counts_its_duplicates_once() -> None:
     assert isinstance(proc, CommitHook)
     metrics = RunnerMetrics(CollectorRegistry())
     raws = batch([1, 1, 2, 2, 2])
-    await process_batch(proc, raws, "dlq", RunnerSettings(), metrics)
+    await process_batch(proc, raws, "dlq", RunnerSettings(), metrics, find_hooks(proc))
     assert duplicates(registry, "demo") == 0, "nothing is counted before the commit"
     proc.after_commit(0, raws, committed=False)
     await proc.on_revoke({0})  # the runner's reset: state rebuilt from the output topic
-    await process_batch(proc, raws, "dlq", RunnerSettings(), metrics)
+    await process_batch(proc, raws, "dlq", RunnerSettings(), metrics, find_hooks(proc))
     proc.after_commit(0, raws, committed=True)
     assert duplicates(registry, "demo") == 3
 
@@ -58,10 +59,10 @@ async def test_duplicates_are_labelled_by_configured_project_and_others_as_other
     proc, registry = await started()
     metrics = RunnerMetrics(CollectorRegistry())
     first = batch([1, 2])
-    await process_batch(proc, first, "dlq", RunnerSettings(), metrics)
+    await process_batch(proc, first, "dlq", RunnerSettings(), metrics, find_hooks(proc))
     proc.after_commit(0, first, committed=True)
     again = batch([1], b"demo", 2) + batch([2], b"\xffunknown-project", 3)
-    await process_batch(proc, again, "dlq", RunnerSettings(), metrics)
+    await process_batch(proc, again, "dlq", RunnerSettings(), metrics, find_hooks(proc))
     proc.after_commit(0, again, committed=True)
     assert (duplicates(registry, "demo"), duplicates(registry, "other")) == (1, 1)
 
@@ -84,7 +85,9 @@ async def test_evicted_ids_are_a_counter_that_adds_each_eviction_once() -> None:
     proc, registry = await started(max_ids=2)
     metrics = RunnerMetrics(CollectorRegistry())
     for i in range(4):
-        await process_batch(proc, batch([i], first_offset=i), "dlq", RunnerSettings(), metrics)
+        await process_batch(
+            proc, batch([i], first_offset=i), "dlq", RunnerSettings(), metrics, find_hooks(proc)
+        )
     evicted = registry.get_sample_value("shotline_dedupe_evicted_ids_total")
     assert evicted == proc._seen.evicted
     assert evicted is not None
@@ -98,8 +101,8 @@ async def test_the_next_batch_handled_while_one_commits_keeps_its_own_count() ->
     metrics = RunnerMetrics(CollectorRegistry())
     first = batch([1, 1, 1])  # 2 duplicates
     second = batch([1, 2, 2], first_offset=3)  # 1 known id, 1 repeat
-    await process_batch(proc, first, "dlq", RunnerSettings(), metrics)
-    await process_batch(proc, second, "dlq", RunnerSettings(), metrics)
+    await process_batch(proc, first, "dlq", RunnerSettings(), metrics, find_hooks(proc))
+    await process_batch(proc, second, "dlq", RunnerSettings(), metrics, find_hooks(proc))
     proc.after_commit(0, first, committed=True)
     assert duplicates(registry, "demo") == 2
     proc.after_commit(0, second, committed=True)

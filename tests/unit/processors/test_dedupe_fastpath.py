@@ -13,6 +13,7 @@ from processors.runner.batch import BatchOutcome, process_batch
 from processors.runner.codec import Raw
 from processors.runner.contract import Batch, HandleResult
 from processors.runner.fastpath import BytesHandler
+from processors.runner.hooks import find_hooks
 from processors.runner.metrics import RunnerMetrics
 from processors.runner.settings import RunnerSettings
 from schemas import CallbackEnvelope, ScreenshotRecord, Topics
@@ -71,7 +72,7 @@ def mixed_batch() -> list[Raw]:
 
 async def run(proc: object, raws: list[Raw]) -> BatchOutcome:
     metrics = RunnerMetrics(CollectorRegistry())
-    return await process_batch(proc, raws, "dlq", RunnerSettings(), metrics)  # type: ignore[arg-type]
+    return await process_batch(proc, raws, "dlq", RunnerSettings(), metrics, find_hooks(proc))  # type: ignore[arg-type]
 
 
 def comparable(outcome: BatchOutcome) -> list[tuple[object, ...]]:

@@ -9,6 +9,7 @@ from processors.errors import Backpressure, FatalError, RetriableError
 from processors.runner.batch import BatchOutcome, process_batch
 from processors.runner.codec import Raw
 from processors.runner.contract import Batch, Emit, HandleResult
+from processors.runner.hooks import find_hooks
 from processors.runner.metrics import RunnerMetrics
 from processors.runner.settings import RunnerSettings
 from schemas import DeadLetterRecord
@@ -42,7 +43,7 @@ def raws(*values: bytes) -> list[Raw]:
 
 async def run(proc: Doubler, records: list[Raw]) -> tuple[BatchOutcome, RunnerMetrics]:
     metrics = RunnerMetrics(CollectorRegistry())
-    return await process_batch(proc, records, "dlq", FAST, metrics), metrics
+    return await process_batch(proc, records, "dlq", FAST, metrics, find_hooks(proc)), metrics
 
 
 async def test_invalid_value_is_dead_lettered_with_its_source_and_never_handled() -> None:
@@ -132,7 +133,9 @@ async def test_backpressure_is_no_attempt_and_dead_letters_nothing() -> None:
     proc = Doubler(poison={1}, error=Quota)
     metrics = RunnerMetrics(CollectorRegistry())
     with pytest.raises(Backpressure):
-        await process_batch(proc, raws(b'{"n": 1}', b'{"n": 2}'), "dlq", FAST, metrics)
+        await process_batch(
+            proc, raws(b'{"n": 1}', b'{"n": 2}'), "dlq", FAST, metrics, find_hooks(proc)
+        )
     assert proc.calls == 1, "not retried"
     assert metrics.failed.labels("doubler", "retriable")._value.get() == 0
     assert metrics.failed.labels("doubler", "unexpected")._value.get() == 0
