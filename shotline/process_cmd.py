@@ -77,7 +77,7 @@ def process(
             proc = load_processor(name, BUILTINS)
             mode = "exactly-once" if proc.exactly_once else "at-least-once"
             topic = proc.input_topic(settings.kafka.topics)
-            group = f"{settings.kafka.topic_prefix}shotline-{name}"
+            group = settings.kafka.topics.group(name)
             typer.echo(f"{name}\t{topic}\t{group}\t{mode}\t{BUILTINS[name]}")
         return
     if not names:

@@ -21,6 +21,7 @@ from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 
 from processors.enrich.checkpoints import stop_consumer
+from processors.runner.readback import topic_partitions
 from schemas import KafkaSettings
 from schemas.s3event import S3Event, S3EventDocument
 
@@ -64,8 +65,7 @@ class EventFeed:
         )
         await consumer.start()
         try:
-            cluster = await consumer._client.fetch_all_metadata()  # public API: subscribed only
-            parts = sorted(cluster.partitions_for_topic(self.topic) or ())
+            parts = (await topic_partitions(self._kafka, self.topic))[self.topic]
             if not parts:
                 log.warning("enrich: topic %s does not exist; no S3 events", self.topic)
                 self.warm.set()

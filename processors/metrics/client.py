@@ -1,6 +1,7 @@
 """Kafka adapter of the billing pipeline: the internal partials topic and state restore.
 
-aiokafka errors are translated to ``RetriableError`` here and never leak further.
+aiokafka errors are translated here and never leak further: ``RetriableError`` where the
+runner retries, ``TopicReadError`` from ``read_usage`` (also a command's one-shot read).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from pydantic import ValidationError
 
 from processors.errors import FatalError, RetriableError, TopicReadError
-from processors.runner.readback import read_range
+from processors.runner.readback import read_range, topic_partitions
 from schemas import KafkaSettings, Topics
 from schemas.usage import UsagePartial, UsageRecord
 
@@ -23,7 +24,6 @@ __all__ = [
     "TickSender",
     "ensure_partials_topic",
     "partials_topic",
-    "partition_ids",
     "read_partials",
     "read_usage",
 ]
@@ -39,19 +39,6 @@ _WEEK_MS = 7 * 86_400_000
 def partials_topic(topics: Topics) -> str:
     """The internal repartition topic: stage-1 partial counts keyed by project."""
     return f"{topics.prefix}shotline.usage.partials.v1"
-
-
-async def partition_ids(kafka: KafkaSettings, topic: str) -> list[int]:
-    """The partition numbers of ``topic`` (empty if it does not exist)."""
-    admin = AIOKafkaAdminClient(**kafka.client_kwargs())
-    try:
-        await admin.start()
-        described = await admin.describe_topics([topic])
-        return sorted(p["partition"] for p in described[0]["partitions"])
-    except KafkaError as exc:
-        raise RetriableError(f"describing {topic}: {exc!r}") from exc
-    finally:
-        await admin.close()
 
 
 class TickSender:
@@ -123,7 +110,7 @@ async def read_usage(
     try:
         await consumer.start()
         if partitions is None:
-            partitions = await partition_ids(kafka, topic)
+            partitions = (await topic_partitions(kafka, topic))[topic]
         tps = [TopicPartition(topic, p) for p in partitions]
         if not tps:
             return []

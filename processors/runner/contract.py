@@ -154,9 +154,8 @@ class Context:
         return self.kafka.topics
 
     def group_id(self, processor: str) -> str:
-        """``shotline-<name>``, behind the topic prefix so prefixed deployments (and tests)
-        sharing a cluster never share a consumer group."""
-        return f"{self.kafka.topic_prefix}shotline-{processor}"
+        """The processor's consumer group (``Topics.group``: ``<prefix>shotline-<name>``)."""
+        return self.topics.group(processor)
 
 
 @runtime_checkable

@@ -18,7 +18,7 @@ from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 
 from processors.errors import TopicReadError
-from processors.runner.readback import read_range
+from processors.runner.readback import read_range, topic_partitions
 from schemas import DeadLetterRecord, KafkaSettings
 
 __all__ = ["StoredDeadLetter", "read_dead_letters", "replay_dead_letters"]
@@ -40,10 +40,7 @@ async def read_dead_letters(kafka: KafkaSettings) -> list[StoredDeadLetter]:
     found: list[StoredDeadLetter] = []
     try:
         await consumer.start()
-        # aiokafka's public partitions_for_topic only knows subscribed topics
-        cluster = await consumer._client.fetch_all_metadata()
-        parts = cluster.partitions_for_topic(topic) or set()
-        tps = [TopicPartition(topic, p) for p in sorted(parts)]
+        tps = [TopicPartition(topic, p) for p in (await topic_partitions(kafka, topic))[topic]]
         if not tps:
             return []
         consumer.assign(tps)

@@ -27,7 +27,7 @@ from aiokafka.errors import KafkaError
 
 from processors.errors import TopicReadError
 from processors.runner.dlq import read_dead_letters
-from processors.runner.readback import read_range
+from processors.runner.readback import read_range, topic_partitions
 from schemas import KafkaSettings, ObjectNameError
 from schemas.objectname import object_name_fields
 from shotline.errors import LedgerError
@@ -87,9 +87,7 @@ async def find_seen(
     read = 0
     try:
         await consumer.start()
-        # aiokafka's public partitions_for_topic only knows subscribed topics
-        cluster = await consumer._client.fetch_all_metadata()
-        tps = [TopicPartition(topic, p) for p in sorted(cluster.partitions_for_topic(topic) or ())]
+        tps = [TopicPartition(topic, p) for p in (await topic_partitions(kafka, topic))[topic]]
         if not tps or not wanted:
             return seen, 0
         consumer.assign(tps)

@@ -18,8 +18,8 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from prometheus_client import CollectorRegistry
 
-from processors.metrics.client import partition_ids
 from processors.runner.contract import Context, Record
+from processors.runner.readback import topic_partitions
 from schemas import KafkaSettings, ProjectConfig
 
 
@@ -114,7 +114,7 @@ async def run_until_idle(
 
 async def _wait_partitions(kafka: KafkaSettings, topic: str) -> list[int]:
     for _ in range(50):
-        parts = await partition_ids(kafka, topic)
+        parts = (await topic_partitions(kafka, topic))[topic]
         if parts:
             return parts
         await asyncio.sleep(0.1)
