@@ -31,7 +31,6 @@ from shotline.dev.topology import (
     Layout,
     builtin_processors,
     docs_stage,
-    has_verb,
     s3events_stage,
     shotline_argv,
     stages,
@@ -88,7 +87,7 @@ def start_pipeline(
     }
     pipeline = Pipeline(run_dir, env)
     processors = builtin_processors()
-    wanted = stages(layout, processors, ingest=has_verb("ingest"))
+    wanted = stages(layout, processors)
     queue = notify_bucket_to_queue(s3_endpoint, BUCKET, kafka.topic_prefix)  # the next port:
     wanted.insert(-1, s3events_stage(queue, layout, layout.processor_port(len(processors))))
     try:
@@ -144,12 +143,9 @@ def _where_to_look(
         "loads its renderer from a CDN; `faststream docs gen shotline.dev.asyncapi:build "
         "--factory` writes asyncapi.json offline)"
     )
-    if has_verb("usage"):
-        config = run_dir / "shotline.toml"
-        usage = (
-            f"SHOTLINE_CONFIG={config} {' '.join(shotline_argv())} usage --project {layout.project}"
-        )
-        console.print(f"  bill       {usage}")
+    config = run_dir / "shotline.toml"
+    usage = f"SHOTLINE_CONFIG={config} {' '.join(shotline_argv())} usage --project {layout.project}"
+    console.print(f"  bill       {usage}")
     console.print("  Ctrl-C stops everything this run started")
 
 

@@ -45,7 +45,7 @@ def exporter() -> Iterator[tuple[str, CollectorRegistry]]:
 
 def test_processors_start_before_ingest_each_on_its_own_port() -> None:
     layout = Layout(ingest_port=18080, processor_base_port=19100, project="p1")
-    out = stages(layout, ["dedupe", "metrics"], ingest=True)
+    out = stages(layout, ["dedupe", "metrics"])
     assert [s.name for s in out] == ["dedupe", "metrics", "ingest"]
     assert out[0].argv[-4:] == ("process", "dedupe", "--port", "19100")
     assert out[1].metrics_url == "http://127.0.0.1:19101/metrics"
