@@ -13,6 +13,7 @@ from processors.runner.contract import (
     KeyFilter,
     Processor,
     Record,
+    RunnerReason,
 )
 from processors.runner.loader import load_processor
 from processors.runner.settings import RunnerSettings
@@ -32,6 +33,7 @@ __all__ = [
     "Record",
     "RetriableError",
     "Runner",
+    "RunnerReason",
     "RunnerSettings",
     "ShotlineError",
     "load_processor",

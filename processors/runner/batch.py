@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from processors.runner.codec import Encoded, RawRecord, dead_letter, decode, encode
-from processors.runner.contract import Processor, Record
+from processors.runner.contract import Processor, Record, RunnerReason
 from processors.runner.hooks import Hooks
 from processors.runner.metrics import RunnerMetrics
 from processors.runner.retry import handle_with_retries
@@ -71,12 +71,15 @@ async def process_batch(
                 )
                 for raw, error in dead
             ]
-            reasons = {"invalid": len(fast.invalid), "rejected": len(fast.rejected)}
+            counts: dict[RunnerReason, int] = {
+                "invalid": len(fast.invalid),
+                "rejected": len(fast.rejected),
+            }
             return BatchOutcome(
                 output=fast.output + dlq,
                 handled=len(raws) - len(dlq),
                 emitted=len(fast.output),
-                dead_by_reason={reason: n for reason, n in reasons.items() if n},
+                dead_by_reason={reason: n for reason, n in counts.items() if n},
             )
     handled = 0
     valid: list[Record[Any]] = []
@@ -108,14 +111,15 @@ async def process_batch(
     if result.dead:
         by_offset = {raw.offset: raw for raw in raws}
         for dead in result.dead:
-            reason, error_type = (
+            own: RunnerReason
+            own, error_type = (
                 ("unexpected", "Unexpected")
                 if dead.unexpected
                 else ("retries_exhausted", "RetriesExhausted")
                 if dead.retriable
                 else ("rejected", "Rejected")
             )
-            reason = dead.reason or reason
+            reason = dead.reason or own
             dlq.append(
                 dead_letter(
                     processor.name,

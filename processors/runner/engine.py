@@ -22,6 +22,7 @@ from aiokafka.errors import KafkaError
 from processors.errors import Backpressure, FatalError, SinkError
 from processors.runner.batch import BatchOutcome, count_committed, process_batch, report_commit
 from processors.runner.contract import Context, Processor
+from processors.runner.health import EngineState
 from processors.runner.hooks import find_hooks
 from processors.runner.metrics import RunnerMetrics
 from processors.runner.ownership import Ownership
@@ -66,7 +67,7 @@ class Engine:
         self.metrics = metrics
         self.topic = processor.input_topic(ctx.topics)
         self.group = ctx.group_id(self.name)
-        self.state = "starting"
+        self.state: EngineState = "starting"
         self.partitions = Partitions()
         self.clock = clock
         self._lock = asyncio.Lock()

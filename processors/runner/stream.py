@@ -31,6 +31,7 @@ from processors.errors import Backpressure, FatalError, SinkError
 from processors.faststream_security import broker_security
 from processors.runner.batch import BatchOutcome, count_committed, process_batch, report_commit
 from processors.runner.contract import Context, Processor
+from processors.runner.health import EngineState
 from processors.runner.hold import Holds, PausingConsumer
 from processors.runner.hooks import find_hooks
 from processors.runner.metrics import RunnerMetrics
@@ -73,7 +74,7 @@ class StreamEngine:
         self.settings = settings
         self.metrics = metrics
         self.topic = processor.input_topic(ctx.topics)
-        self.state = "starting"
+        self.state: EngineState = "starting"
         self.holds = Holds(self.topic, self.name, metrics)
         self._sink: OutputSink = sink if sink is not None else AtLeastOnceSink(ctx.kafka)
         self._lock = asyncio.Lock()
