@@ -14,7 +14,7 @@ the model, which decides and says why. So the twin changes speed, never outcomes
 
 The structs declare the models' fields in the models' order (checked at import), so
 encoding a ``WireCallback`` with msgspec gives the bytes the model's JSON has. The
-equivalence is tested input by input in ``tests/unit/test_wire.py``.
+equivalence is tested input by input in ``tests/unit/schemas/test_wire.py``.
 """
 
 from __future__ import annotations
