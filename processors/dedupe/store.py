@@ -15,7 +15,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
 from processors.errors import FatalError, RetriableError
-from processors.runner.readback import read_range, topic_partitions
+from processors.runner.readback import read_range, reader, topic_partitions
 from schemas import KafkaSettings
 
 __all__ = ["OutputLog"]
@@ -29,13 +29,7 @@ class OutputLog:
         self._topic = topic
 
     def _consumer(self) -> AIOKafkaConsumer:
-        return AIOKafkaConsumer(
-            **self._kafka.client_kwargs(),
-            group_id=None,
-            enable_auto_commit=False,
-            isolation_level="read_committed",
-            max_partition_fetch_bytes=8 << 20,
-        )
+        return reader(self._kafka, fetch_bytes=8 << 20)
 
     async def check_partitions(self, input_topic: str) -> int:
         """The shared partition count; ``FatalError`` unless input and output agree."""

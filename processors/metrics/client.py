@@ -10,13 +10,13 @@ import asyncio
 import contextlib
 from collections.abc import Iterable
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from pydantic import ValidationError
 
 from processors.errors import FatalError, RetriableError, TopicReadError
-from processors.runner.readback import read_range, topic_partitions
+from processors.runner.readback import read_range, reader, topic_partitions, whole_log
 from schemas import KafkaSettings, Topics
 from schemas.usage import UsagePartial, UsageRecord
 
@@ -100,12 +100,7 @@ async def read_usage(
     the given ones), each with its partition. Reads with ``read_committed`` up to the last
     stable offset, so an aborted or open transaction never shows."""
     topic = kafka.topics.usage
-    consumer = AIOKafkaConsumer(
-        **kafka.client_kwargs(),
-        enable_auto_commit=False,
-        isolation_level="read_committed",
-        auto_offset_reset="earliest",
-    )
+    consumer = reader(kafka)
     latest: dict[str, tuple[int, UsageRecord]] = {}
     try:
         await consumer.start()
@@ -114,10 +109,7 @@ async def read_usage(
         tps = [TopicPartition(topic, p) for p in partitions]
         if not tps:
             return []
-        consumer.assign(tps)
-        starts = await consumer.beginning_offsets(tps)
-        ends = await consumer.end_offsets(tps)
-        ranges = {tp: (starts[tp], ends[tp]) for tp in tps}
+        ranges = await whole_log(consumer, tps)
         async with asyncio.timeout(timeout_s):
             async for tp, msg in read_range(consumer, ranges):
                 _keep(latest, tp.partition, msg.key, msg.value)
@@ -137,14 +129,9 @@ async def read_partials(
     Raises ``FatalError`` if retention already deleted some of them (the log starts above
     ``after + 1``): replaying the rest would silently under-bill, so the restore stops."""
     tp = TopicPartition(partials_topic(kafka.topics), partition)
-    consumer = AIOKafkaConsumer(
-        **kafka.client_kwargs(),
-        enable_auto_commit=False,
-        isolation_level="read_committed",
-        # A seek that lands outside the log must never jump to the end (the default
-        # "latest"): that would skip partials; the start check below reports the gap.
-        auto_offset_reset="earliest",
-    )
+    # ``reader``: a seek outside the log resets to the earliest offset, never to the end
+    # (that would skip partials); the start check below reports the gap.
+    consumer = reader(kafka)
     out: list[tuple[int, UsagePartial]] = []
     try:
         await consumer.start()

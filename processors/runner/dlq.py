@@ -13,12 +13,12 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 
 from processors.errors import TopicReadError
-from processors.runner.readback import read_range, topic_partitions
+from processors.runner.readback import read_range, reader, topic_partitions, whole_log
 from schemas import DeadLetterRecord, KafkaSettings
 
 __all__ = ["StoredDeadLetter", "read_dead_letters", "replay_dead_letters"]
@@ -34,20 +34,14 @@ class StoredDeadLetter:
 async def read_dead_letters(kafka: KafkaSettings) -> list[StoredDeadLetter]:
     """Every committed, well-formed record of the DLQ topic, oldest first per partition."""
     topic = kafka.topics.dlq
-    consumer = AIOKafkaConsumer(
-        **kafka.client_kwargs(), group_id=None, isolation_level="read_committed"
-    )
+    consumer = reader(kafka)
     found: list[StoredDeadLetter] = []
     try:
         await consumer.start()
         tps = [TopicPartition(topic, p) for p in (await topic_partitions(kafka, topic))[topic]]
         if not tps:
             return []
-        consumer.assign(tps)
-        starts = await consumer.beginning_offsets(tps)
-        ends = await consumer.end_offsets(tps)
-        ranges = {tp: (starts[tp], ends[tp]) for tp in tps}
-        async for tp, msg in read_range(consumer, ranges):
+        async for tp, msg in read_range(consumer, await whole_log(consumer, tps)):
             try:
                 record = DeadLetterRecord.model_validate_json(msg.value or b"")
             except ValidationError:

@@ -59,6 +59,8 @@ class Engine:
     ) -> None:
         if not processor.exactly_once:
             raise ValueError(f"{processor.name} is at-least-once: it runs on StreamEngine")
+        # Deliberately the same fields as ``stream.StreamEngine``: ``app.Runner`` and
+        # ``/healthz`` read both engines alike; the two share no base class.
         self.processor = processor
         self.hooks = find_hooks(processor)
         self.name = processor.name

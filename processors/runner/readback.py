@@ -17,7 +17,34 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from schemas import KafkaSettings
 
-__all__ = ["read_range", "topic_partitions"]
+__all__ = ["read_range", "reader", "topic_partitions", "whole_log"]
+
+
+def reader(kafka: KafkaSettings, fetch_bytes: int = 1 << 20, **options: Any) -> AIOKafkaConsumer:
+    """A consumer that reads committed records back: no group, no auto-commit,
+    ``read_committed``, ``fetch_bytes`` per partition fetch. A position outside the log resets
+    to the earliest offset, never to the end (which would skip records silently). ``options``:
+    further aiokafka options (``fetch_max_bytes``...)."""
+    return AIOKafkaConsumer(
+        **kafka.client_kwargs(),
+        group_id=None,
+        enable_auto_commit=False,
+        isolation_level="read_committed",
+        auto_offset_reset="earliest",
+        max_partition_fetch_bytes=fetch_bytes,
+        **options,
+    )
+
+
+async def whole_log(
+    consumer: AIOKafkaConsumer, partitions: list[TopicPartition]
+) -> dict[TopicPartition, tuple[int, int]]:
+    """Assign ``partitions`` to the started ``consumer``; each one's ``(first, end)`` offsets,
+    the range ``read_range`` reads to replay all that is there now."""
+    consumer.assign(partitions)
+    starts = await consumer.beginning_offsets(partitions)
+    ends = await consumer.end_offsets(partitions)
+    return {tp: (starts[tp], ends[tp]) for tp in partitions}
 
 
 async def topic_partitions(kafka: KafkaSettings, *topics: str) -> dict[str, list[int]]:

@@ -67,6 +67,8 @@ class StreamEngine:
     ) -> None:
         if processor.exactly_once:
             raise ValueError(f"{processor.name} is exactly-once: it runs on engine.Engine")
+        # Deliberately the same fields as ``engine.Engine``: ``app.Runner`` and
+        # ``/healthz`` read both engines alike; the two share no base class.
         self.processor = processor
         self.hooks = find_hooks(processor)
         self.name = processor.name

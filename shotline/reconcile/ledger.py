@@ -27,7 +27,7 @@ from aiokafka.errors import KafkaError
 
 from processors.errors import TopicReadError
 from processors.runner.dlq import read_dead_letters
-from processors.runner.readback import read_range, topic_partitions
+from processors.runner.readback import read_range, reader, topic_partitions
 from schemas import KafkaSettings, ObjectNameError
 from schemas.objectname import object_name_fields
 from shotline.errors import LedgerError
@@ -55,14 +55,7 @@ class Outgoing:
 
 
 def _consumer(kafka: KafkaSettings) -> AIOKafkaConsumer:
-    return AIOKafkaConsumer(
-        **kafka.client_kwargs(),
-        group_id=None,
-        enable_auto_commit=False,
-        isolation_level="read_committed",
-        max_partition_fetch_bytes=8 << 20,
-        fetch_max_bytes=64 << 20,
-    )
+    return reader(kafka, fetch_bytes=8 << 20, fetch_max_bytes=64 << 20)
 
 
 def _object_of(value: bytes | None) -> bytes | None:
