@@ -8,6 +8,7 @@ file holds the projects table (``[projects.<key>]``) and may set any unit's sect
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -72,8 +73,9 @@ class Settings(BaseSettings):
         return tuple(sources)
 
 
-# Built-in processors whose section sits at the root of the configuration ([metrics]) rather
-# than under [processors.sections.<name>]; both are honoured, the latter winning.
+# Built-in processors whose section sits at the root of the configuration: ``[metrics]`` is the
+# documented spelling (``shotline usage`` reads it too). ``[processors.sections.metrics]`` is
+# deprecated: still read, and still winning, with a warning.
 _ROOT_PROCESSOR_SECTIONS = frozenset({"metrics"})
 _ROOT_RAW_SECTIONS = {"moderate": "moderation"}  # processor name → raw root table
 
@@ -85,6 +87,13 @@ def processor_section(settings: Settings, name: str) -> dict[str, Any]:
     if name in _ROOT_PROCESSOR_SECTIONS:
         root = getattr(settings, name)
         section.update(root.model_dump(mode="json", exclude_unset=True))
+        if settings.processors.sections.get(name):
+            warnings.warn(
+                f"[processors.sections.{name}] is deprecated: move its keys to [{name}] "
+                f"(read by `shotline usage` too); until then they still apply and win",
+                FutureWarning,
+                stacklevel=2,
+            )
     if name in _ROOT_RAW_SECTIONS:
         section.update(getattr(settings, _ROOT_RAW_SECTIONS[name]))
     section.update(settings.processors.sections.get(name, {}))

@@ -74,9 +74,29 @@ def test_toml_metrics_section_reaches_the_processor_and_sections_win(
     )
     monkeypatch.setenv("SHOTLINE_CONFIG", str(config))
     settings = load_settings()
-    metrics = processor_section(settings, "metrics")
+    with pytest.warns(FutureWarning, match=r"\[processors.sections.metrics\] is deprecated"):
+        metrics = processor_section(settings, "metrics")
     assert metrics["allowed_lateness_s"] == 30
     assert metrics["prices"]["free_qps"] == 400
     assert metrics["snapshot_interval_s"] == 5
     assert "budget_usd" not in metrics  # defaults stay the processor's own
     assert processor_section(settings, "dedupe") == {"window_s": 60}
+
+
+def test_the_documented_metrics_section_reads_without_a_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import warnings
+
+    from shotline.settings import processor_section
+
+    config = tmp_path / "shotline.toml"
+    config.write_text(
+        "[metrics]\nsnapshot_interval_s = 7\n[processors.sections.dedupe]\nwindow_s = 9\n"
+    )
+    monkeypatch.setenv("SHOTLINE_CONFIG", str(config))
+    settings = load_settings()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert processor_section(settings, "metrics") == {"snapshot_interval_s": 7}
+        assert processor_section(settings, "dedupe") == {"window_s": 9}
