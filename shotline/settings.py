@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from pydantic import Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -28,7 +29,7 @@ from shotline.dev.settings import DevSettings
 from shotline.errors import SettingsError
 from shotline.kafka_auth import resolve_token_provider
 
-__all__ = ["Settings", "load_settings", "processor_section"]
+__all__ = ["Settings", "load_settings", "processor_section", "processor_settings"]
 
 
 CONFIG_ENV = "SHOTLINE_CONFIG"
@@ -100,6 +101,52 @@ def processor_section(settings: Settings, name: str) -> dict[str, Any]:
     return section
 
 
+def processor_settings(
+    name: str, model: type[BaseModel], section: Mapping[str, Any]
+) -> dict[str, Any]:
+    """A processor's settings: its TOML table ``section`` (``processor_section``) overlaid by
+    ``SHOTLINE_<NAME>_<FIELD>``, both read by pydantic-settings against ``model`` (complex
+    values as JSON); the fields that were set, as plain values. An invalid value, an unknown
+    TOML key or a variable under the prefix that names no field raises ``SettingsError``
+    naming the field and its variable."""
+    prefix = f"SHOTLINE_{name.upper().replace('-', '_')}_"
+    # pydantic-settings skips variables that name no field; a typo must not pass silently.
+    unknown = sorted(
+        key
+        for key in os.environ
+        if key.upper().startswith(prefix) and key[len(prefix) :].lower() not in model.model_fields
+    )
+    if unknown:
+        raise SettingsError(f"invalid setting {name}: no such field for {', '.join(unknown)}")
+
+    def env_over_toml(
+        cls: type[BaseSettings],
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (env_settings, init_settings)
+
+    reader = cast(
+        "type[BaseSettings]",
+        type(
+            f"{model.__name__}FromEnvironment",
+            (model, BaseSettings),
+            {
+                "model_config": SettingsConfigDict(env_prefix=prefix, case_sensitive=False),
+                "settings_customise_sources": classmethod(env_over_toml),
+            },
+        ),
+    )
+    try:
+        read = reader(**section)
+    except ValidationError as exc:
+        raise SettingsError(describe(exc, name)) from None
+    return read.model_dump(exclude_unset=True)
+
+
 def load_settings(**overrides: Any) -> Settings:
     """Read environment and TOML file; a missing or malformed file is a clear error, and an
     invalid value raises ``SettingsError`` naming the field and its environment variable.
@@ -115,12 +162,15 @@ def load_settings(**overrides: Any) -> Settings:
     return settings if kafka is settings.kafka else settings.model_copy(update={"kafka": kafka})
 
 
-def describe(exc: ValidationError) -> str:
+def describe(exc: ValidationError, section: str | None = None) -> str:
     """One line per invalid field: ``kafka.security_protocol (SHOTLINE_KAFKA_SECURITY_PROTOCOL):
-    Input should be ...``. Input values are never shown (they may be secrets)."""
+    Input should be ...``; ``section`` prefixes the locations of a section's own model. Input
+    values are never shown (they may be secrets)."""
     lines = []
     for error in exc.errors(include_url=False, include_input=False):
         loc = [str(part) for part in error["loc"] if not str(part).startswith("function-")]
+        if section is not None:
+            loc = [section.replace("-", "_"), *loc]
         field = ".".join(loc) or "settings"
         env = f" (SHOTLINE_{'_'.join(loc).upper()})" if len(loc) == 2 else ""
         message = str(error["msg"]).removeprefix("Value error, ")

@@ -48,6 +48,7 @@ class Flagger(BaseProcessor[ScreenshotRecord]):
     name = "flagger"
     input_model = ScreenshotRecord
     exactly_once = False
+    settings_model = FlaggerSettings
 
     def __init__(self) -> None:
         self.settings = FlaggerSettings()

@@ -79,6 +79,7 @@ class DedupeProcessor(BaseProcessor[CallbackEnvelope]):
     name = "dedupe"
     input_model = CallbackEnvelope
     exactly_once = True
+    settings_model = DedupeSettings
 
     def __init__(self) -> None:
         self._settings = DedupeSettings()

@@ -60,6 +60,7 @@ class EnrichProcessor(BaseProcessor[ScreenshotRecord]):
     name = "enrich"
     input_model = ScreenshotRecord
     exactly_once = False
+    settings_model = EnrichSettings
 
     def __init__(self, heads: HeadsFactory = _heads) -> None:
         self._make_heads = heads

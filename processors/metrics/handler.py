@@ -56,6 +56,7 @@ class MetricsProcessor(BaseProcessor[UsagePartial]):
     name = "metrics"
     input_model = UsagePartial
     exactly_once = True
+    settings_model = MetricsSettings
 
     def __init__(self) -> None:
         self._ticker: asyncio.Task[None] | None = None

@@ -34,6 +34,7 @@ class TallyProcessor(BaseProcessor[ScreenshotView]):
     name = "tally"
     input_model = ScreenshotView
     exactly_once = True
+    settings_model = TallySettings
 
     def __init__(self) -> None:
         self.staged = StagedCounts()

@@ -46,6 +46,7 @@ class ModerateProcessor(BaseProcessor[EnrichedScreenshot]):
     name = "moderate"
     input_model = EnrichedScreenshot
     exactly_once = False
+    settings_model = ModerateSettings
 
     def __init__(self) -> None:
         self.settings = ModerateSettings()

@@ -14,7 +14,9 @@ so a third-party processor need not subclass this.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Generic
+from typing import ClassVar, Generic
+
+from pydantic import BaseModel
 
 from processors.runner.contract import Batch, Context, HandleResult, M
 from schemas import Topics
@@ -28,6 +30,10 @@ class BaseProcessor(ABC, Generic[M]):
     name: str
     input_model: type[M]
     exactly_once: bool = False
+    settings_model: ClassVar[type[BaseModel] | None] = None
+    """The model of ``ctx.settings``: when set, the composition root reads the section (TOML
+    table, then ``SHOTLINE_<NAME>_<FIELD>``) with pydantic-settings against it, so a bad value
+    stops ``shotline process`` before anything starts."""
 
     @abstractmethod
     def input_topic(self, topics: Topics) -> str:

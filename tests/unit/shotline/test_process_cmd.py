@@ -100,3 +100,49 @@ def test_the_documented_metrics_section_reads_without_a_warning(
         warnings.simplefilter("error")
         assert processor_section(settings, "metrics") == {"snapshot_interval_s": 7}
         assert processor_section(settings, "dedupe") == {"window_s": 9}
+
+
+def test_processor_settings_read_toml_then_environment_with_pydantic_settings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from processors.dedupe.settings import DedupeSettings
+    from processors.metrics.settings import MetricsSettings
+    from shotline.settings import processor_settings
+
+    monkeypatch.setenv("SHOTLINE_DEDUPE_WINDOW_S", "600")
+    monkeypatch.setenv("SHOTLINE_METRICS_PRICES", '{"free_qps": 300}')
+    section = processor_settings("dedupe", DedupeSettings, {"window_s": 5, "buckets": 12})
+    assert section == {"window_s": 600, "buckets": 12}  # the variable wins; defaults stay out
+    assert DedupeSettings.model_validate(section).window_s == 600
+    metrics = processor_settings("metrics", MetricsSettings, {"allowed_lateness_s": 30})
+    assert MetricsSettings.model_validate(metrics).prices.free_qps == 300
+
+
+def test_a_bad_processor_setting_names_the_field_and_its_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from processors.dedupe.settings import DedupeSettings
+    from shotline.errors import SettingsError
+    from shotline.settings import processor_settings
+
+    monkeypatch.setenv("SHOTLINE_DEDUPE_WINDOW_S", "soon")
+    with pytest.raises(SettingsError, match=r"dedupe.window_s \(SHOTLINE_DEDUPE_WINDOW_S\)"):
+        processor_settings("dedupe", DedupeSettings, {})
+    monkeypatch.delenv("SHOTLINE_DEDUPE_WINDOW_S")
+    with pytest.raises(SettingsError, match=r"dedupe.no_such_key"):
+        processor_settings("dedupe", DedupeSettings, {"no_such_key": 1})
+    monkeypatch.setenv("SHOTLINE_DEDUPE_WINDOWS", "600")  # a typo fails, as before
+    with pytest.raises(SettingsError, match="SHOTLINE_DEDUPE_WINDOWS"):
+        processor_settings("dedupe", DedupeSettings, {})
+
+
+def test_process_stops_on_a_bad_processor_setting_before_starting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from shotline.cli import main
+
+    monkeypatch.setenv("SHOTLINE_DEDUPE_WINDOW_S", "soon")
+    monkeypatch.setattr("sys.argv", ["shotline", "process", "dedupe", "--port", "0"])
+    with pytest.raises(SystemExit) as stopped:
+        main()
+    assert stopped.value.code == 2
