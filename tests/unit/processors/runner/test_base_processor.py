@@ -62,8 +62,11 @@ def test_base_processor_cannot_be_instantiated_without_handle() -> None:
 
 
 @pytest.mark.parametrize("name", sorted(BUILTINS))
-def test_every_builtin_processor_is_a_base_processor(name: str) -> None:
-    assert isinstance(load_processor(name, BUILTINS), BaseProcessor)
+def test_every_builtin_processor_is_a_base_processor_with_a_settings_model(name: str) -> None:
+    processor = load_processor(name, BUILTINS)
+    assert isinstance(processor, BaseProcessor)
+    assert processor.settings_model is not None
+    processor.settings_model.model_validate({})  # every setting has a default
 
 
 def test_the_example_plugin_is_a_base_processor() -> None:
