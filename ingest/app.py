@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 import orjson
@@ -24,23 +24,25 @@ from ingest.security import child_traceparent, is_json_content_type
 from ingest.service import IngestService
 from ingest.workermetrics import WorkerMetrics
 
-__all__ = ["IngestApp"]
+__all__ = ["IngestApp", "Message", "Receive", "Scope", "Send"]
 
 log = logging.getLogger("shotline.ingest.http")
 
-Scope = dict[str, Any]
-Receive = Any
-Send = Any
+# The four ASGI aliases of Starlette's ``types.py``.
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
 
 _PREFIX = "/v1/callbacks/"
 
 
-class _TooLarge(Exception):
-    pass
+class _TooLarge(IngestError):
+    """Control flow of the body read: the body passed ``max_body_bytes`` (answer 413)."""
 
 
-class _Disconnected(Exception):
-    pass
+class _Disconnected(IngestError):
+    """Control flow of the body read: the client went away (nothing to answer)."""
 
 
 class IngestApp:

@@ -5,6 +5,9 @@
           ├── PublishError     Kafka did not ack in time or is unreachable: spool instead
           └── SpoolFullError   the spool is at its size limit: answer 503, Agora retries
 
+``ingest.app`` keeps two private ``IngestError``s as control flow of the bounded body read
+(``_TooLarge``: answer 413; ``_Disconnected``: the client went away).
+
 Expected outcomes of a request (a rejected callback) are return values, not exceptions.
 """
 

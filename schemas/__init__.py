@@ -17,10 +17,11 @@ from schemas.envelope import (
     ChecksumStatus,
     headers_as_text,
 )
-from schemas.kafka import KafkaConfigError, KafkaSettings
-from schemas.objectname import ObjectName, ObjectNameError, parse_object_name
+from schemas.errors import KafkaConfigError, ObjectNameError, ShotlineError, TimestampError
+from schemas.kafka import KafkaSettings
+from schemas.objectname import ObjectName, parse_object_name
 from schemas.screenshot import Consistency, ScreenshotRecord
-from schemas.timestamps import TimestampError, compact_utc, parse_compact_utc, to_utc
+from schemas.timestamps import compact_utc, parse_compact_utc, to_utc
 from schemas.topics import Topics, TopicSpec
 
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     "ProjectConfig",
     "S3ObjectFacts",
     "ScreenshotRecord",
+    "ShotlineError",
     "TimestampError",
     "TopicSpec",
     "Topics",

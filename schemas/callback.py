@@ -12,7 +12,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator
 
-from schemas.timestamps import TimestampError, to_utc
+from schemas.errors import TimestampError
+from schemas.timestamps import to_utc
 
 __all__ = ["AgoraCallback", "CallbackParam"]
 

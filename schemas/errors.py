@@ -1,9 +1,43 @@
-"""The root of every error shotline raises on purpose; each unit branches from it."""
+"""Every error shotline raises on purpose descends from ``ShotlineError``, defined here.
+
+The contracts' own branch (each package draws its own in its ``errors`` module:
+``ingest.errors``, ``processors.errors``, ``shotline.errors``)::
+
+    ShotlineError
+     ├── KafkaConfigError     the Kafka connection settings cannot work
+     ├── MissingExtraError    a feature needs an optional extra that is not installed
+     ├── TimestampError       (also ValueError) not Unix ms nor 17-digit yyyyMMddHHmmssSSS
+     └── ObjectNameError      (also ValueError) not Agora's object-name convention
+
+Errors that callers (and pydantic validators) catch as ``ValueError`` subclass both.
+"""
 
 from __future__ import annotations
 
-__all__ = ["ShotlineError"]
+__all__ = [
+    "KafkaConfigError",
+    "MissingExtraError",
+    "ObjectNameError",
+    "ShotlineError",
+    "TimestampError",
+]
 
 
 class ShotlineError(Exception):
     """Root of every error shotline raises on purpose."""
+
+
+class KafkaConfigError(ShotlineError):
+    """The Kafka connection settings cannot work (bad combination, unreadable TLS file)."""
+
+
+class MissingExtraError(ShotlineError):
+    """A feature needs an optional extra that is not installed; the message names it."""
+
+
+class TimestampError(ShotlineError, ValueError):
+    """The value is neither Unix milliseconds nor a 17-digit ``yyyyMMddHHmmssSSS`` time."""
+
+
+class ObjectNameError(ShotlineError, ValueError):
+    """The object name does not follow Agora's naming convention."""

@@ -15,13 +15,9 @@ from __future__ import annotations
 
 import importlib.util
 
-from schemas.errors import ShotlineError
+from schemas.errors import MissingExtraError
 
 __all__ = ["MissingExtraError", "require_extra"]
-
-
-class MissingExtraError(ShotlineError):
-    """A feature needs an optional extra that is not installed; the message names it."""
 
 
 def require_extra(extra: str, *modules: str, feature: str) -> None:

@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 
-from schemas.errors import ShotlineError
+from schemas.errors import KafkaConfigError
 from schemas.topics import Topics
 
 __all__ = [
@@ -36,10 +36,6 @@ SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
 SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER"]
 MSK_IAM = "msk_iam"  # the built-in OAUTHBEARER token provider (AWS MSK IAM)
 _IMPORT_PATH = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
-
-
-class KafkaConfigError(ShotlineError):
-    """The Kafka connection settings cannot work (bad combination, unreadable TLS file)."""
 
 
 class KafkaSettings(BaseModel):

@@ -15,7 +15,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from schemas.timestamps import TimestampError, parse_compact_utc
+from schemas.errors import ObjectNameError, TimestampError
+from schemas.timestamps import parse_compact_utc
 
 __all__ = ["ObjectName", "ObjectNameError", "object_name_fields", "parse_object_name"]
 
@@ -23,10 +24,6 @@ __all__ = ["ObjectName", "ObjectNameError", "object_name_fields", "parse_object_
 # exactly what ``\d`` matches in a str pattern, and ``lstrip(chars) == ""`` holds exactly
 # when every character is one of ``chars``.
 _HEX = hexdigits  # 0-9a-fA-F
-
-
-class ObjectNameError(ValueError):
-    """The object name does not follow Agora's naming convention."""
 
 
 class ObjectName(BaseModel):

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from schemas.errors import TimestampError
+
 __all__ = ["TimestampError", "compact_utc", "parse_compact_utc", "to_utc"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -18,10 +20,6 @@ _from_timestamp = datetime.fromtimestamp
 # enough that Unix seconds (10 digits) and the 17-digit form can never be mistaken for it.
 _MIN_MS = 946_684_800_000
 _MAX_MS = 7_258_118_400_000
-
-
-class TimestampError(ValueError):
-    """The value is neither Unix milliseconds nor a 17-digit ``yyyyMMddHHmmssSSS`` time."""
 
 
 def parse_compact_utc(text: str) -> datetime:

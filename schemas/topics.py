@@ -68,6 +68,12 @@ class Topics(BaseModel):
     def dlq(self) -> str:
         return self._name("dlq.v1")
 
+    def group(self, processor: str) -> str:
+        """The consumer group of ``processor``: ``<prefix>shotline-<processor>``. Behind the
+        prefix, so prefixed deployments (and tests) sharing a cluster never share a group.
+        The one place the name is built (runner, ``process --list``, the AsyncAPI page)."""
+        return f"{self.prefix}shotline-{processor}"
+
     def specs(self, partitions: int = 6, replication: int = 1) -> list[TopicSpec]:
         """The create-time spec of every topic: event topics are retained by time,
         ``usage`` holds state and is compacted."""

@@ -5,8 +5,7 @@ prints each as one ``error:`` line and exits 2."""
 from __future__ import annotations
 
 from schemas import KafkaConfigError
-from shotline.kafka_check import KafkaAuthError, KafkaUnreachable
-from shotline.settings import SettingsError
+from shotline.errors import KafkaAuthError, KafkaUnreachable, SettingsError
 
 __all__ = ["SETUP_ERRORS"]
 

@@ -15,7 +15,8 @@ import typer
 import uvicorn
 
 from ingest import IngestApp, create_app
-from shotline.kafka_check import KafkaUnreachable, check_kafka
+from shotline.errors import KafkaUnreachable
+from shotline.kafka_check import check_kafka
 from shotline.settings import load_settings
 
 __all__ = ["build_app", "ingest"]

@@ -19,7 +19,8 @@ from types import ModuleType
 
 from aiokafka.abc import AbstractTokenProvider
 
-from schemas.kafka import MSK_IAM, KafkaConfigError, KafkaSettings
+from schemas.errors import KafkaConfigError
+from schemas.kafka import MSK_IAM, KafkaSettings
 
 __all__ = ["MskIamTokenProvider", "resolve_token_provider"]
 

@@ -22,19 +22,11 @@ from aiokafka.errors import (
 )
 
 from schemas import KafkaSettings
-from schemas.errors import ShotlineError
+from shotline.errors import KafkaAuthError, KafkaUnreachable
 
-__all__ = ["KafkaAuthError", "KafkaUnreachable", "check_kafka"]
+__all__ = ["check_kafka"]
 
 _SASL_REFUSED = (SaslAuthenticationFailed, UnsupportedSaslMechanismError, IllegalSaslStateError)
-
-
-class KafkaAuthError(ShotlineError):
-    """The broker answered but refused our TLS handshake or SASL login: no retry helps."""
-
-
-class KafkaUnreachable(ShotlineError):
-    """No bootstrap broker answered in time."""
 
 
 async def _probe(kafka: KafkaSettings, timeout_s: float) -> None:

@@ -2,7 +2,8 @@
 
 Composition root for processors: reads settings once, builds each processor's ``Context``
 (its section = TOML ``[metrics]`` for billing, then ``[processors.sections.<name>]``,
-overlaid by env ``SHOTLINE_<NAME>_<FIELD>``) and hands them to the runner.
+overlaid by env ``SHOTLINE_<NAME>_<FIELD>``, read by pydantic-settings against the
+processor's ``settings_model``) and hands them to the runner.
 """
 
 from __future__ import annotations
@@ -20,11 +21,13 @@ from prometheus_client import CollectorRegistry
 from rich.console import Console
 from rich.table import Table
 
+from processors.errors import TopicReadError
 from processors.registry import BUILTINS
 from processors.runner import Context, FatalError, Runner, load_processor
 from processors.runner.dlq import read_dead_letters, replay_dead_letters
-from shotline.kafka_check import KafkaUnreachable, check_kafka
-from shotline.settings import Settings, load_settings, processor_section
+from shotline.errors import KafkaUnreachable
+from shotline.kafka_check import check_kafka
+from shotline.settings import Settings, load_settings, processor_section, processor_settings
 
 __all__ = ["dlq_app", "env_section", "register"]
 
@@ -33,7 +36,9 @@ dlq_app = typer.Typer(help="List and replay dead-lettered records.", no_args_is_
 
 
 def env_section(name: str, environ: dict[str, str] | None = None) -> dict[str, Any]:
-    """``SHOTLINE_<NAME>_<FIELD>=value`` pairs as ``{field: value}``; JSON values parsed."""
+    """``SHOTLINE_<NAME>_<FIELD>=value`` pairs as ``{field: value}``; JSON values parsed. For a
+    processor without ``settings_model`` (built-ins have one: ``settings.processor_settings``
+    reads theirs with pydantic-settings)."""
     prefix = f"SHOTLINE_{name.upper().replace('-', '_')}_"
     section: dict[str, Any] = {}
     for key, raw in (os.environ if environ is None else environ).items():
@@ -51,7 +56,13 @@ def _contexts(settings: Settings, names: list[str]) -> list[tuple[Any, Context]]
     units = []
     for spec in names:
         processor = load_processor(spec, BUILTINS)
-        section = {**processor_section(settings, processor.name), **env_section(processor.name)}
+        table = processor_section(settings, processor.name)
+        model = getattr(processor, "settings_model", None)
+        section = (
+            processor_settings(processor.name, model, table)
+            if model is not None
+            else {**table, **env_section(processor.name)}  # a processor without a model
+        )
         ctx = Context(
             kafka=settings.kafka, projects=settings.projects, registry=registry, settings=section
         )
@@ -75,7 +86,7 @@ def process(
             proc = load_processor(name, BUILTINS)
             mode = "exactly-once" if proc.exactly_once else "at-least-once"
             topic = proc.input_topic(settings.kafka.topics)
-            group = f"{settings.kafka.topic_prefix}shotline-{name}"
+            group = settings.kafka.topics.group(name)
             typer.echo(f"{name}\t{topic}\t{group}\t{mode}\t{BUILTINS[name]}")
         return
     if not names:
@@ -126,7 +137,11 @@ def _select(processor: str | None, since: str | None) -> list[Any]:
     settings = load_settings()
     check_kafka(settings.kafka)
     after = _since(since)
-    letters = asyncio.run(read_dead_letters(settings.kafka))
+    try:
+        letters = asyncio.run(read_dead_letters(settings.kafka))
+    except TopicReadError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from exc
     return [
         s
         for s in letters
@@ -174,7 +189,11 @@ def dlq_replay(
         console.print(f"would replay {len(selected)} records")
         return
     settings = load_settings()
-    count = asyncio.run(replay_dead_letters(settings.kafka, [s.record for s in selected]))
+    try:
+        count = asyncio.run(replay_dead_letters(settings.kafka, [s.record for s in selected]))
+    except TopicReadError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from exc
     console.print(f"replayed {count} records")
 
 

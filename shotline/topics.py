@@ -10,18 +10,14 @@ from aiokafka.errors import TopicAlreadyExistsError, for_code
 from rich.console import Console
 
 from schemas import KafkaSettings, TopicSpec
-from schemas.errors import ShotlineError
+from shotline.errors import TopicsError
 from shotline.kafka_check import check_kafka
 from shotline.settings import load_settings
 
-__all__ = ["TopicsError", "app", "ensure_topics"]
+__all__ = ["app", "ensure_topics"]
 
 app = typer.Typer(help="Create and inspect shotline's Kafka topics.", no_args_is_help=True)
 console = Console(stderr=True)
-
-
-class TopicsError(ShotlineError):
-    """The broker refused to create a topic."""
 
 
 async def ensure_topics(kafka: KafkaSettings, specs: list[TopicSpec]) -> list[str]:

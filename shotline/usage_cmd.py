@@ -13,8 +13,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from processors.errors import TopicReadError
 from processors.metrics.client import read_usage
-from processors.runner.errors import RetriableError
 from schemas.usage import MONTH_PATTERN, UsageRecord
 from shotline.kafka_check import check_kafka
 from shotline.settings import load_settings
@@ -88,7 +88,7 @@ def usage(
     check_kafka(kafka)
     try:
         found = asyncio.run(read_usage(kafka))
-    except RetriableError as exc:
+    except TopicReadError as exc:
         console.print(f"[red]error:[/red] cannot read {kafka.topics.usage}: {exc}")
         raise typer.Exit(1) from exc
     records = select((r for _, r in found), project, month)

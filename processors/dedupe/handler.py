@@ -24,9 +24,10 @@ batch is handled and added to ``shotline_dedupe_duplicates_total{project}`` only
 
 from __future__ import annotations
 
+import enum
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Final
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 from pydantic import ValidationError
@@ -37,6 +38,7 @@ from processors.dedupe.logic import normalise, record_fields
 from processors.dedupe.seen import SeenSet, digest
 from processors.dedupe.settings import DedupeSettings
 from processors.dedupe.store import OutputLog
+from processors.runner.base import BaseProcessor
 from processors.runner.codec import Encoded, RawRecord, describe_invalid
 from processors.runner.contract import Batch, Context, DeadLetter, Emit, HandleResult
 from processors.runner.fastpath import BytesResult
@@ -44,11 +46,26 @@ from schemas import AgoraCallback, CallbackEnvelope, Topics
 from schemas.identity import keyed_by_object
 from schemas.wire import WireCallback, decode_envelope, encode
 
-__all__ = ["DedupeProcessor", "processor"]
+__all__ = ["Decision", "DedupeProcessor", "Verdict", "processor"]
 
 
 _validate_envelope = CallbackEnvelope.__pydantic_validator__.validate_json
 
+
+class Decision(enum.Enum):
+    """What dedupe decides for one record whose key it accepts."""
+
+    EMIT = "emit"  # first within the window: normalised, published, its key remembered
+    DUPLICATE = "duplicate"  # already emitted (an earlier batch or this one): dropped, counted
+
+
+Verdict = Decision | str
+"""``_check``'s answer: a ``Decision``, or a ``str`` saying why the record is refused (it is
+dead-lettered; its key does not vouch for its value)."""
+
+# Module constants for the per-record loops: an enum attribute lookup costs ~0.2 µs.
+EMIT: Final = Decision.EMIT
+DUPLICATE: Final = Decision.DUPLICATE
 
 _Fresh = dict[int, set[bytes]]
 """The digests a batch emitted so far, per partition (one, as the runner hands batches)."""
@@ -58,10 +75,11 @@ def _now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-class DedupeProcessor:
+class DedupeProcessor(BaseProcessor[CallbackEnvelope]):
     name = "dedupe"
     input_model = CallbackEnvelope
     exactly_once = True
+    settings_model = DedupeSettings
 
     def __init__(self) -> None:
         self._settings = DedupeSettings()
@@ -176,14 +194,14 @@ class DedupeProcessor:
             partition = record.partition
             callback = record.value.callback
             verdict = check(partition, record.key, callback.object, callback.requestId, fresh)
-            if verdict is None:
+            if verdict is EMIT:
                 # positional: Emit(topic, key, value, partition, headers), 0.2 µs cheaper
                 value = normalise(record.value, tolerance)
                 emits.append(Emit(output, record.key, value, partition, record.raw_headers))
-            elif verdict:
-                dead.append(DeadLetter(record, verdict))
-            else:
+            elif verdict is DUPLICATE:
                 duplicates.append((partition, record.offset))
+            else:
+                dead.append(DeadLetter(record, verdict))
         self._commit(fresh, duplicates, now)
         return HandleResult(emits=emits, dead=dead)
 
@@ -234,7 +252,7 @@ class DedupeProcessor:
                     key_digest = None
             partition = raw.partition
             verdict = check(partition, key_text, object_name, request_id, fresh, key_digest)
-            if verdict is None:
+            if verdict is EMIT:
                 # the JSON of normalise()'s ScreenshotRecord without validating it again
                 fields = record_fields(
                     envelope.project,
@@ -247,10 +265,10 @@ class DedupeProcessor:
                 )
                 value = dumps(fields)
                 output.append(Encoded(topic, partition, raw_key, value, list(raw.headers)))
-            elif verdict:
-                rejected.append((raw, verdict))
-            else:
+            elif verdict is DUPLICATE:
                 duplicates.append((partition, raw.offset))
+            else:
+                rejected.append((raw, verdict))
         self._commit(fresh, duplicates, now)
         return result
 
@@ -267,10 +285,10 @@ class DedupeProcessor:
         request_id: str,
         fresh: _Fresh,
         key_digest: bytes | None = None,
-    ) -> str | None:
-        """The checks of both paths for one record, in offset order: None to emit it (its
-        key joins ``fresh``), ``""`` for a duplicate, else why it is refused. ``key_digest``:
-        the key's digest if already known."""
+    ) -> Verdict:
+        """The checks of both paths for one record, in offset order: ``EMIT`` (its key
+        joins ``fresh``), ``DUPLICATE``, else why it is refused. ``key_digest``: the key's
+        digest if already known."""
         if key is None or not (
             key == request_id or (key == object_name and keyed_by_object(object_name))
         ):
@@ -282,11 +300,11 @@ class DedupeProcessor:
         if emitted is None:
             emitted = fresh[partition] = set()
         elif key_digest in emitted:
-            return ""
+            return DUPLICATE
         if self._seen.contains(partition, key_digest):
-            return ""
+            return DUPLICATE
         emitted.add(key_digest)
-        return None
+        return EMIT
 
     def _commit(self, fresh: _Fresh, duplicates: list[tuple[int, int]], now: int) -> None:
         """A handled batch (it returned): its new ids join the seen-set, its duplicates are

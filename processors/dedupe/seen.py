@@ -9,7 +9,7 @@ an id is remembered for at least the window and at most one bucket longer. Memor
 by ``max_ids``: when full, the oldest bucket across partitions is dropped early (``evicted``
 counts them, cumulatively). Measured cost in CPython 3.11: about 110 bytes per id (a 16-byte
 ``bytes`` object is 49 bytes, plus its set slot and its bucket list slot);
-``tests/unit/processors/test_dedupe_seen.py`` checks < 160. So 10 million ids ≈ 1.1 GB; at a
+``tests/unit/processors/dedupe/test_seen.py`` checks < 160. So 10 million ids ≈ 1.1 GB; at a
 sustained 500 callbacks/s a full 24 h window is 43 million ids (≈ 4.7 GB over all instances).
 
 Pure: times are passed in (milliseconds since the epoch), nothing here does I/O.

@@ -14,8 +14,8 @@ from collections.abc import Callable
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
-from processors.runner.errors import FatalError, RetriableError
-from processors.runner.readback import read_range
+from processors.errors import FatalError, RetriableError
+from processors.runner.readback import read_range, reader, topic_partitions
 from schemas import KafkaSettings
 
 __all__ = ["OutputLog"]
@@ -29,27 +29,15 @@ class OutputLog:
         self._topic = topic
 
     def _consumer(self) -> AIOKafkaConsumer:
-        return AIOKafkaConsumer(
-            **self._kafka.client_kwargs(),
-            group_id=None,
-            enable_auto_commit=False,
-            isolation_level="read_committed",
-            max_partition_fetch_bytes=8 << 20,
-        )
+        return reader(self._kafka, fetch_bytes=8 << 20)
 
     async def check_partitions(self, input_topic: str) -> int:
         """The shared partition count; ``FatalError`` unless input and output agree."""
-        consumer = self._consumer()
         try:
-            await consumer.start()
-            # aiokafka's public partitions_for_topic only knows subscribed topics
-            cluster = await consumer._client.fetch_all_metadata()
-            counts = {t: cluster.partitions_for_topic(t) for t in (input_topic, self._topic)}
+            found = await topic_partitions(self._kafka, input_topic, self._topic)
         except KafkaError as exc:
             raise RetriableError(f"cannot read topic metadata: {exc}") from exc
-        finally:
-            await consumer.stop()
-        sizes = {t: len(parts or ()) for t, parts in counts.items()}
+        sizes = {t: len(parts) for t, parts in found.items()}
         if 0 in sizes.values() or len(set(sizes.values())) != 1:
             raise FatalError(f"dedupe needs equal, non-zero partition counts, found {sizes}")
         return sizes[input_topic]

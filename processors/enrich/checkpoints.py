@@ -26,9 +26,9 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
+from processors.errors import RetriableError
 from processors.runner.codec import Encoded
-from processors.runner.errors import RetriableError
-from processors.runner.readback import read_range
+from processors.runner.readback import read_range, reader
 from schemas import KafkaSettings
 
 __all__ = ["MAX_LISTED", "Checkpoint", "CheckpointLog", "stop_consumer"]
@@ -93,13 +93,7 @@ class CheckpointLog:
         self._group = group
 
     def _consumer(self) -> AIOKafkaConsumer:
-        return AIOKafkaConsumer(
-            **self._kafka.client_kwargs(),
-            group_id=None,
-            enable_auto_commit=False,
-            isolation_level="read_committed",
-            max_partition_fetch_bytes=8 << 20,
-        )
+        return reader(self._kafka, fetch_bytes=8 << 20)
 
     async def ensure_topic(self) -> None:
         admin = AIOKafkaAdminClient(**self._kafka.client_kwargs())

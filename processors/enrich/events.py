@@ -16,11 +16,12 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 
 from processors.enrich.checkpoints import stop_consumer
+from processors.runner.readback import reader, topic_partitions
 from schemas import KafkaSettings
 from schemas.s3event import S3Event, S3EventDocument
 
@@ -55,17 +56,10 @@ class EventFeed:
                 await asyncio.sleep(2)
 
     async def _follow(self, since_ms: int) -> None:
-        consumer = AIOKafkaConsumer(
-            **self._kafka.client_kwargs(),
-            group_id=None,
-            enable_auto_commit=False,
-            isolation_level="read_committed",
-            max_partition_fetch_bytes=4 << 20,
-        )
+        consumer = reader(self._kafka, fetch_bytes=4 << 20)
         await consumer.start()
         try:
-            cluster = await consumer._client.fetch_all_metadata()  # public API: subscribed only
-            parts = sorted(cluster.partitions_for_topic(self.topic) or ())
+            parts = (await topic_partitions(self._kafka, self.topic))[self.topic]
             if not parts:
                 log.warning("enrich: topic %s does not exist; no S3 events", self.topic)
                 self.warm.set()

@@ -36,9 +36,10 @@ from processors.enrich.logic import HeadOutcome, Transient
 from processors.enrich.metrics import EnrichMetrics
 from processors.enrich.settings import EnrichSettings
 from processors.enrich.state import Pending
+from processors.errors import Backpressure, RetriableError
+from processors.runner.base import BaseProcessor
 from processors.runner.codec import Encoded, decode, encode
 from processors.runner.contract import Batch, Context, Emit, HandleResult
-from processors.runner.errors import Backpressure, RetriableError
 from processors.runner.sink import AtLeastOnceSink
 from schemas import ProjectConfig, ScreenshotRecord, Topics
 
@@ -55,10 +56,11 @@ def _heads(projects: Mapping[str, ProjectConfig], settings: EnrichSettings) -> O
     return HeadClient(projects, settings.head_concurrency, settings.head_timeout_s)
 
 
-class EnrichProcessor:
+class EnrichProcessor(BaseProcessor[ScreenshotRecord]):
     name = "enrich"
     input_model = ScreenshotRecord
     exactly_once = False
+    settings_model = EnrichSettings
 
     def __init__(self, heads: HeadsFactory = _heads) -> None:
         self._make_heads = heads

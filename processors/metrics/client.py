@@ -1,6 +1,7 @@
 """Kafka adapter of the billing pipeline: the internal partials topic and state restore.
 
-aiokafka errors are translated to ``RetriableError`` here and never leak further.
+aiokafka errors are translated here and never leak further: ``RetriableError`` where the
+runner retries, ``TopicReadError`` from ``read_usage`` (also a command's one-shot read).
 """
 
 from __future__ import annotations
@@ -9,13 +10,13 @@ import asyncio
 import contextlib
 from collections.abc import Iterable
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from pydantic import ValidationError
 
-from processors.runner.errors import FatalError, RetriableError
-from processors.runner.readback import read_range
+from processors.errors import FatalError, RetriableError, TopicReadError
+from processors.runner.readback import read_range, reader, topic_partitions, whole_log
 from schemas import KafkaSettings, Topics
 from schemas.usage import UsagePartial, UsageRecord
 
@@ -23,7 +24,6 @@ __all__ = [
     "TickSender",
     "ensure_partials_topic",
     "partials_topic",
-    "partition_ids",
     "read_partials",
     "read_usage",
 ]
@@ -39,19 +39,6 @@ _WEEK_MS = 7 * 86_400_000
 def partials_topic(topics: Topics) -> str:
     """The internal repartition topic: stage-1 partial counts keyed by project."""
     return f"{topics.prefix}shotline.usage.partials.v1"
-
-
-async def partition_ids(kafka: KafkaSettings, topic: str) -> list[int]:
-    """The partition numbers of ``topic`` (empty if it does not exist)."""
-    admin = AIOKafkaAdminClient(**kafka.client_kwargs())
-    try:
-        await admin.start()
-        described = await admin.describe_topics([topic])
-        return sorted(p["partition"] for p in described[0]["partitions"])
-    except KafkaError as exc:
-        raise RetriableError(f"describing {topic}: {exc!r}") from exc
-    finally:
-        await admin.close()
 
 
 class TickSender:
@@ -113,29 +100,21 @@ async def read_usage(
     the given ones), each with its partition. Reads with ``read_committed`` up to the last
     stable offset, so an aborted or open transaction never shows."""
     topic = kafka.topics.usage
-    consumer = AIOKafkaConsumer(
-        **kafka.client_kwargs(),
-        enable_auto_commit=False,
-        isolation_level="read_committed",
-        auto_offset_reset="earliest",
-    )
+    consumer = reader(kafka)
     latest: dict[str, tuple[int, UsageRecord]] = {}
     try:
         await consumer.start()
         if partitions is None:
-            partitions = await partition_ids(kafka, topic)
+            partitions = (await topic_partitions(kafka, topic))[topic]
         tps = [TopicPartition(topic, p) for p in partitions]
         if not tps:
             return []
-        consumer.assign(tps)
-        starts = await consumer.beginning_offsets(tps)
-        ends = await consumer.end_offsets(tps)
-        ranges = {tp: (starts[tp], ends[tp]) for tp in tps}
+        ranges = await whole_log(consumer, tps)
         async with asyncio.timeout(timeout_s):
             async for tp, msg in read_range(consumer, ranges):
                 _keep(latest, tp.partition, msg.key, msg.value)
     except (KafkaError, TimeoutError) as exc:
-        raise RetriableError(f"reading {topic}: {exc!r}") from exc
+        raise TopicReadError(f"reading {topic}: {exc!r}") from exc
     finally:
         await consumer.stop()
     return list(latest.values())
@@ -150,14 +129,9 @@ async def read_partials(
     Raises ``FatalError`` if retention already deleted some of them (the log starts above
     ``after + 1``): replaying the rest would silently under-bill, so the restore stops."""
     tp = TopicPartition(partials_topic(kafka.topics), partition)
-    consumer = AIOKafkaConsumer(
-        **kafka.client_kwargs(),
-        enable_auto_commit=False,
-        isolation_level="read_committed",
-        # A seek that lands outside the log must never jump to the end (the default
-        # "latest"): that would skip partials; the start check below reports the gap.
-        auto_offset_reset="earliest",
-    )
+    # ``reader``: a seek outside the log resets to the earliest offset, never to the end
+    # (that would skip partials); the start check below reports the gap.
+    consumer = reader(kafka)
     out: list[tuple[int, UsagePartial]] = []
     try:
         await consumer.start()

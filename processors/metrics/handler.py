@@ -27,6 +27,7 @@ import logging
 import time
 from datetime import UTC, datetime
 
+from processors.errors import RetriableError, TopicReadError
 from processors.metrics.aggregate import UsageBook
 from processors.metrics.client import (
     TickSender,
@@ -39,8 +40,8 @@ from processors.metrics.exposition import UsageMetrics
 from processors.metrics.logic import ScreenshotView
 from processors.metrics.settings import MetricsSettings
 from processors.metrics.tally import TallyProcessor
+from processors.runner.base import BaseProcessor
 from processors.runner.contract import Batch, Context, Emit, HandleResult
-from processors.runner.errors import RetriableError
 from schemas import HEADER_PROJECT, KafkaSettings, ProjectConfig, Topics
 from schemas.usage import UsagePartial, UsageRecord
 
@@ -49,12 +50,13 @@ __all__ = ["MetricsProcessor", "ScreenshotView", "TallyProcessor"]
 log = logging.getLogger("shotline.processors.metrics")
 
 
-class MetricsProcessor:
+class MetricsProcessor(BaseProcessor[UsagePartial]):
     """Stage 2: one owner per project sums partials into monthly usage and the bill."""
 
     name = "metrics"
     input_model = UsagePartial
     exactly_once = True
+    settings_model = MetricsSettings
 
     def __init__(self) -> None:
         self._ticker: asyncio.Task[None] | None = None
@@ -109,7 +111,10 @@ class MetricsProcessor:
 
     async def on_assign(self, partitions: set[int]) -> None:
         """Restore the partitions' snapshots, then replay the partials written after them."""
-        restored = await read_usage(self.kafka, sorted(partitions))
+        try:
+            restored = await read_usage(self.kafka, sorted(partitions))
+        except TopicReadError as exc:  # here the runner retries the assignment
+            raise RetriableError(str(exc)) from exc
         for partition in partitions:
             mine = [rec for p, rec in restored if p == partition]
             self.book.restore(mine, partition)

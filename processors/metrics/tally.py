@@ -20,6 +20,7 @@ from processors.metrics.exposition import StageOneMetrics
 from processors.metrics.logic import RecentIds, ScreenshotView, Sighting, partials
 from processors.metrics.settings import TallySettings
 from processors.metrics.staged import Counts, StagedCounts
+from processors.runner.base import BaseProcessor
 from processors.runner.codec import RawRecord
 from processors.runner.contract import Batch, Context, Emit, HandleResult
 from schemas import HEADER_PROJECT, Topics
@@ -27,12 +28,13 @@ from schemas import HEADER_PROJECT, Topics
 __all__ = ["TallyProcessor"]
 
 
-class TallyProcessor:
+class TallyProcessor(BaseProcessor[ScreenshotView]):
     """Stage 1: count screenshots per (project, UTC second) of each batch."""
 
     name = "tally"
     input_model = ScreenshotView
     exactly_once = True
+    settings_model = TallySettings
 
     def __init__(self) -> None:
         self.staged = StagedCounts()
@@ -50,9 +52,6 @@ class TallyProcessor:
     async def stop(self) -> None:
         # Whatever is still staged never committed: its next owner handles and counts it.
         self.staged.discard(self.staged.partitions())
-
-    async def on_assign(self, partitions: set[int]) -> None:
-        return None
 
     async def on_revoke(self, partitions: set[int]) -> None:
         self.recent.forget_partitions(partitions)

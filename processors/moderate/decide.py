@@ -16,7 +16,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from processors.moderate.errors import BudgetExhausted, ProviderPaused, ProviderRejected
+from processors.errors import BudgetExhausted, ProviderPaused, ProviderRejected
 from processors.moderate.guard import Guard
 from processors.moderate.logic import verdict_for, worst
 from processors.moderate.providers.base import ImageRequest, ProviderAnswer

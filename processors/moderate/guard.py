@@ -15,7 +15,7 @@ import random
 import time
 from collections.abc import Sequence
 
-from processors.moderate.errors import (
+from processors.errors import (
     BudgetExhausted,
     ProviderPaused,
     ProviderRejected,

@@ -22,8 +22,8 @@ import asyncio
 from collections import OrderedDict
 from typing import Any
 
+from processors.errors import Backpressure, FatalError, ProviderPaused, WebhookFailed
 from processors.moderate.decide import Decided, Moderator, Outcome, Published, Refused
-from processors.moderate.errors import ProviderPaused
 from processors.moderate.guard import Guard
 from processors.moderate.images import S3Images
 from processors.moderate.logic import ChannelGate, sampled
@@ -33,19 +33,20 @@ from processors.moderate.providers.registry import build_provider
 from processors.moderate.records import dead_letter, image_request, skipped_verdict
 from processors.moderate.restore import VerdictLog
 from processors.moderate.settings import ModerateSettings
-from processors.moderate.webhook import ActionWebhooks, WebhookFailed, webhook_secrets
+from processors.moderate.webhook import ActionWebhooks, webhook_secrets
+from processors.runner.base import BaseProcessor
 from processors.runner.contract import Batch, Context, DeadLetter, Emit, HandleResult, Record
-from processors.runner.errors import Backpressure, FatalError
 from schemas import EnrichedScreenshot, ProjectConfig, Topics
 from schemas.moderation import ActionWebhook, ModerationVerdict, ProjectModeration, Verdict
 
 __all__ = ["ModerateProcessor", "processor"]
 
 
-class ModerateProcessor:
+class ModerateProcessor(BaseProcessor[EnrichedScreenshot]):
     name = "moderate"
     input_model = EnrichedScreenshot
     exactly_once = False
+    settings_model = ModerateSettings
 
     def __init__(self) -> None:
         self.settings = ModerateSettings()
@@ -114,9 +115,6 @@ class ModerateProcessor:
             if rid not in self._decided:
                 self._decided[rid] = (Published(), partition, -1)
         self._trim()
-
-    async def on_revoke(self, partitions: set[int]) -> None:
-        return None
 
     def _triage(self, shot: EnrichedScreenshot) -> tuple[str, ProjectModeration | None]:
         """Why a screenshot is skipped (``""``: it is not) and its project's route."""

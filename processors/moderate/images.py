@@ -12,7 +12,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from processors.moderate.errors import ProviderRejected, ProviderRetriable
+from processors.errors import ProviderRejected, ProviderRetriable
 from processors.moderate.providers.base import ImageRequest
 from processors.objectstore import s3_client
 

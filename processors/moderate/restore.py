@@ -18,7 +18,7 @@ import logging
 import time
 
 from processors.dedupe.store import OutputLog
-from processors.runner.errors import FatalError, RetriableError
+from processors.errors import FatalError, RetriableError
 from schemas import KafkaSettings
 
 __all__ = ["VerdictLog"]

@@ -14,21 +14,16 @@ import os
 import httpx
 import stamina
 
+from processors.errors import FatalError, ModerationError, WebhookFailed
 from processors.moderate.observe import ModerationMetrics
 from processors.moderate.signing import SIGNATURE_HEADER, sign
-from processors.runner.errors import FatalError
-from schemas.errors import ShotlineError
 from schemas.moderation import ActionWebhook, ModerationVerdict, ProjectModeration
 
-__all__ = ["ActionWebhooks", "WebhookFailed", "webhook_secrets"]
+__all__ = ["ActionWebhooks", "webhook_secrets"]
 
 
-class WebhookFailed(ShotlineError):
-    """The webhook did not take the verdict."""
-
-
-class _Transient(Exception):
-    pass
+class _Transient(ModerationError):
+    """A retriable webhook answer (transport error, timeout, 429, 5xx): stamina retries it."""
 
 
 class ActionWebhooks:

@@ -1,6 +1,8 @@
 """The processor runner: contract, plumbing and the built-in registry."""
 
+from processors.errors import Backpressure, FatalError, RetriableError, ShotlineError
 from processors.runner.app import Runner
+from processors.runner.base import BaseProcessor
 from processors.runner.contract import (
     Batch,
     CommitHook,
@@ -11,13 +13,14 @@ from processors.runner.contract import (
     KeyFilter,
     Processor,
     Record,
+    RunnerReason,
 )
-from processors.runner.errors import Backpressure, FatalError, RetriableError, ShotlineError
 from processors.runner.loader import load_processor
 from processors.runner.settings import RunnerSettings
 
 __all__ = [
     "Backpressure",
+    "BaseProcessor",
     "Batch",
     "CommitHook",
     "Context",
@@ -30,6 +33,7 @@ __all__ = [
     "Record",
     "RetriableError",
     "Runner",
+    "RunnerReason",
     "RunnerSettings",
     "ShotlineError",
     "load_processor",

@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from processors.runner.codec import Encoded, RawRecord, dead_letter, decode, encode
-from processors.runner.contract import CommitHook, KeyFilter, Processor, Record
-from processors.runner.fastpath import BytesHandler
+from processors.runner.contract import Processor, Record, RunnerReason
+from processors.runner.hooks import Hooks
 from processors.runner.metrics import RunnerMetrics
 from processors.runner.retry import handle_with_retries
 from processors.runner.settings import RunnerSettings
@@ -39,8 +39,10 @@ async def process_batch(
     dlq_topic: str,
     settings: RunnerSettings,
     metrics: RunnerMetrics,
+    hooks: Hooks,
 ) -> BatchOutcome:
     """Everything to publish for ``raws`` (one partition, offset order), DLQ records last.
+    ``hooks``: the processor's optional hooks (``hooks.find_hooks``, found once).
 
     ``handle`` sees the whole batch in one call (never split: processors may aggregate per
     call, as billing's tally does per project-second).
@@ -49,13 +51,13 @@ async def process_batch(
     dlq: list[Encoded] = []
     reasons: dict[str, int] = {}
     skip = (
-        processor.skip_keys(raws[0].partition, [raw.key for raw in raws])
-        if isinstance(processor, KeyFilter) and raws
+        hooks.skip_keys(raws[0].partition, [raw.key for raw in raws])
+        if hooks.skip_keys is not None and raws
         else [False] * len(raws)
     )
-    if isinstance(processor, BytesHandler):
+    if hooks.handle_bytes is not None:
         try:
-            fast = processor.handle_bytes(raws, skip)
+            fast = hooks.handle_bytes(raws, skip)
         except Exception:  # the regular path retries, isolates or stops as it should
             log.exception("processor %s: fast path failed, taking the regular one", processor.name)
         else:
@@ -69,12 +71,15 @@ async def process_batch(
                 )
                 for raw, error in dead
             ]
-            reasons = {"invalid": len(fast.invalid), "rejected": len(fast.rejected)}
+            counts: dict[RunnerReason, int] = {
+                "invalid": len(fast.invalid),
+                "rejected": len(fast.rejected),
+            }
             return BatchOutcome(
                 output=fast.output + dlq,
                 handled=len(raws) - len(dlq),
                 emitted=len(fast.output),
-                dead_by_reason={reason: n for reason, n in reasons.items() if n},
+                dead_by_reason={reason: n for reason, n in counts.items() if n},
             )
     handled = 0
     valid: list[Record[Any]] = []
@@ -106,14 +111,15 @@ async def process_batch(
     if result.dead:
         by_offset = {raw.offset: raw for raw in raws}
         for dead in result.dead:
-            reason, error_type = (
+            own: RunnerReason
+            own, error_type = (
                 ("unexpected", "Unexpected")
                 if dead.unexpected
                 else ("retries_exhausted", "RetriesExhausted")
                 if dead.retriable
                 else ("rejected", "Rejected")
             )
-            reason = dead.reason or reason
+            reason = dead.reason or own
             dlq.append(
                 dead_letter(
                     processor.name,
@@ -134,12 +140,10 @@ async def process_batch(
     return BatchOutcome(output=output, handled=handled, emitted=emitted, dead_by_reason=reasons)
 
 
-def report_commit(
-    processor: Processor[Any], partition: int, raws: Sequence[RawRecord], committed: bool
-) -> None:
+def report_commit(hooks: Hooks, partition: int, raws: Sequence[RawRecord], committed: bool) -> None:
     """Call the processor's ``after_commit`` hook, if it has one (``CommitHook``)."""
-    if isinstance(processor, CommitHook):
-        processor.after_commit(partition, raws, committed)
+    if hooks.after_commit is not None:
+        hooks.after_commit(partition, raws, committed)
 
 
 def count_committed(

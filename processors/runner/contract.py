@@ -51,7 +51,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
+from typing import Any, Generic, Literal, Protocol, TypeVar, runtime_checkable
 
 from prometheus_client import CollectorRegistry
 from pydantic import BaseModel
@@ -69,6 +69,7 @@ __all__ = [
     "KeyFilter",
     "Processor",
     "Record",
+    "RunnerReason",
 ]
 
 M = TypeVar("M", bound=BaseModel)
@@ -115,6 +116,14 @@ class Emit:
     headers: Mapping[str, str] | Headers = field(default_factory=dict)
 
 
+RunnerReason = Literal["invalid", "rejected", "retries_exhausted", "unexpected"]
+"""The dead-letter reasons the runner gives itself: ``invalid`` (the value did not validate
+as the input model), ``rejected`` (a ``DeadLetter`` without its own reason),
+``retries_exhausted`` (``RetriableError`` every attempt), ``unexpected`` (any other error
+while handling the record alone). A processor's own ``DeadLetter.reason`` replaces the last
+three."""
+
+
 @dataclass(frozen=True, slots=True)
 class DeadLetter:
     """A record the processor cannot handle; it goes to the DLQ with the cause.
@@ -154,9 +163,8 @@ class Context:
         return self.kafka.topics
 
     def group_id(self, processor: str) -> str:
-        """``shotline-<name>``, behind the topic prefix so prefixed deployments (and tests)
-        sharing a cluster never share a consumer group."""
-        return f"{self.kafka.topic_prefix}shotline-{processor}"
+        """The processor's consumer group (``Topics.group``: ``<prefix>shotline-<name>``)."""
+        return self.topics.group(processor)
 
 
 @runtime_checkable

@@ -13,12 +13,12 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 
-from processors.runner.errors import RetriableError
-from processors.runner.readback import read_range
+from processors.errors import TopicReadError
+from processors.runner.readback import read_range, reader, topic_partitions, whole_log
 from schemas import DeadLetterRecord, KafkaSettings
 
 __all__ = ["StoredDeadLetter", "read_dead_letters", "replay_dead_letters"]
@@ -34,30 +34,21 @@ class StoredDeadLetter:
 async def read_dead_letters(kafka: KafkaSettings) -> list[StoredDeadLetter]:
     """Every committed, well-formed record of the DLQ topic, oldest first per partition."""
     topic = kafka.topics.dlq
-    consumer = AIOKafkaConsumer(
-        **kafka.client_kwargs(), group_id=None, isolation_level="read_committed"
-    )
+    consumer = reader(kafka)
     found: list[StoredDeadLetter] = []
     try:
         await consumer.start()
-        # aiokafka's public partitions_for_topic only knows subscribed topics
-        cluster = await consumer._client.fetch_all_metadata()
-        parts = cluster.partitions_for_topic(topic) or set()
-        tps = [TopicPartition(topic, p) for p in sorted(parts)]
+        tps = [TopicPartition(topic, p) for p in (await topic_partitions(kafka, topic))[topic]]
         if not tps:
             return []
-        consumer.assign(tps)
-        starts = await consumer.beginning_offsets(tps)
-        ends = await consumer.end_offsets(tps)
-        ranges = {tp: (starts[tp], ends[tp]) for tp in tps}
-        async for tp, msg in read_range(consumer, ranges):
+        async for tp, msg in read_range(consumer, await whole_log(consumer, tps)):
             try:
                 record = DeadLetterRecord.model_validate_json(msg.value or b"")
             except ValidationError:
                 continue  # not ours to list: the DLQ holds only runner records
             found.append(StoredDeadLetter(tp.partition, msg.offset, record))
     except KafkaError as exc:
-        raise RetriableError(f"cannot read {topic}: {exc}") from exc
+        raise TopicReadError(f"cannot read {topic}: {exc}") from exc
     finally:
         await consumer.stop()
     return found
@@ -83,7 +74,7 @@ async def replay_dead_letters(kafka: KafkaSettings, letters: Sequence[DeadLetter
             )
         await asyncio.gather(*futures)
     except KafkaError as exc:
-        raise RetriableError(f"replay failed: {exc}") from exc
+        raise TopicReadError(f"replay failed: {exc}") from exc
     finally:
         await producer.stop()
     return len(letters)

@@ -19,9 +19,11 @@ from typing import Any
 from aiokafka import TopicPartition
 from aiokafka.errors import KafkaError
 
+from processors.errors import Backpressure, FatalError, SinkError
 from processors.runner.batch import BatchOutcome, count_committed, process_batch, report_commit
 from processors.runner.contract import Context, Processor
-from processors.runner.errors import Backpressure, FatalError
+from processors.runner.health import EngineState
+from processors.runner.hooks import find_hooks
 from processors.runner.metrics import RunnerMetrics
 from processors.runner.ownership import Ownership
 from processors.runner.partitions import (
@@ -33,7 +35,7 @@ from processors.runner.partitions import (
 )
 from processors.runner.rebalance import RebalanceListener
 from processors.runner.settings import RunnerSettings
-from processors.runner.sink import PublishError, TransactionalSink
+from processors.runner.sink import TransactionalSink
 
 __all__ = ["Engine"]
 
@@ -57,14 +59,17 @@ class Engine:
     ) -> None:
         if not processor.exactly_once:
             raise ValueError(f"{processor.name} is at-least-once: it runs on StreamEngine")
+        # Deliberately the same fields as ``stream.StreamEngine``: ``app.Runner`` and
+        # ``/healthz`` read both engines alike; the two share no base class.
         self.processor = processor
+        self.hooks = find_hooks(processor)
         self.name = processor.name
         self.ctx = ctx
         self.settings = settings
         self.metrics = metrics
         self.topic = processor.input_topic(ctx.topics)
         self.group = ctx.group_id(self.name)
-        self.state = "starting"
+        self.state: EngineState = "starting"
         self.partitions = Partitions()
         self.clock = clock
         self._lock = asyncio.Lock()
@@ -149,18 +154,18 @@ class Engine:
         begun = time.monotonic()
         try:
             outcome = await process_batch(
-                self.processor, raws, self.ctx.topics.dlq, self.settings, self.metrics
+                self.processor, raws, self.ctx.topics.dlq, self.settings, self.metrics, self.hooks
             )
         except Backpressure as bp:  # not committed: redone from the committed offset
             log.info("processor %s: partition %d held: %s", self.name, partition, bp)
             settled = await self._settle(partition)
-            report_commit(self.processor, partition, raws, committed=False)
+            report_commit(self.hooks, partition, raws, committed=False)
             if settled:
                 await self._own.reset(self.consumer, partition, self.clock() + bp.retry_after_s)
             return
         if not await self._settle(partition):
             # the previous batch did not commit: the partition was reset, this one is void
-            report_commit(self.processor, partition, raws, committed=False)
+            report_commit(self.hooks, partition, raws, committed=False)
             return
         state.next_offset = raws[-1].offset + 1
         state.tail = asyncio.create_task(self._commit(state, partition, raws, outcome, begun))
@@ -174,14 +179,14 @@ class Engine:
         begun: float,
     ) -> Exception | None:
         """Publish a handled batch and its offsets in one transaction. Runs as the
-        partition's tail, outside the lock; a failure (``PublishError``, or anything
+        partition's tail, outside the lock; a failure (``SinkError``, or anything
         unexpected) is returned for ``_settle`` to act on, after ``after_commit(..., False)``."""
         try:
             await self._sink.commit(partition, outcome.output, raws[-1].offset + 1)
         except Exception as exc:
-            report_commit(self.processor, partition, raws, committed=False)
+            report_commit(self.hooks, partition, raws, committed=False)
             return exc
-        report_commit(self.processor, partition, raws, committed=True)
+        report_commit(self.hooks, partition, raws, committed=True)
         state.failures = 0
         count_committed(self.metrics, self.name, outcome, begun)
         return None
@@ -204,7 +209,7 @@ class Engine:
             "processor %s: partition %d not committed (%d in a row): %r",
             self.name, partition, state.failures, failure,
         )  # fmt: skip
-        if not isinstance(failure, PublishError):
+        if not isinstance(failure, SinkError):
             self.park(failure)
         backoff_s = min(30.0, 0.5 * 2**state.failures)
         await self._own.reset(self.consumer, partition, self.clock() + backoff_s)

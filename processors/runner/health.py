@@ -10,18 +10,24 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping
+from typing import Literal
 
 import orjson
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
-__all__ = ["HealthServer"]
+__all__ = ["EngineState", "HealthServer"]
+
+EngineState = Literal["starting", "running", "stopping", "stopped", "failed"]
+"""Where an engine is in its life: ``starting`` (joining the group, restoring) →
+``running`` → ``stopping`` → ``stopped``; ``failed`` when it stopped on an error (a
+``FatalError``, or one it could not handle). ``/healthz`` is 200 only while all run."""
 
 
 class HealthServer:
     def __init__(
         self,
         registry: CollectorRegistry,
-        states: Callable[[], Mapping[str, str]],
+        states: Callable[[], Mapping[str, EngineState]],
         host: str,
         port: int,
     ) -> None:

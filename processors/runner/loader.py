@@ -10,8 +10,8 @@ import importlib
 from collections.abc import Mapping
 from typing import Any
 
+from processors.errors import FatalError
 from processors.runner.contract import Processor
-from processors.runner.errors import FatalError
 
 __all__ = ["load_processor"]
 

@@ -17,8 +17,8 @@ from typing import Any
 
 import stamina
 
+from processors.errors import Backpressure, FatalError, RetriableError
 from processors.runner.contract import DeadLetter, HandleResult, Processor, Record
-from processors.runner.errors import Backpressure, FatalError, RetriableError
 from processors.runner.metrics import RunnerMetrics
 from processors.runner.settings import RunnerSettings
 

@@ -15,7 +15,7 @@ committed offset past it:
   values, repeats, nulls: the ``Emit`` contract), and ``publish_batch`` gives a whole batch
   one header set.
 
-aiokafka errors never leave this module: they become ``PublishError`` (retriable).
+aiokafka errors never leave this module: they become ``SinkError`` (retriable).
 """
 
 from __future__ import annotations
@@ -28,15 +28,11 @@ from typing import Any, Protocol
 from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
 
+from processors.errors import SinkError
 from processors.runner.codec import Encoded
-from processors.runner.errors import RetriableError
 from schemas import KafkaSettings
 
-__all__ = ["AtLeastOnceSink", "OutputSink", "PublishError", "TransactionalSink"]
-
-
-class PublishError(RetriableError):
-    """Output could not be published or committed; the batch was not committed."""
+__all__ = ["AtLeastOnceSink", "OutputSink", "TransactionalSink"]
 
 
 async def _send_all(producer: Any, records: Sequence[Encoded]) -> None:
@@ -58,7 +54,7 @@ async def _send_all(producer: Any, records: Sequence[Encoded]) -> None:
         futures.append(await producer.send_batch(builder, rec.topic, partition=rec.partition))
         builder = builders[where] = producer.create_batch()
         if not builder.append(key=rec.key, value=rec.value, timestamp=None, headers=rec.headers):
-            raise PublishError(f"a record of {len(rec.value)} bytes exceeds the batch size")
+            raise SinkError(f"a record of {len(rec.value)} bytes exceeds the batch size")
     for (topic, partition), builder in builders.items():
         if builder.record_count():
             futures.append(await producer.send_batch(builder, topic, partition=partition))
@@ -93,7 +89,7 @@ class TransactionalSink:
                 await producer.start()
             except KafkaError as exc:
                 await producer.stop()
-                raise PublishError(f"cannot start producer for partition {partition}") from exc
+                raise SinkError(f"cannot start producer for partition {partition}") from exc
             self._producers[partition] = producer
 
     async def close(self, partitions: set[int]) -> None:
@@ -107,18 +103,18 @@ class TransactionalSink:
     async def commit(self, partition: int, records: Sequence[Encoded], next_offset: int) -> None:
         """Publish ``records`` and commit ``next_offset`` for ``partition`` atomically.
 
-        On ``PublishError`` nothing of the batch is visible to ``read_committed`` readers; the
+        On ``SinkError`` nothing of the batch is visible to ``read_committed`` readers; the
         producer may be unusable (fenced) and the caller must ``close`` and re-``open`` it.
         """
         producer = self._producers.get(partition)
         if producer is None:
-            raise PublishError(f"partition {partition} has no open producer")
+            raise SinkError(f"partition {partition} has no open producer")
         # aiokafka guards its transaction state machine with assert: a fenced producer
         # raises AssertionError on begin, so both count as "this producer is done".
         try:
             await producer.begin_transaction()
         except (KafkaError, AssertionError) as exc:
-            raise PublishError(f"cannot begin a transaction: {exc!r}") from exc
+            raise SinkError(f"cannot begin a transaction: {exc!r}") from exc
         try:
             await _send_all(producer, records)
             offsets = {TopicPartition(self._topic, partition): next_offset}
@@ -128,7 +124,7 @@ class TransactionalSink:
             with contextlib.suppress(KafkaError, AssertionError):
                 await producer.abort_transaction()
             if isinstance(exc, (KafkaError, AssertionError)):
-                raise PublishError(f"transaction failed: {exc!r}") from exc
+                raise SinkError(f"transaction failed: {exc!r}") from exc
             raise
 
     async def stop(self) -> None:
@@ -162,7 +158,7 @@ class AtLeastOnceSink:
         try:
             await asyncio.wait_for(_send_all(self._producer, records), timeout=60)
         except (KafkaError, TimeoutError) as exc:
-            raise PublishError(f"publish failed: {type(exc).__name__}: {exc}") from exc
+            raise SinkError(f"publish failed: {type(exc).__name__}: {exc}") from exc
 
     async def stop(self) -> None:
         await self._producer.stop()

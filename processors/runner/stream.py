@@ -27,15 +27,17 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
+from processors.errors import Backpressure, FatalError, SinkError
 from processors.faststream_security import broker_security
 from processors.runner.batch import BatchOutcome, count_committed, process_batch, report_commit
 from processors.runner.contract import Context, Processor
-from processors.runner.errors import Backpressure, FatalError
+from processors.runner.health import EngineState
 from processors.runner.hold import Holds, PausingConsumer
+from processors.runner.hooks import find_hooks
 from processors.runner.metrics import RunnerMetrics
 from processors.runner.rebalance import RebalanceListener
 from processors.runner.settings import RunnerSettings
-from processors.runner.sink import AtLeastOnceSink, OutputSink, PublishError
+from processors.runner.sink import AtLeastOnceSink, OutputSink
 
 __all__ = ["StreamConsumer", "StreamEngine"]
 
@@ -65,13 +67,16 @@ class StreamEngine:
     ) -> None:
         if processor.exactly_once:
             raise ValueError(f"{processor.name} is exactly-once: it runs on engine.Engine")
+        # Deliberately the same fields as ``engine.Engine``: ``app.Runner`` and
+        # ``/healthz`` read both engines alike; the two share no base class.
         self.processor = processor
+        self.hooks = find_hooks(processor)
         self.name = processor.name
         self.ctx = ctx
         self.settings = settings
         self.metrics = metrics
         self.topic = processor.input_topic(ctx.topics)
-        self.state = "starting"
+        self.state: EngineState = "starting"
         self.holds = Holds(self.topic, self.name, metrics)
         self._sink: OutputSink = sink if sink is not None else AtLeastOnceSink(ctx.kafka)
         self._lock = asyncio.Lock()
@@ -165,16 +170,16 @@ class StreamEngine:
         begun = time.monotonic()
         try:
             outcome = await process_batch(
-                self.processor, raws, self.ctx.topics.dlq, self.settings, self.metrics
+                self.processor, raws, self.ctx.topics.dlq, self.settings, self.metrics, self.hooks
             )
         except Backpressure as bp:
             log.info("processor %s: partition %d held: %s", self.name, partition, bp)
             self.holds.hold(consumer, partition, raws[0].offset, bp.retry_after_s, bp.reason)
-            report_commit(self.processor, partition, raws, committed=False)
+            report_commit(self.hooks, partition, raws, committed=False)
             return None
         try:
             await self._sink.publish(outcome.output)
-        except PublishError as exc:
+        except SinkError as exc:
             self.metrics.failed.labels(self.name, "publish").inc()
             failures = self._publish_failures.get(partition, 0) + 1
             self._publish_failures[partition] = failures
@@ -184,7 +189,7 @@ class StreamEngine:
             )  # fmt: skip
             backoff_s = min(30.0, 0.5 * 2 ** (failures - 1))
             self.holds.hold(consumer, partition, raws[0].offset, backoff_s, "publish")
-            report_commit(self.processor, partition, raws, committed=False)
+            report_commit(self.hooks, partition, raws, committed=False)
             return None
         return partition, raws, outcome, begun
 
@@ -201,7 +206,7 @@ class StreamEngine:
             self._rewind(consumer, rewound, unreported=rewound.keys())
             return
         for partition, raws, outcome, begun in handled:
-            report_commit(self.processor, partition, raws, committed=True)
+            report_commit(self.hooks, partition, raws, committed=True)
             self._publish_failures.pop(partition, None)
             count_committed(self.metrics, self.name, outcome, begun)
 
@@ -219,7 +224,7 @@ class StreamEngine:
             if tp in assignment:
                 consumer.seek(tp, raws[0].offset)
         for partition in unreported:
-            report_commit(self.processor, partition, by_partition[partition], committed=False)
+            report_commit(self.hooks, partition, by_partition[partition], committed=False)
 
     def _update_lag(self, consumer: StreamConsumer, mine: Mapping[int, Sequence[Any]]) -> None:
         assignment = consumer.assignment()

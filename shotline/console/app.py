@@ -29,7 +29,6 @@ from shotline.console.events import stream_changes
 from shotline.console.feed import DecisionLog, Feed
 from shotline.console.http import (
     CSP,
-    BodyTooLarge,
     Receive,
     Request,
     Response,
@@ -46,6 +45,7 @@ from shotline.console.signin import Gate
 from shotline.console.status import StatusPanel
 from shotline.console.thumbs import Thumbnails
 from shotline.console.views import Views
+from shotline.errors import BodyTooLarge
 
 __all__ = ["ConsoleApp"]
 

@@ -14,24 +14,18 @@ from datetime import UTC, datetime
 
 import orjson
 
-from processors.moderate.webhook import ActionWebhooks, WebhookFailed
+from processors.errors import WebhookFailed
+from processors.moderate.webhook import ActionWebhooks
 from schemas import ProjectConfig
 from schemas.decision import NOTE_MAX_CHARS, ReviewAction, ReviewDecision, UnblockStatus
 from schemas.moderation import Verdict
 from shotline.console.auth import Session
-from shotline.console.feed import DecisionLog, PublishFailed
+from shotline.console.feed import DecisionLog
 from shotline.console.metrics import ConsoleMetrics
 from shotline.console.queue import FLAGGED, Item, ReviewQueue
+from shotline.errors import DecisionRefused, PublishFailed
 
-__all__ = ["Decider", "DecisionRefused", "unblock_body"]
-
-
-class DecisionRefused(Exception):
-    """An answer to the reviewer: HTTP ``status``, JSON ``{"error": code, "detail": ...}``."""
-
-    def __init__(self, status: int, code: str, detail: str) -> None:
-        super().__init__(detail)
-        self.status, self.code, self.detail = status, code, detail
+__all__ = ["Decider", "unblock_body"]
 
 
 def unblock_body(item: Item, decision: ReviewDecision) -> bytes:

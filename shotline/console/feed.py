@@ -23,14 +23,11 @@ from schemas.decision import ReviewDecision
 from schemas.errors import ShotlineError
 from schemas.moderation import ModerationVerdict
 from shotline.console.queue import ReviewQueue
+from shotline.errors import PublishFailed
 
-__all__ = ["DecisionLog", "Feed", "PublishFailed"]
+__all__ = ["DecisionLog", "Feed"]
 
 log = logging.getLogger("shotline.console")
-
-
-class PublishFailed(ShotlineError):
-    """Kafka did not acknowledge a decision in time; nothing was recorded."""
 
 
 class Feed:

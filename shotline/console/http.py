@@ -11,6 +11,8 @@ from urllib.parse import parse_qs
 
 import orjson
 
+from shotline.errors import BodyTooLarge
+
 __all__ = [
     "CSP",
     "Receive",
@@ -37,10 +39,6 @@ CSP = (
     "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
     "form-action 'self'"
 )
-
-
-class BodyTooLarge(Exception):
-    pass
 
 
 @dataclass

@@ -11,18 +11,14 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from processors.objectstore import s3_client
 from schemas import ProjectConfig
-from schemas.errors import ShotlineError
+from shotline.errors import ThumbnailMissing
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-__all__ = ["ThumbnailMissing", "Thumbnails"]
+__all__ = ["Thumbnails"]
 
 MAX_BYTES = 8 << 20
-
-
-class ThumbnailMissing(ShotlineError):
-    """The store has no such object, or did not answer."""
 
 
 class Thumbnails:

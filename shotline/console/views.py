@@ -10,11 +10,12 @@ from urllib.parse import quote, unquote
 
 from shotline.console import pages
 from shotline.console.auth import Session
-from shotline.console.decide import Decider, DecisionRefused
+from shotline.console.decide import Decider
 from shotline.console.http import Request, Response, html, json_error, json_response, redirect
 from shotline.console.queue import Filters, Item, ReviewQueue
 from shotline.console.status import StatusPanel
-from shotline.console.thumbs import ThumbnailMissing, Thumbnails
+from shotline.console.thumbs import Thumbnails
+from shotline.errors import DecisionRefused, ThumbnailMissing
 
 __all__ = ["Views"]
 

@@ -2,16 +2,15 @@
 
 The exactly-once processors run on aiokafka directly, so there is no running FastStream
 app to document. This builds a documentation-only one: a subscriber per built-in processor
-(its input topic, consumer group ``shotline-<name>`` and input model, discovered from the
-registry) and a publisher per record shotline writes (model from ``schemas``). It never
-connects to Kafka. Serve it with::
+(its input topic, consumer group ``<prefix>shotline-<name>`` and input model, from
+``processors.registry``) and a publisher per record shotline writes (model from
+``schemas``). It never connects to Kafka. Serve it with::
 
     faststream docs serve shotline.dev.asyncapi:build --factory --port 8090
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 from typing import Any
 
@@ -20,6 +19,8 @@ from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
 from pydantic import BaseModel
 
+from processors.registry import BUILTINS
+from processors.runner.loader import load_processor
 from schemas import CallbackEnvelope, Topics
 from schemas.deadletter import DeadLetterRecord
 from schemas.decision import ReviewDecision
@@ -77,16 +78,17 @@ def describe(topics: Topics, bootstrap: str, processors: list[str]) -> FastStrea
             description="Agora screenshot callbacks → deduplicated, billed records on Kafka.",
         ),
     )
-    registry = importlib.import_module("processors.registry")
     for name in processors:
-        module, _, attr = registry.BUILTINS[name].partition(":")
-        processor = getattr(importlib.import_module(module), attr)
+        processor = load_processor(name, BUILTINS)
         summary = (type(processor).__doc__ or name).strip().splitlines()[0]
+        group = topics.group(name)
+        # FastStream's document has no operation binding for the group: the page shows it
+        # in the description.
         broker.subscriber(
             processor.input_topic(topics),
-            group_id=f"shotline-{name}",
+            group_id=group,
             title=f"{name} reads {processor.input_topic(topics)}",
-            description=summary,
+            description=f"{summary} (consumer group {group})",
         )(_handler(processor.input_model))
     for writer, attr, model, summary in OUTPUTS:
         topic = getattr(topics, attr)

@@ -9,10 +9,10 @@ import typer
 from rich.console import Console
 
 from schemas.extras import require_extra
-from shotline.dev.kafka import ServiceError
 from shotline.dev.kafka_cluster import DevSecurity, KafkaCluster
 from shotline.dev.run import run
 from shotline.dev.s3 import S3Server
+from shotline.errors import ServiceError
 from shotline.settings import load_settings
 
 __all__ = ["app"]

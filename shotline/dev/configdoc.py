@@ -120,8 +120,8 @@ _NOTES = {
     "dedupe": "See [dedupe.md](dedupe.md).",
     "Billing, stage 1: tally": "See [billing.md](billing.md).",
     "Billing, stage 2: metrics": "The `metrics` processor and `shotline usage` read the same "
-    "values. `[processors.sections.metrics]` is read too and wins over `[metrics]`. "
-    "See [billing.md](billing.md).",
+    "values. `[processors.sections.metrics]` is deprecated: still read (and winning over "
+    "`[metrics]`), with a FutureWarning. See [billing.md](billing.md).",
     "Billing: the price table": "In the environment the whole table is one JSON object: "
     '`SHOTLINE_METRICS_PRICES=\'{"free_qps": 500, "qps_usd": "1.5"}\'`.',
     "enrich": "See [enrichment.md](enrichment.md).",

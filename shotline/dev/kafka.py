@@ -22,14 +22,11 @@ from schemas import KafkaSettings
 from shotline.dev.probe import kafka_serves_metadata
 from shotline.dev.process import BackgroundProcess
 from shotline.dev.settings import DevSettings
+from shotline.errors import ServiceError
 
-__all__ = ["KafkaNode", "ServiceError", "new_cluster_id"]
+__all__ = ["KafkaNode", "new_cluster_id"]
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "kafka"
-
-
-class ServiceError(RuntimeError):
-    """A local service could not be prepared or started; the message says what to do."""
 
 
 class KafkaNode:

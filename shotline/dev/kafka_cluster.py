@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Literal, cast
 
 from schemas import KafkaSettings
-from shotline.dev.kafka import KafkaNode, ServiceError, new_cluster_id
+from shotline.dev.kafka import KafkaNode, new_cluster_id
 from shotline.dev.kafka_tls import (
     CLIENT_USER,
     TlsMaterial,
@@ -27,6 +27,7 @@ from shotline.dev.kafka_tls import (
     scram_format_args,
 )
 from shotline.dev.settings import DevSettings
+from shotline.errors import ServiceError
 
 __all__ = ["DevSecurity", "KafkaCluster", "Shape"]
 

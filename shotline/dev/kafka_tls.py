@@ -17,7 +17,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from shotline.dev.kafka import ServiceError
+from shotline.errors import ServiceError
 
 __all__ = ["CLIENT_USER", "TlsMaterial", "ensure_tls"]
 

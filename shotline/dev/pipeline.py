@@ -20,12 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from shotline.dev.probe import http_answers
+from shotline.errors import PipelineError
 
-__all__ = ["Pipeline", "PipelineError", "Stage"]
-
-
-class PipelineError(RuntimeError):
-    """A stage did not start or died; the message names its log."""
+__all__ = ["Pipeline", "Stage"]
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from shotline.dev.kafka import ServiceError
+from shotline.errors import ServiceError
 
 __all__ = ["PrometheusServer"]
 

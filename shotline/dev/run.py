@@ -24,9 +24,9 @@ from rich.live import Live
 
 from schemas import KafkaSettings
 from shotline.console.auth import hash_password
-from shotline.dev.kafka import KafkaNode, ServiceError
+from shotline.dev.kafka import KafkaNode
 from shotline.dev.monitor import Monitor, render
-from shotline.dev.pipeline import Pipeline, PipelineError, Stage
+from shotline.dev.pipeline import Pipeline, Stage
 from shotline.dev.prometheus import PrometheusServer
 from shotline.dev.s3 import S3Server
 from shotline.dev.s3events import notify_bucket_to_queue
@@ -34,12 +34,12 @@ from shotline.dev.topology import (
     Layout,
     builtin_processors,
     console_stage,
-    has_verb,
     s3events_stage,
     shotline_argv,
     stages,
     write_config,
 )
+from shotline.errors import PipelineError, ServiceError
 from shotline.settings import load_settings
 from shotline.topics import ensure_topics
 
@@ -97,7 +97,7 @@ def start_pipeline(
     }
     pipeline = Pipeline(run_dir, env)
     processors = builtin_processors()
-    wanted = stages(layout, processors, ingest=has_verb("ingest"))
+    wanted = stages(layout, processors)
     queue = notify_bucket_to_queue(s3_endpoint, BUCKET, kafka.topic_prefix)  # the next port:
     wanted.insert(-1, s3events_stage(queue, layout, layout.processor_port(len(processors))))
     try:
@@ -127,12 +127,10 @@ def _prometheus(run_dir: Path, running: list[Stage], port: int) -> PrometheusSer
 
 def _start_console(
     pipeline: Pipeline, run_dir: Path, layout: Layout, running: list[Stage]
-) -> tuple[str, str] | None:
+) -> tuple[str, str]:
     """Start the review console with a demo reviewer of the demo project (a fresh random
     password each run, printed: it is a local demo) and every stage in its status panel.
-    Returns the login, or None when this installation has no console."""
-    if not has_verb("console"):
-        return None
+    Returns the login."""
     password = secrets.token_urlsafe(9)
     targets = "".join(
         f"{json.dumps(s.name)} = {json.dumps(s.metrics_url)}\n" for s in running if s.metrics_url
@@ -187,12 +185,9 @@ def _where_to_look(
         )
         asyncapi = f"http://{layout.host}:{layout.console_port}/asyncapi"
         console.print(f"  AsyncAPI   {asyncapi}  (served offline by the console)")
-    if has_verb("usage"):
-        config = run_dir / "shotline.toml"
-        usage = (
-            f"SHOTLINE_CONFIG={config} {' '.join(shotline_argv())} usage --project {layout.project}"
-        )
-        console.print(f"  bill       {usage}")
+    config = run_dir / "shotline.toml"
+    usage = f"SHOTLINE_CONFIG={config} {' '.join(shotline_argv())} usage --project {layout.project}"
+    console.print(f"  bill       {usage}")
     console.print("  Ctrl-C stops everything this run started")
 
 

@@ -10,10 +10,10 @@ import sys
 import time
 
 from schemas.extras import require_extra
-from shotline.dev.kafka import ServiceError
 from shotline.dev.probe import http_answers
 from shotline.dev.process import BackgroundProcess
 from shotline.dev.settings import DevSettings
+from shotline.errors import ServiceError
 
 __all__ = ["S3Server"]
 

@@ -16,7 +16,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from shotline.dev.kafka import ServiceError
+from shotline.errors import ServiceError
 
 __all__ = ["notify_bucket_to_queue"]
 

@@ -1,20 +1,20 @@
 """What the local pipeline consists of: which stages exist, their ports, their config.
 
-Stages are discovered, not listed by hand: ingest runs if the ``shotline ingest`` verb is
-registered, and every built-in processor runs, each in its own process with its own
-metrics port, in pipeline order. A new processor shows up here without a change.
+Every built-in processor runs, each in its own process with its own metrics port, in the
+order of ``processors.registry.BUILTINS`` (pipeline order), then ingest. A new processor is
+registered there, in one place, and shows up here, in ``process --list`` and on the
+AsyncAPI page without a change.
 """
 
 from __future__ import annotations
 
-import importlib
 import shutil
 import socket
 import sys
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from processors.registry import BUILTINS
 from shotline.dev.pipeline import Stage
 
 __all__ = [
@@ -22,14 +22,11 @@ __all__ = [
     "builtin_processors",
     "console_stage",
     "free_port_base",
-    "has_verb",
     "s3events_stage",
     "shotline_argv",
     "stages",
     "write_config",
 ]
-
-PIPELINE_ORDER = ("dedupe", "enrich", "tally", "metrics", "moderate")
 
 
 def shotline_argv() -> tuple[str, ...]:
@@ -43,30 +40,9 @@ def shotline_argv() -> tuple[str, ...]:
     return (sys.executable, "-c", "from shotline.cli import main; main()")
 
 
-def has_verb(name: str) -> bool:
-    """True if ``shotline <name>`` is a registered command."""
-    # Imported here: the CLI imports this module, so a top-level import would be circular.
-    import typer.main
-
-    from shotline.cli import app
-
-    group = typer.main.get_command(app)
-    return name in getattr(group, "commands", {})
-
-
 def builtin_processors() -> list[str]:
-    """Names of the built-in processors, in pipeline order (none if the runner is absent)."""
-    try:
-        registry = importlib.import_module("processors.registry")
-    except ModuleNotFoundError:
-        return []
-    names: Mapping[str, str] = getattr(registry, "BUILTINS", {})
-
-    def rank(name: str) -> tuple[int, str]:
-        order = PIPELINE_ORDER
-        return (order.index(name) if name in order else len(order), name)
-
-    return sorted(names, key=rank)
+    """Names of the built-in processors, in pipeline order (``BUILTINS``' order)."""
+    return list(BUILTINS)
 
 
 def free_port_base(count: int) -> int:
@@ -110,7 +86,7 @@ class Layout:
         return self.processor_base_port + index
 
 
-def stages(layout: Layout, processors: list[str], ingest: bool = True) -> list[Stage]:
+def stages(layout: Layout, processors: list[str]) -> list[Stage]:
     """Processors first (so consumers are up before records arrive), then ingest."""
     cmd = shotline_argv()
     out: list[Stage] = []
@@ -125,16 +101,15 @@ def stages(layout: Layout, processors: list[str], ingest: bool = True) -> list[S
                 metrics_url=f"{base}/metrics",
             )
         )
-    if ingest:
-        base = f"http://{layout.host}:{layout.ingest_port}"
-        out.append(
-            Stage(
-                name="ingest",
-                argv=(*cmd, "ingest", "--host", layout.host, "--port", str(layout.ingest_port)),
-                health_url=f"{base}/readyz",
-                metrics_url=f"{base}/metrics",
-            )
+    base = f"http://{layout.host}:{layout.ingest_port}"
+    out.append(
+        Stage(
+            name="ingest",
+            argv=(*cmd, "ingest", "--host", layout.host, "--port", str(layout.ingest_port)),
+            health_url=f"{base}/readyz",
+            metrics_url=f"{base}/metrics",
         )
+    )
     return out
 
 

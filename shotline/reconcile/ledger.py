@@ -25,16 +25,15 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
 
+from processors.errors import TopicReadError
 from processors.runner.dlq import read_dead_letters
-from processors.runner.errors import RetriableError
-from processors.runner.readback import read_range
+from processors.runner.readback import read_range, reader, topic_partitions
 from schemas import KafkaSettings, ObjectNameError
-from schemas.errors import ShotlineError
 from schemas.objectname import object_name_fields
+from shotline.errors import LedgerError
 
 __all__ = [
     "SLACK",
-    "LedgerError",
     "Outgoing",
     "find_seen",
     "missing_objects",
@@ -48,10 +47,6 @@ _JPG = b".jpg"
 Progress = Callable[[int, int], None]  # (records read so far, records to read)
 
 
-class LedgerError(ShotlineError):
-    """Kafka could not be read or written."""
-
-
 @dataclass(frozen=True, slots=True)
 class Outgoing:
     key: bytes
@@ -60,14 +55,7 @@ class Outgoing:
 
 
 def _consumer(kafka: KafkaSettings) -> AIOKafkaConsumer:
-    return AIOKafkaConsumer(
-        **kafka.client_kwargs(),
-        group_id=None,
-        enable_auto_commit=False,
-        isolation_level="read_committed",
-        max_partition_fetch_bytes=8 << 20,
-        fetch_max_bytes=64 << 20,
-    )
+    return reader(kafka, fetch_bytes=8 << 20, fetch_max_bytes=64 << 20)
 
 
 def _object_of(value: bytes | None) -> bytes | None:
@@ -92,9 +80,7 @@ async def find_seen(
     read = 0
     try:
         await consumer.start()
-        # aiokafka's public partitions_for_topic only knows subscribed topics
-        cluster = await consumer._client.fetch_all_metadata()
-        tps = [TopicPartition(topic, p) for p in sorted(cluster.partitions_for_topic(topic) or ())]
+        tps = [TopicPartition(topic, p) for p in (await topic_partitions(kafka, topic))[topic]]
         if not tps or not wanted:
             return seen, 0
         consumer.assign(tps)
@@ -145,7 +131,7 @@ async def missing_objects(
     whose screenshot time is in ``[since, until)``, each once, sorted."""
     try:
         letters = await read_dead_letters(kafka)
-    except RetriableError as exc:
+    except TopicReadError as exc:
         raise LedgerError(str(exc)) from exc
     found: dict[str, set[str]] = {project: set() for project in projects}
     for stored in letters:

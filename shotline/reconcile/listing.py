@@ -20,16 +20,12 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.utils import parse_timestamp
 
-from schemas.errors import ShotlineError
+from shotline.errors import ListingError
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-__all__ = ["Listed", "ListingError", "fast_timestamps", "list_objects"]
-
-
-class ListingError(ShotlineError):
-    """The bucket could not be listed (missing, access denied, endpoint down)."""
+__all__ = ["Listed", "fast_timestamps", "list_objects"]
 
 
 @dataclass(frozen=True, slots=True)

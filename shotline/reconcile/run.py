@@ -20,16 +20,10 @@ from typing import Any
 
 from processors.objectstore import s3_client
 from schemas import KafkaSettings, ProjectConfig
+from shotline.errors import LedgerError, ListingError
 from shotline.reconcile.callbacks import headers, reconciled_envelope
-from shotline.reconcile.ledger import (
-    LedgerError,
-    Outgoing,
-    find_seen,
-    missing_objects,
-    new_traceparent,
-    publish,
-)
-from shotline.reconcile.listing import ListingError, list_objects
+from shotline.reconcile.ledger import Outgoing, find_seen, missing_objects, new_traceparent, publish
+from shotline.reconcile.listing import list_objects
 from shotline.reconcile.metrics import ReconcileMetrics
 from shotline.reconcile.window import Skip, TimeRange, classify, day_prefixes
 

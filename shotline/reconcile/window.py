@@ -17,17 +17,13 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from schemas import ObjectNameError
-from schemas.errors import ShotlineError
 from schemas.objectname import object_name_fields
+from shotline.errors import TimeSyntaxError
 
-__all__ = ["Skip", "TimeRange", "TimeSyntaxError", "classify", "day_prefixes", "parse_time"]
+__all__ = ["Skip", "TimeRange", "classify", "day_prefixes", "parse_time"]
 
 _RELATIVE = re.compile(r"^-(\d+(?:\.\d+)?)([smhdw])$")
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
-
-
-class TimeSyntaxError(ShotlineError, ValueError):
-    """A time given on the command line is neither ISO 8601 nor relative like ``-2h``."""
 
 
 def parse_time(text: str, now: datetime) -> datetime:

@@ -1,12 +1,13 @@
 """The Agora simulator: uploads screenshots and delivers callbacks by Agora's rules."""
 
+from shotline.errors import UploadError
 from shotline.simulate.delivery import Attempt, Courier, Delivery
 from shotline.simulate.engine import Simulator
 from shotline.simulate.jpeg import jpeg_bytes
 from shotline.simulate.plan import Kind, Planner, Screenshot, channel_names
 from shotline.simulate.settings import FaultRates, SimulateSettings
 from shotline.simulate.stats import Stats
-from shotline.simulate.upload import ObjectStore, S3Store, UploadError
+from shotline.simulate.upload import ObjectStore, S3Store
 
 __all__ = [
     "Attempt",

@@ -21,11 +21,12 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.live import Live
 
+from shotline.errors import UploadError
 from shotline.simulate.delivery import Courier
 from shotline.simulate.engine import Simulator
 from shotline.simulate.settings import FaultRates, SimulateSettings
 from shotline.simulate.stats import Stats
-from shotline.simulate.upload import S3Store, UploadError
+from shotline.simulate.upload import S3Store
 
 __all__ = ["run", "simulate", "write_lines"]
 

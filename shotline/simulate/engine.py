@@ -13,13 +13,14 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
+from shotline.errors import UploadError
 from shotline.simulate.delivery import Courier, Delivery
 from shotline.simulate.jpeg import jpeg_bytes
 from shotline.simulate.plan import Kind, Planner, Screenshot
 from shotline.simulate.rate import Pacer
 from shotline.simulate.settings import SimulateSettings
 from shotline.simulate.stats import Stats
-from shotline.simulate.upload import ObjectStore, UploadError
+from shotline.simulate.upload import ObjectStore
 
 __all__ = ["Simulator"]
 

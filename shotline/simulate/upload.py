@@ -12,16 +12,12 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from schemas.errors import ShotlineError
+from shotline.errors import UploadError
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-__all__ = ["ObjectStore", "S3Store", "UploadError"]
-
-
-class UploadError(ShotlineError):
-    """The object store refused or failed an upload."""
+__all__ = ["ObjectStore", "S3Store"]
 
 
 class ObjectStore(Protocol):

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from processors.moderate.errors import ProviderRejected
+from processors.errors import ProviderRejected
 from schemas import ProjectConfig
 from schemas.moderation import ImageFacts, ModerationLabel
 

@@ -19,7 +19,7 @@ from email.utils import parsedate_to_datetime
 import httpx
 import orjson
 
-from processors.moderate.errors import ProviderRejected, ProviderRetriable
+from processors.errors import ProviderRejected, ProviderRetriable
 from processors.moderate.providers.base import ImageRequest, ImageSource, ProviderAnswer
 from processors.moderate.providers.presets import build_request, parse_labels
 from processors.moderate.settings import HttpProviderConfig

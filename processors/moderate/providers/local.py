@@ -16,7 +16,7 @@ import importlib.resources
 from collections.abc import Sequence
 from typing import Any
 
-from processors.moderate.errors import ProviderRejected
+from processors.errors import ProviderRejected
 from processors.moderate.providers.base import ImageRequest, ImageSource, ProviderAnswer
 from processors.moderate.settings import LocalProviderConfig
 from schemas.errors import ShotlineError

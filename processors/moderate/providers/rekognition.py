@@ -18,7 +18,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, ReadTimeoutError
 
-from processors.moderate.errors import ProviderRejected, ProviderRetriable
+from processors.errors import ProviderRejected, ProviderRetriable
 from processors.moderate.providers.base import ImageRequest, ImageSource, ProviderAnswer
 from processors.moderate.settings import RekognitionProviderConfig
 from schemas.moderation import ModerationLabel

@@ -30,7 +30,7 @@ from schemas import KafkaSettings
 from tests.e2e.oracle import count_ids, envelope_id, screenshot_id
 from tests.integration.cluster.devcluster import DevCluster
 from tests.integration.ingest.conftest import ADDR, KEY, IngestProcess, free_port, write_config
-from tests.integration.processors.streams import spawn, stop
+from tests.integration.processors.runner.streams import spawn, stop
 
 pytestmark = [
     pytest.mark.kafka,

@@ -20,6 +20,7 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 from prometheus_client import CollectorRegistry
 
+from examples.plugin_example.flagger import Flagger
 from processors.dedupe.logic import normalise
 from processors.runner import Context
 from processors.runner.metrics import RunnerMetrics
@@ -31,8 +32,13 @@ from tests.callbacks_factory import envelope
 from tests.integration.cluster.devcluster import DevCluster
 from tests.integration.ingest.conftest import IngestProcess, end_offsets, free_port, write_config
 from tests.integration.ingest.test_ingest_process import post_many
-from tests.integration.processors.streams import produce, read_all, spawn, stop, wait_for_count
-from tests.plugin_example.flagger import Flagger
+from tests.integration.processors.runner.streams import (
+    produce,
+    read_all,
+    spawn,
+    stop,
+    wait_for_count,
+)
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 
@@ -113,7 +119,7 @@ async def test_ingest_dedupe_plugin_and_cli_work_on_the_secured_listener(
     assert {r.json()["via"] for r in answers} == {"kafka"}  # published, not spooled
 
     log = tmp_path / "process.log"
-    proc = spawn(kafka, ["process", "dedupe", "tests.plugin_example.flagger:processor",
+    proc = spawn(kafka, ["process", "dedupe", "examples.plugin_example.flagger:processor",
                          "--port", "0"], env, log)  # fmt: skip
     try:
         shots = await wait_for_count(kafka, kafka.topics.screenshots, COUNT, timeout_s=90)

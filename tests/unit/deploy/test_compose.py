@@ -18,6 +18,8 @@ from processors.registry import BUILTINS
 from schemas import Topics
 from tests.unit.deploy.conftest import NOT_YET_REGISTERED, REPO, tool
 
+pytestmark = pytest.mark.debian  # Debian's docker-compose and promtool
+
 COMPOSE = REPO / "deploy" / "compose"
 FILES = [COMPOSE / "compose.yaml", COMPOSE / "compose.cluster.yaml"]
 

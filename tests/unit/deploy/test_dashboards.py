@@ -68,6 +68,7 @@ def test_alert_rules_name_only_exported_metrics(exported: set[str]) -> None:
     assert named - PROMETHEUS_OWN <= exported, sorted(named - PROMETHEUS_OWN - exported)
 
 
+@pytest.mark.debian
 @pytest.mark.parametrize("path", DASHBOARDS, ids=lambda p: p.name)
 def test_dashboard_promql_parses(path: Path, tmp_path: Path) -> None:
     """promtool parses each expression, as a recording rule of a throwaway rule file."""

@@ -1,0 +1,1 @@
+"""Runnable examples: a complete third-party processor (``plugin_example``)."""

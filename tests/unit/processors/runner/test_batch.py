@@ -1,0 +1,148 @@
+"""One partition batch through the runner's pure path: validation, retries, poison isolation."""
+
+from __future__ import annotations
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from processors.errors import Backpressure, FatalError, RetriableError
+from processors.runner.batch import BatchOutcome, process_batch
+from processors.runner.codec import Raw
+from processors.runner.contract import Batch, Emit, HandleResult
+from processors.runner.hooks import find_hooks
+from processors.runner.metrics import RunnerMetrics
+from processors.runner.settings import RunnerSettings
+from schemas import DeadLetterRecord
+from tests.unit.processors.runner.items import Item, ItemEcho
+
+FAST = RunnerSettings(retry_attempts=3, retry_initial_s=0.001, retry_max_s=0.002)
+
+
+class Doubler(ItemEcho):
+    """Emits 2n for each item; ``poison`` values raise ``error`` whenever they are handled."""
+
+    name = "doubler"
+
+    def __init__(self, poison: set[int], error: type[Exception] = RetriableError) -> None:
+        self.poison = poison
+        self.error = error
+        self.calls = 0
+
+    async def handle(self, batch: Batch[Item]) -> HandleResult:
+        self.calls += 1
+        if any(r.value.n in self.poison for r in batch):
+            raise self.error("downstream said no")
+        return HandleResult(
+            emits=[Emit(topic="out", key=r.key, value=Item(n=2 * r.value.n)) for r in batch]
+        )
+
+
+def raws(*values: bytes) -> list[Raw]:
+    return [Raw("in", 2, 10 + i, f"k{i}".encode(), v) for i, v in enumerate(values)]
+
+
+async def run(proc: Doubler, records: list[Raw]) -> tuple[BatchOutcome, RunnerMetrics]:
+    metrics = RunnerMetrics(CollectorRegistry())
+    return await process_batch(proc, records, "dlq", FAST, metrics, find_hooks(proc)), metrics
+
+
+async def test_invalid_value_is_dead_lettered_with_its_source_and_never_handled() -> None:
+    proc = Doubler(poison=set())
+    outcome, metrics = await run(proc, raws(b'{"n": 1}', b'{"n": "x"}', b"\xff\xfe"))
+    assert [o.value for o in outcome.output[:1]] == [b'{"n":2}']
+    letters = [DeadLetterRecord.model_validate_json(o.value) for o in outcome.output[1:]]
+    assert [(d.source_offset, d.error_type, d.attempts) for d in letters] == [
+        (11, "ValidationError", 1),
+        (12, "ValidationError", 1),
+    ]
+    assert letters[0].error.startswith("invalid Item: n:")
+    assert letters[1].value_bytes() == b"\xff\xfe"  # not UTF-8: kept as base64
+    assert letters[1].value_base64 is not None
+    assert outcome.dead_by_reason == {"invalid": 2}
+    assert all(o.topic == "dlq" and o.key is not None for o in outcome.output[1:])
+    assert metrics.failed.labels("doubler", "retriable")._value.get() == 0
+
+
+async def test_retriable_poison_is_isolated_and_the_rest_of_the_batch_is_emitted() -> None:
+    proc = Doubler(poison={2})
+    outcome, metrics = await run(proc, raws(b'{"n": 1}', b'{"n": 2}', b'{"n": 3}'))
+    emitted = [o.value for o in outcome.output if o.topic == "out"]
+    assert emitted == [b'{"n":2}', b'{"n":6}']
+    (letter,) = [DeadLetterRecord.model_validate_json(o.value) for o in outcome.output[2:]]
+    assert (letter.source_offset, letter.attempts, letter.retriable) == (11, 4, True)
+    assert letter.error == "RetriableError: downstream said no"
+    assert proc.calls == 3 + 3  # three batch attempts, then each record alone
+    assert metrics.failed.labels("doubler", "retriable")._value.get() == 4
+
+
+async def test_unexpected_error_skips_the_backoff_and_dead_letters_as_unexpected() -> None:
+    proc = Doubler(poison={1}, error=KeyError)
+    outcome, _ = await run(proc, raws(b'{"n": 1}', b'{"n": 5}'))
+    assert proc.calls == 1 + 2
+    assert [o.value for o in outcome.output if o.topic == "out"] == [b'{"n":10}']
+    assert outcome.dead_by_reason == {"unexpected": 1}
+    letter = DeadLetterRecord.model_validate_json(outcome.output[-1].value)
+    assert (letter.retriable, letter.error_type, letter.attempts) == (False, "Unexpected", 2)
+
+
+async def test_fatal_error_stops_processing() -> None:
+    proc = Doubler(poison={1}, error=FatalError)
+    with pytest.raises(FatalError):
+        await run(proc, raws(b'{"n": 1}'))
+
+
+async def test_a_long_batch_keeps_offset_order_and_dead_letters_last() -> None:
+    size = 128
+
+    proc = Doubler(poison={size + 1}, error=ValueError)
+    values = [b'{"n": %d}' % n for n in range(2 * size + 5)]
+    values[3] = b"not json"
+    outcome, _ = await run(proc, raws(*values))
+    expected = [b'{"n":%d}' % (2 * n) for n in range(2 * size + 5) if n not in (3, size + 1)]
+    assert [o.value for o in outcome.output[: outcome.emitted]] == expected
+    letters = [DeadLetterRecord.model_validate_json(o.value) for o in outcome.output[-2:]]
+    assert [d.source_offset for d in letters] == [10 + 3, 10 + size + 1]
+    assert outcome.handled == 2 * size + 5 - 2
+    assert outcome.dead_by_reason == {"invalid": 1, "unexpected": 1}
+
+
+async def test_a_partition_batch_reaches_handle_in_one_call() -> None:
+    proc = Doubler(poison=set())  # processors may aggregate per call (billing's tally)
+    outcome, _ = await run(proc, raws(*[b'{"n": %d}' % n for n in range(1000)]))
+    assert proc.calls == 1
+    assert outcome.emitted == 1000
+
+
+class Quota(Backpressure):
+    def __init__(self, message: str) -> None:
+        super().__init__(2.0, "quota")
+
+
+class Throttled(Doubler):
+    """Backpressure when ``n`` is in ``poison`` and handled alone; other batches with
+    poison raise RetriableError (so the isolation pass runs)."""
+
+    async def handle(self, batch: Batch[Item]) -> HandleResult:
+        if len(batch) == 1 and batch[0].value.n in self.poison:
+            self.calls += 1
+            raise Backpressure(3.0, "quota")
+        return await super().handle(batch)
+
+
+async def test_backpressure_is_no_attempt_and_dead_letters_nothing() -> None:
+    proc = Doubler(poison={1}, error=Quota)
+    metrics = RunnerMetrics(CollectorRegistry())
+    with pytest.raises(Backpressure):
+        await process_batch(
+            proc, raws(b'{"n": 1}', b'{"n": 2}'), "dlq", FAST, metrics, find_hooks(proc)
+        )
+    assert proc.calls == 1, "not retried"
+    assert metrics.failed.labels("doubler", "retriable")._value.get() == 0
+    assert metrics.failed.labels("doubler", "unexpected")._value.get() == 0
+
+
+async def test_backpressure_while_isolating_records_stops_the_batch_too() -> None:
+    proc = Throttled(poison={1})
+    with pytest.raises(Backpressure):
+        await run(proc, raws(b'{"n": 1}', b'{"n": 2}'))
+    assert proc.calls == 3 + 1, "three batch attempts, then the first record alone"
