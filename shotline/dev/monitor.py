@@ -94,6 +94,18 @@ def _bill_notes(samples: Samples) -> list[str]:
     return notes
 
 
+def _emitted(samples: Samples) -> float | None:
+    """Records a stage wrote. enrich also emits from its own tasks (an event arriving after
+    its screenshot, a HeadObject answer), outside the runner's count: its enriched total is
+    its output."""
+    enriched = samples.total("shotline_enrich_enriched_total")
+    return (
+        enriched
+        if enriched is not None
+        else samples.total("shotline_processor_records_emitted_total")
+    )
+
+
 def _enrich_notes(samples: Samples) -> list[str]:
     """enrich's join: facts from events vs HeadObject, waiting, and missing objects."""
     enriched = samples.total("shotline_enrich_enriched_total")
@@ -186,7 +198,7 @@ class Monitor:
         if own_dead is not None:
             dead = (dead or 0.0) + own_dead
         notes = []
-        emitted = samples.total("shotline_processor_records_emitted_total")
+        emitted = _emitted(samples)
         if emitted is not None:
             notes.append(f"emitted {_fmt(emitted)}")
         duplicates = samples.total("shotline_dedupe_duplicates_total")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shotline.dev.monitor import Samples, _enrich_notes
+from shotline.dev.monitor import Samples, _emitted, _enrich_notes
 
 
 def test_enrich_notes_sum_projects_by_source_and_show_pending_and_missing() -> None:
@@ -20,3 +20,17 @@ def test_enrich_notes_sum_projects_by_source_and_show_pending_and_missing() -> N
 
 def test_other_stages_get_no_enrich_notes() -> None:
     assert _enrich_notes(Samples((("shotline_processor_records_processed_total", {}, 5.0),))) == []
+
+
+def test_enrich_output_counts_what_its_own_tasks_emitted_too() -> None:
+    runner_only = ("shotline_processor_records_emitted_total", {"processor": "enrich"}, 4.0)
+    samples = Samples(
+        (
+            runner_only,
+            ("shotline_enrich_enriched_total", {"project": "a", "source": "event"}, 9.0),
+            ("shotline_enrich_enriched_total", {"project": "a", "source": "head"}, 1.0),
+        )
+    )
+    assert _emitted(samples) == 10.0
+    assert _emitted(Samples((runner_only,))) == 4.0
+    assert _emitted(Samples()) is None
