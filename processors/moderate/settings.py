@@ -104,7 +104,7 @@ class LocalProviderConfig(QuotaConfig):
     )
     rate_per_s: float = Field(default=1000.0, gt=0)
     burst: int = Field(default=64, ge=1)
-    concurrency: int = Field(default=1, ge=1, description="Batches classified at once.")
+    concurrency: int = Field(default=2, ge=1, description="Batches classified at once.")
     timeout_s: float = Field(default=60.0, gt=0)
     batch_size: int = Field(default=4, ge=1, description="Images per model run.")
     threads: int = Field(default=1, ge=1, description="onnxruntime intra-op threads.")
