@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import subprocess
 import sys
 import tempfile
@@ -34,7 +35,11 @@ from aiokafka.errors import KafkaError
 
 from schemas import KafkaSettings
 from shotline.bench.model import Measurement
+from shotline.bench.procs import tree_cpu_s
+from shotline.dev.kafka_cluster import KafkaCluster
 from shotline.dev.run import start_pipeline
+from shotline.dev.s3 import S3Server
+from shotline.dev.settings import DevSettings
 from shotline.dev.topology import Layout, free_port_base, shotline_argv
 from shotline.settings import load_settings
 from shotline.topics import ensure_topics
@@ -59,9 +64,12 @@ async def noop_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     await send({"type": "http.response.body", "body": b'{"ok":true}'})
 
 
-def _simulate(url: str, rate: float, seconds: float, out: Path) -> tuple[list[str], float, int]:
+def _simulate(
+    url: str, rate: float, seconds: float, out: Path
+) -> tuple[list[str], float, int, float]:
     """Run ``SENDERS`` simulator processes at ``rate`` in total; return the acknowledged
-    requestIds, the rate they really sent at, and how many Agora would have lost."""
+    requestIds, the rate they really sent at, how many Agora would have lost, and the
+    senders' own CPU seconds."""
     procs, files = [], []
     for index in range(SENDERS):
         acked, stats = out / f"acked-{index}.txt", out / f"stats-{index}.json"
@@ -75,13 +83,16 @@ def _simulate(url: str, rate: float, seconds: float, out: Path) -> tuple[list[st
         files.append((acked, stats))
     ids: list[str] = []
     sent, lost = 0.0, 0
+    sender_cpu = 0.0
     for proc, (acked, stats) in zip(procs, files, strict=True):
-        proc.wait(seconds + 60)
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        sender_cpu += usage.ru_utime + usage.ru_stime
         ids += acked.read_text().split()
         snap = orjson.loads(stats.read_bytes())
         sent += float(snap["planned"]) / float(snap["elapsed_s"])
         lost += int(snap["lost"])
-    return ids, sent, lost
+    return ids, sent, lost, sender_cpu
 
 
 def _baseline(seconds: float, work: Path) -> float:
@@ -93,7 +104,7 @@ def _baseline(seconds: float, work: Path) -> float:
     server = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         time.sleep(1.5)
-        _, sent, _ = _simulate(f"http://127.0.0.1:{port}/x", 1e6, seconds, work)
+        _, sent, _, _ = _simulate(f"http://127.0.0.1:{port}/x", 1e6, seconds, work)
         return sent
     finally:
         server.terminate()
@@ -123,17 +134,36 @@ async def _watch(kafka: KafkaSettings, arrivals: dict[str, float], ready: asynci
         await consumer.stop()
 
 
-async def _ramp(kafka: KafkaSettings, url: str, budget_s: float, work: Path) -> dict[str, str]:
+def _cpu(pids: dict[str, int]) -> dict[str, float]:
+    return {name: tree_cpu_s(pid) for name, pid in pids.items()}
+
+
+def _shares(before: dict[str, float], after: dict[str, float], wall_s: float) -> str:
+    """Each process's CPU over a step, in % of one core, busiest first."""
+    used = {name: (after[name] - before[name]) / wall_s * 100 for name in before}
+    return ", ".join(
+        f"{name} {pct:.0f}%" for name, pct in sorted(used.items(), key=lambda x: -x[1])
+    )
+
+
+async def _ramp(
+    kafka: KafkaSettings, url: str, budget_s: float, work: Path, pids: dict[str, int]
+) -> dict[str, str]:
     arrivals: dict[str, float] = {}
     ready = asyncio.Event()
     watcher = asyncio.create_task(_watch(kafka, arrivals, ready))
     await ready.wait()
-    best, best_p99, notes = 0.0, float("nan"), []
+    best, best_p99, best_cpu, notes = 0.0, float("nan"), "", []
     step_s = max(5.0, budget_s / 2)  # short steps are at the mercy of one GC pause or stall
 
     async def step(rate: float) -> bool:
-        nonlocal best, best_p99
-        acked, achieved, lost = await asyncio.to_thread(_simulate, url, rate, step_s, work)
+        nonlocal best, best_p99, best_cpu
+        cpu_before, started = _cpu(pids), time.monotonic()
+        acked, achieved, lost, sender_cpu = await asyncio.to_thread(
+            _simulate, url, rate, step_s, work
+        )
+        cpu_after = _cpu(pids) | {"simulator": sender_cpu}
+        shares = _shares(cpu_before | {"simulator": 0.0}, cpu_after, time.monotonic() - started)
         await asyncio.sleep(LAG_S + 0.5)  # anything later than this is late anyway
         delays = sorted(arrivals.get(rid, float("inf")) for rid in acked)
         on_time = sum(d <= LAG_S for d in delays)
@@ -148,7 +178,9 @@ async def _ramp(kafka: KafkaSettings, url: str, budget_s: float, work: Path) -> 
         verdict = "ok" if ok else "fail: " + ", ".join(reasons)
         notes.append(f"{rate:.0f}/s {verdict} (sent {achieved:.0f}/s, p99 {p99:.2f} s)")
         if ok and achieved > best:
-            best, best_p99 = achieved, p99
+            best, best_p99, best_cpu = achieved, p99, shares
+        if not ok:
+            notes[-1] += f" [CPU: {shares}]"
         return ok
 
     try:
@@ -165,7 +197,12 @@ async def _ramp(kafka: KafkaSettings, url: str, budget_s: float, work: Path) -> 
         watcher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await watcher
-    return {"best": f"{best}", "p99": f"{best_p99:.3f}", "steps": ", ".join(notes)}
+    return {
+        "best": f"{best}",
+        "p99": f"{best_p99:.3f}",
+        "cpu": best_cpu,
+        "steps": ", ".join(notes),
+    }
 
 
 async def _drop_topics(kafka: KafkaSettings) -> None:
@@ -182,6 +219,15 @@ async def _drop_topics(kafka: KafkaSettings) -> None:
         await admin.close()
 
 
+def _service_pids(dev: DevSettings) -> dict[str, int]:
+    """The local Kafka nodes' and S3 server's pids (``shotline dev up``): their CPU counts
+    too (enrich's HeadObject calls land on the S3 server)."""
+    nodes = KafkaCluster(dev).status()["nodes"]
+    pids = {f"kafka node {n['id']}": int(n["pid"]) for n in nodes if n["pid"]}
+    s3 = S3Server(dev).process.pid()
+    return pids | ({"s3 server": s3} if s3 else {})
+
+
 def measure(duration_s: float) -> Measurement:
     """Sustainable end-to-end rate (lag ≤ 1 s) against the generator's ceiling."""
     root = load_settings()
@@ -195,7 +241,9 @@ def measure(duration_s: float) -> Measurement:
         pipeline, _ = start_pipeline(work / "run", kafka, layout, s3)
         try:
             with pipeline:
-                result = asyncio.run(_ramp(kafka, layout.callback_url, duration_s, work))
+                pids = {name: proc.pid for name, proc in pipeline.procs.items()}
+                pids |= _service_pids(root.dev)
+                result = asyncio.run(_ramp(kafka, layout.callback_url, duration_s, work, pids))
         finally:
             asyncio.run(_drop_topics(kafka))
     return Measurement(
@@ -204,5 +252,9 @@ def measure(duration_s: float) -> Measurement:
         value=float(result["best"]),
         baseline=baseline,
         baseline_name="simulator vs no-op receiver",
-        extra={"p99 lag": f"{result['p99']} s", "steps": result["steps"]},
+        extra={
+            "p99 lag": f"{result['p99']} s",
+            "CPU per process at the best rate (% of one core)": (result["cpu"]),
+            "steps": result["steps"],
+        },
     )

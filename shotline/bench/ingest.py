@@ -32,6 +32,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from ingest.settings import IngestSettings
 from schemas import KafkaSettings, checksum
 from shotline.bench.model import Measurement
+from shotline.bench.procs import tree_cpu_s, tree_rss_mib
 from shotline.settings import load_settings
 from shotline.topics import ensure_topics
 
@@ -86,52 +87,17 @@ def _write_bodies(path: Path, count: int) -> None:
     path.write_bytes(b"\n".join(lines) + b"\n")
 
 
-def _tree(pid: int) -> dict[int, list[str]]:
-    """``/proc/<pid>/stat`` fields (after the command name) of ``pid`` and its live
-    descendants (uvicorn workers)."""
-    children: dict[int, list[int]] = {}
-    stats: dict[int, list[str]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            stats[int(entry.name)] = fields
-            children.setdefault(int(fields[1]), []).append(int(entry.name))
-    tree: dict[int, list[str]] = {}
-    todo = [pid]
-    while todo:
-        current = todo.pop()
-        if current in stats:
-            tree[current] = stats[current]
-        todo.extend(children.get(current, []))
-    return tree
-
-
-def _tree_cpu_s(pid: int) -> float:
-    """User + system seconds of ``pid`` and its live descendants."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    return sum((int(f[11]) + int(f[12])) / ticks for f in _tree(pid).values())
-
-
-def _tree_rss_mib(pid: int) -> float:
-    """Resident memory of ``pid`` and its live descendants, MiB."""
-    pages = sum(int(f[21]) for f in _tree(pid).values())
-    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
-
-
 def _wrk(url: str, bodies: Path, duration_s: float, server_pid: int) -> Run:
     argv = [
         "wrk", f"-t{WRK_THREADS}", f"-c{WRK_CONNECTIONS}", f"-d{max(1, round(duration_s))}s",
         "--timeout", "5s", "-s", str(ROOT / "bench" / "callbacks.lua"), url,
         "--", str(bodies), f"/v1/callbacks/{KEY}",
     ]  # fmt: skip
-    cpu_before = _tree_cpu_s(server_pid)
+    cpu_before = tree_cpu_s(server_pid)
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
-    cpu_after = _tree_cpu_s(server_pid)
+    cpu_after = tree_cpu_s(server_pid)
     assert proc.stdout is not None
     out = proc.stdout.read().decode()
     line = next((x for x in out.splitlines() if x.startswith("BENCH ")), None)
@@ -163,7 +129,7 @@ def _bench_one(
                 time.sleep(0.2)
         _wrk(url, bodies, min(3.0, duration_s), proc.pid)  # warm-up
         run = dataclasses.replace(
-            _wrk(url, bodies, duration_s, proc.pid), rss_mib=_tree_rss_mib(proc.pid)
+            _wrk(url, bodies, duration_s, proc.pid), rss_mib=tree_rss_mib(proc.pid)
         )
     finally:
         proc.terminate()
