@@ -16,6 +16,7 @@ import ssl
 from aiokafka.conn import create_conn
 from aiokafka.errors import (
     IllegalSaslStateError,
+    KafkaConnectionError,
     KafkaError,
     SaslAuthenticationFailed,
     UnsupportedSaslMechanismError,
@@ -49,11 +50,40 @@ async def _probe(kafka: KafkaSettings, timeout_s: float) -> None:
                 f"refused by {address}: {exc} (check kafka.sasl_username/sasl_password)"
             ) from None
         except (OSError, KafkaError, TimeoutError) as exc:
+            if isinstance(exc, KafkaConnectionError) and "ssl_context" in kwargs:
+                await _client_certificate_refused(host, int(port), kwargs["ssl_context"])
             last = f"{address}: {type(exc).__name__} {exc}".strip()
             continue
         conn.close()
         return
     raise KafkaUnreachable(f"no Kafka broker answers at {kafka.bootstrap} ({last})")
+
+
+async def _client_certificate_refused(host: str, port: int, context: ssl.SSLContext) -> None:
+    """A broker that requires client certificates (mutual TLS) finishes the handshake, then
+    refuses ours with a TLS alert and closes: aiokafka sees only a closed connection. Listen
+    for that alert; raise ``KafkaAuthError`` naming it, else return (the broker is busy or
+    going away, not refusing us)."""
+    try:
+        reader, writer = await asyncio.wait_for(
+            asyncio.open_connection(host, port, ssl=context, server_hostname=host), 5
+        )
+    except ssl.SSLError:
+        return  # a handshake failure the caller's own connection would have named
+    except (OSError, TimeoutError):
+        return
+    try:
+        await asyncio.wait_for(reader.read(1), 2)  # a broker that accepts us waits for a request
+    except ssl.SSLError as exc:
+        raise KafkaAuthError(
+            f"TLS with {host}:{port}: the broker refused our client certificate "
+            f"({exc.reason or exc}; check kafka.ssl_cert_file and kafka.ssl_key_file: the broker "
+            "requires a certificate signed by a CA it trusts)"
+        ) from None
+    except (OSError, TimeoutError):
+        pass
+    finally:
+        writer.close()
 
 
 def check_kafka(kafka: KafkaSettings, timeout_s: float = 10.0) -> None:

@@ -141,6 +141,8 @@ class KafkaCluster:
                 "sasl_username": CLIENT_USER,
                 "sasl_password": tls.client_password,
             }
+        if shape.security == "ssl":  # the SSL listener requires a client certificate
+            extra = {"ssl_cert_file": tls.client_cert, "ssl_key_file": tls.client_key}
         return KafkaSettings(
             bootstrap=bootstrap,
             security_protocol=shape.protocol,
@@ -183,6 +185,9 @@ class KafkaCluster:
         lines.append(f"SHOTLINE_KAFKA_SECURITY_PROTOCOL={kafka.security_protocol}")
         if kafka.ssl_ca_file:
             lines.append(f"SHOTLINE_KAFKA_SSL_CA_FILE={kafka.ssl_ca_file}")
+        if kafka.ssl_cert_file and kafka.ssl_key_file:
+            lines.append(f"SHOTLINE_KAFKA_SSL_CERT_FILE={kafka.ssl_cert_file}")
+            lines.append(f"SHOTLINE_KAFKA_SSL_KEY_FILE={kafka.ssl_key_file}")
         if kafka.sasl_mechanism and kafka.sasl_password:
             lines += [
                 f"SHOTLINE_KAFKA_SASL_MECHANISM={kafka.sasl_mechanism}",

@@ -3,7 +3,8 @@
 Generated once per dev home with ``openssl`` under ``<home>/tls`` (mode 700, files 600) and
 reused until ``dev down --purge``: a CA, a broker key and certificate for ``localhost``
 (DNS name only, so connecting by ``127.0.0.1`` is a genuine hostname mismatch), the broker's
-PKCS#12 keystore, and random passwords for the keystore and the SCRAM-SHA-512 users
+PKCS#12 keystore, a client key and certificate (``CN=shotline``: the ``SSL`` listener asks
+every client for one, mutual TLS), and random passwords for the keystore and the SCRAM-SHA-512 users
 ``broker`` (inter-broker) and ``shotline`` (clients). Nothing here is ever committed or
 printed: clients read ``<home>/run/kafka-client.env`` (mode 600).
 """
@@ -41,6 +42,14 @@ class TlsMaterial:
     def keystore(self) -> Path:
         return self.folder / "broker.p12"
 
+    @property
+    def client_cert(self) -> Path:
+        return self.folder / "client.pem"
+
+    @property
+    def client_key(self) -> Path:
+        return self.folder / "client.key"
+
 
 def _openssl(*args: str) -> None:
     result = subprocess.run(["openssl", *args], capture_output=True, text=True, check=False)
@@ -65,6 +74,17 @@ def _generate(folder: Path, keystore_password: str) -> None:
         "x509", "-req", "-in", str(csr), "-CA", str(ca_pem), "-CAkey", str(ca_key),
         "-CAcreateserial", "-days", _DAYS, "-extfile", str(ext), "-out", str(pem),
     )  # fmt: skip
+    client_ext = folder / "client.ext"
+    client_ext.write_text("extendedKeyUsage=clientAuth\n")
+    _openssl(
+        "req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={CLIENT_USER}",
+        "-keyout", str(folder / "client.key"), "-out", str(folder / "client.csr"),
+    )  # fmt: skip
+    _openssl(
+        "x509", "-req", "-in", str(folder / "client.csr"), "-CA", str(ca_pem), "-CAkey",
+        str(ca_key), "-CAcreateserial", "-days", _DAYS, "-extfile", str(client_ext),
+        "-out", str(folder / "client.pem"),
+    )  # fmt: skip
     _openssl(
         "pkcs12", "-export", "-in", str(pem), "-inkey", str(key), "-name", "broker",
         "-out", str(folder / "broker.p12"), "-passout", f"pass:{keystore_password}",
@@ -75,7 +95,7 @@ def ensure_tls(home: Path) -> TlsMaterial:
     """The dev home's TLS material and passwords, generated on first use."""
     folder = home / "tls"
     secrets_file = folder / "secrets.json"
-    if not secrets_file.exists():
+    if not secrets_file.exists() or not (folder / "client.pem").exists():
         if shutil.which("openssl") is None:
             raise ServiceError("openssl is not on PATH; it makes the local TLS certificates")
         shutil.rmtree(folder, ignore_errors=True)
@@ -111,7 +131,8 @@ def listener_properties(security: str, tls: TlsMaterial) -> str:
         f"ssl.key.password={tls.keystore_password}",
         "ssl.truststore.type=PEM",
         f"ssl.truststore.location={tls.ca_file}",
-        "ssl.client.auth=none",
+        # mutual TLS on the SSL listener; SASL_SSL authenticates clients by SCRAM instead
+        f"ssl.client.auth={'required' if security == 'SSL' else 'none'}",
     ]
     if security == "SASL_SSL":
         jaas = (

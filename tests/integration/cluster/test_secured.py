@@ -183,13 +183,31 @@ def bad_settings(cluster: DevCluster) -> dict[str, dict[str, str]]:
     }
     if cluster.security == "sasl_ssl":
         cases["wrong password"] = {"SHOTLINE_KAFKA_SASL_PASSWORD": "not-the-password"}
+    if cluster.security == "ssl":  # the SSL listener requires a client certificate (mTLS)
+        cert, key = rogue_client_certificate(cluster.home / "rogue")
+        cases["client certificate from another CA"] = {
+            "SHOTLINE_KAFKA_SSL_CERT_FILE": str(cert),
+            "SHOTLINE_KAFKA_SSL_KEY_FILE": str(key),
+        }
     return cases
+
+
+def rogue_client_certificate(folder: Path) -> tuple[Path, Path]:
+    """A self-signed client certificate and key: valid TLS, but no CA the broker trusts."""
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    if not cert.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        argv = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                "-subj", "/CN=rogue", "-keyout", str(key), "-out", str(cert)]  # fmt: skip
+        subprocess.run(argv, check=True, capture_output=True)
+    return cert, key
 
 
 EXPECTED = {
     "untrusted CA": "unable to get local issuer certificate",
     "wrong hostname": "certificate is not valid for '127.0.0.1'",
     "wrong password": "SASL SCRAM-SHA-512 login as shotline refused",
+    "client certificate from another CA": "the broker refused our client certificate",
 }
 
 
