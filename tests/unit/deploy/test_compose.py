@@ -91,6 +91,20 @@ def test_every_processor_runs_as_a_service(single: dict[str, Any]) -> None:
         assert after == "service_completed_successfully"
 
 
+def test_the_console_runs_once_with_options_the_cli_knows(single: dict[str, Any]) -> None:
+    from typer.testing import CliRunner
+
+    from shotline.cli import app
+
+    console = single["services"]["console"]
+    assert console["command"][0] == "console"
+    assert console.get("deploy", {}).get("replicas", 1) == 1  # sessions live in memory
+    # every option of the compose command is one `shotline console` accepts
+    help_text = CliRunner().invoke(app, ["console", "--help"], terminal_width=200).output
+    for option in (part for part in console["command"] if part.startswith("--")):
+        assert option in help_text, option
+
+
 def test_kafka_is_the_pinned_version_with_replication_for_transactions(
     single: dict[str, Any], cluster: dict[str, Any]
 ) -> None:
@@ -132,6 +146,8 @@ def test_prometheus_scrapes_every_shotline_service_and_loads_the_rules(
             assert f"{name}:{command[command.index('--port') + 1]}" in targets
         if command[:1] == ["ingest"]:
             assert f"{name}:{command[command.index('--port') + 1]}" in targets
+        if command[:1] == ["console"]:
+            assert f"{name}:{command[command.index('--metrics-port') + 1]}" in targets
     # promtool resolves rule_files relative to the config, as the mounts lay them out
     shutil.copy(COMPOSE / "prometheus.yml", tmp_path / "prometheus.yml")
     shutil.copytree(REPO / "deploy" / "prometheus" / "rules", tmp_path / "rules")
