@@ -104,6 +104,8 @@ def exactly_once_consumer(
         auto_offset_reset="earliest",
         isolation_level="read_committed",
         max_partition_fetch_bytes=4 << 20,
+        fetch_min_bytes=settings.fetch_min_bytes,
+        fetch_max_wait_ms=settings.fetch_max_wait_ms,
         # A restore in on_assign (dedupe: up to a window of output) runs between polls and
         # inside the rebalance; both limits must outlast it.
         max_poll_interval_ms=settings.max_poll_interval_ms,

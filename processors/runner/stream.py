@@ -98,6 +98,8 @@ class StreamEngine:
             batch=True,
             max_records=settings.batch_max_records,
             batch_timeout_ms=settings.poll_timeout_ms,
+            fetch_min_bytes=settings.fetch_min_bytes,
+            fetch_max_wait_ms=settings.fetch_max_wait_ms,
             auto_offset_reset="earliest",
             isolation_level="read_committed",
             ack_policy=AckPolicy.MANUAL,
