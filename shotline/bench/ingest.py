@@ -16,7 +16,6 @@ import asyncio
 import dataclasses
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -33,6 +32,7 @@ from ingest.settings import IngestSettings
 from schemas import KafkaSettings, checksum
 from shotline.bench.model import Measurement
 from shotline.bench.procs import tree_cpu_s, tree_rss_mib
+from shotline.dev.topology import free_port
 from shotline.settings import load_settings
 from shotline.topics import ensure_topics
 
@@ -139,12 +139,6 @@ def _bench_one(
     return run
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 async def _delete_topics(kafka: KafkaSettings, names: list[str]) -> None:
     admin = AIOKafkaAdminClient(**kafka.client_kwargs())
     await admin.start()
@@ -180,7 +174,7 @@ def _baseline(
     name: str, module: str, kafka: KafkaSettings, work: Path, duration_s: float, workers: int
 ) -> Run:
     uvicorn = [sys.executable, "-m", "uvicorn", "--loop", "uvloop", "--http", "httptools"]
-    port = _free_port()
+    port = free_port()
     return _bench_one(
         name,
         [*uvicorn, "--port", str(port), "--workers", str(workers), "--log-level", "warning",
@@ -205,7 +199,7 @@ def _all(
         _write_bodies(bodies, 2000)
         config = work / "shotline.toml"
         config.write_text(f'[projects.{KEY}]\ncallback_addr = "{ADDR}"\n')
-        s_port = _free_port()
+        s_port = free_port()
         minimal = _baseline("minimal", "minimal_app", kafka_m, work, duration_s, workers)
         baseline = _baseline("pydantic", "baseline_app", kafka_b, work, duration_s, workers)
         shotline = _bench_one(

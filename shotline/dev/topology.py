@@ -8,6 +8,7 @@ AsyncAPI page without a change.
 
 from __future__ import annotations
 
+import random
 import shutil
 import socket
 import sys
@@ -21,6 +22,7 @@ __all__ = [
     "Layout",
     "builtin_processors",
     "console_stage",
+    "free_port",
     "free_port_base",
     "s3events_stage",
     "shotline_argv",
@@ -45,14 +47,22 @@ def builtin_processors() -> list[str]:
     return list(BUILTINS)
 
 
+def _ephemeral_low(path: Path = Path("/proc/sys/net/ipv4/ip_local_port_range")) -> int:
+    """The lowest port the kernel hands out to outgoing connections (32768 if unknown)."""
+    try:
+        return int(path.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port_base(count: int) -> int:
-    """A port p such that p .. p+count-1 are all free on loopback right now."""
-    for _ in range(100):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            base: int = probe.getsockname()[1]
-        if base + count > 65535:
-            continue
+    """A port p such that p .. p+count-1 are all free on loopback right now.
+
+    Chosen below the kernel's ephemeral range: a port from inside it can be taken by any
+    outgoing connection (a Kafka client, say) between this probe and the server's bind."""
+    high = _ephemeral_low() - count
+    for _ in range(200):
+        base = random.randrange(10_000, max(10_001, high))
         socks: list[socket.socket] = []
         try:
             for port in range(base, base + count):
@@ -66,6 +76,11 @@ def free_port_base(count: int) -> int:
             for sock in socks:
                 sock.close()
     raise OSError(f"no {count} consecutive free ports on loopback")
+
+
+def free_port() -> int:
+    """One free port on loopback, outside the ephemeral range (see ``free_port_base``)."""
+    return free_port_base(1)
 
 
 @dataclass(frozen=True)

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import json
 import os
-import random
-import socket
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 from schemas import KafkaSettings
+from shotline.dev import topology
 from shotline.dev.kafka_cluster import read_client_env
 from shotline.dev.settings import DevSettings
 
@@ -21,22 +20,9 @@ SHOTLINE = str(Path(sys.executable).with_name("shotline"))
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def _free(port: int) -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
 def free_port_base(brokers: int) -> int:
     """A base port such that base + 0..2*brokers-1 (client and controller ports) are free."""
-    for _ in range(200):
-        base = random.randrange(20_000, 40_000, 2)
-        if all(_free(base + i) for i in range(2 * brokers)):
-            return base
-    raise RuntimeError("no free port range")
+    return topology.free_port_base(2 * brokers)
 
 
 class DevCluster:

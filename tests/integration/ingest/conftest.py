@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from schemas import KafkaSettings
+from shotline.dev.topology import free_port as free_port  # re-exported for the tests
 
 ADDR = "https://hooks.example.com/v1/callbacks/itest"
 KEY = "itest-0f3c9a"
@@ -69,12 +69,6 @@ def request_id(record: Any) -> str:
     """The requestId of a record of shotline.callbacks.v1 (keyed by object name)."""
     rid: str = orjson.loads(record.value)["callback"]["requestId"]
     return rid
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def write_config(path: Path, **project: Any) -> Path:

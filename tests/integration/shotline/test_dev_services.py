@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,15 +18,10 @@ from schemas import KafkaSettings, TopicSpec
 from shotline.dev.kafka import KafkaNode
 from shotline.dev.probe import kafka_serves_metadata
 from shotline.dev.settings import DevSettings
+from shotline.dev.topology import free_port
 from shotline.topics import ensure_topics
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture

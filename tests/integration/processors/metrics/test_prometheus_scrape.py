@@ -5,7 +5,6 @@ records; every Grafana dashboard query is accepted by the same server."""
 from __future__ import annotations
 
 import json
-import socket
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,6 +13,7 @@ import pytest
 
 from schemas import KafkaSettings
 from shotline.dev.prometheus import PrometheusServer
+from shotline.dev.topology import free_port
 from tests.integration.processors.metrics.feed import burst, publish, steady
 from tests.integration.processors.runner.streams import spawn, stop
 from tests.paths import ROOT
@@ -22,13 +22,6 @@ pytestmark = [pytest.mark.kafka, pytest.mark.prometheus, pytest.mark.slow]
 
 DASHBOARD = ROOT / "deploy/grafana/dashboards/shotline-billing.json"
 MARCH = int(datetime(2026, 3, 10, 12, tzinfo=UTC).timestamp())
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def settle(prom: PrometheusServer, promql: str, expected: float, timeout_s: float = 60.0) -> float:

@@ -8,7 +8,6 @@ with a body that is not JSON, for the first N attempts of each requestId or for 
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
 import time
 from collections import Counter
@@ -21,6 +20,7 @@ import uvicorn
 from pydantic import ValidationError
 
 from schemas import AgoraCallback, checksum, checksum_matches
+from shotline.dev.topology import free_port
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -92,13 +92,6 @@ class Receiver:
             }
         )
         await send({"type": "http.response.body", "body": body})
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class ReceiverServer:
