@@ -287,3 +287,33 @@ def test_configmap_settings_reach_the_settings_model(
         actual = getattr(getattr(settings, unit), field)
         assert str(actual) == value or actual == type(actual)(value), name
     assert len(known) >= 5
+
+
+def test_the_console_runs_once_and_is_scraped(rendered: list[Manifest]) -> None:
+    """Sessions live in the console's memory: exactly one replica, never two during an
+    upgrade; its options are ones `shotline console` knows; a PodMonitor scrapes its port."""
+    from typer.testing import CliRunner
+
+    from shotline.cli import app
+
+    (console,) = [
+        m for m in of_kind(rendered, "Deployment") if m["metadata"]["name"].endswith("-console")
+    ]
+    assert console["spec"]["replicas"] == 1
+    assert console["spec"]["strategy"]["type"] == "Recreate"
+    (container,) = _containers(console)
+    args = container["args"]
+    assert args[0] == "console"
+    help_text = CliRunner().invoke(app, ["console", "--help"], terminal_width=200).output
+    for option in (a for a in args if a.startswith("--")):
+        assert option in help_text, option
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    assert ports["metrics"] == int(args[args.index("--metrics-port") + 1])
+    assert ports["http"] == int(args[args.index("--port") + 1])
+    labels = console["spec"]["template"]["metadata"]["labels"]
+    monitors = [
+        m
+        for m in of_kind(rendered, "PodMonitor")
+        if m["spec"]["selector"]["matchLabels"].items() <= labels.items()
+    ]
+    assert [e["port"] for m in monitors for e in m["spec"]["podMetricsEndpoints"]] == ["metrics"]
