@@ -78,15 +78,17 @@ class Sessions:
         self._by_digest[_digest(token)] = session
         return token, session
 
-    def get(self, token: str | None) -> Session | None:
-        """The live session of ``token`` (its idle timer restarts), or None."""
+    def get(self, token: str | None, touch: bool = True) -> Session | None:
+        """The live session of ``token``, or None. A request by the reviewer restarts its
+        idle timer (``touch``); a check the page makes by itself (the live stream) does not."""
         if not token:
             return None
         session = self._by_digest.get(_digest(token))
         now = time.time()
         if session is None or session.expires < now:
             return None
-        session.expires = now + self.ttl_s
+        if touch:
+            session.expires = now + self.ttl_s
         return session
 
     def end(self, token: str | None) -> None:

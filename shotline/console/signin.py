@@ -67,10 +67,11 @@ class Gate:
         return Caller(session, self.cookie(COOKIE, token))
 
     def still_valid(self, request: Request, session: Session) -> bool:
-        """Whether ``session`` is still the request's (it was not signed out)."""
+        """Whether ``session`` is still the request's (not signed out, not idle too long).
+        Asked by the live stream every few seconds, so it must not count as activity."""
         if self.settings.auth == "proxy":
             return True
-        return self.sessions.get(request.cookies.get(COOKIE)) is session
+        return self.sessions.get(request.cookies.get(COOKIE), touch=False) is session
 
     @staticmethod
     def stranger(request: Request) -> Response:

@@ -43,3 +43,16 @@ def test_the_limiter_counts_failures_per_address_and_per_name() -> None:
     assert limiter.retry_after("10.0.0.1", "bob") > 0  # the address waits
     assert limiter.retry_after("10.0.0.2", "alice") > 0  # the name waits
     assert limiter.retry_after("10.0.0.2", "bob") == 0
+
+
+def test_only_the_reviewers_own_requests_keep_a_session_alive() -> None:
+    sessions = Sessions(ttl_s=60)
+    token, session = sessions.create("alice", frozenset({"a"}))
+    session.expires -= 30  # idle for half the TTL
+    before = session.expires
+    assert sessions.get(token, touch=False) is session  # the live stream's check
+    assert session.expires == before
+    assert sessions.get(token) is session  # a request by the reviewer
+    assert session.expires > before
+    session.expires -= 61  # idle past the TTL
+    assert sessions.get(token, touch=False) is None
