@@ -20,7 +20,7 @@
                ├── DecisionRefused    a decision cannot be recorded: HTTP status + JSON code
                ├── BodyTooLarge       a request body over the console's limit: 413
                ├── PublishFailed      Kafka did not acknowledge a decision in time: 503
-               └── ThumbnailMissing   the store has no such object, or did not answer: 404
+               └── ThumbnailMissing   the store has no such object, or did not answer: 502
 
 The contracts' errors (``KafkaConfigError``, ``MissingExtraError``, ``TimestampError``,
 ``ObjectNameError``) are drawn in ``schemas.errors``; the ingest's in ``ingest.errors``; the

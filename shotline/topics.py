@@ -32,14 +32,11 @@ async def ensure_topics(kafka: KafkaSettings, specs: list[TopicSpec]) -> list[st
             topic = NewTopic(
                 spec.name, spec.partitions, spec.replication, topic_configs=spec.config
             )
-            try:
-                response = await admin.create_topics([topic])
-            except TopicAlreadyExistsError:
-                continue  # another process created it between list and create
+            response = await admin.create_topics([topic])
             # The broker answers per topic: an error code, not an exception.
             for name, code, *message in response.topic_errors:
                 if code == TopicAlreadyExistsError.errno:
-                    continue  # created meanwhile, or not yet in the metadata we listed
+                    continue  # another process created it meanwhile, or our listing was stale
                 if code:
                     detail = message[0] if message and message[0] else for_code(code).__name__
                     raise TopicsError(f"cannot create topic {name}: {detail}")

@@ -18,6 +18,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 
+from processors.runner.readback import reader, topic_partitions
 from schemas import HEADER_PROJECT, EnrichedScreenshot, KafkaSettings
 from schemas.decision import ReviewDecision
 from schemas.errors import ShotlineError
@@ -40,26 +41,15 @@ class Feed:
         self._consumer: AIOKafkaConsumer | None = None
 
     async def start(self) -> None:
-        consumer = AIOKafkaConsumer(
-            **self._kafka.client_kwargs(),
-            group_id=None,
-            enable_auto_commit=False,
-            isolation_level="read_committed",
-            auto_offset_reset="earliest",
-        )
+        found = await topic_partitions(self._kafka, *self._topics)
+        missing = [topic for topic in self._topics if not found[topic]]
+        if missing:
+            raise ShotlineError(f"topic {missing[0]} does not exist: run `shotline topics create`")
+        tps = [TopicPartition(topic, p) for topic in self._topics for p in found[topic]]
+        consumer = reader(self._kafka)
         await consumer.start()
         self._consumer = consumer
         try:
-            tps = []
-            # aiokafka's public partitions_for_topic only knows subscribed topics
-            cluster = await consumer._client.fetch_all_metadata()
-            for topic in self._topics:
-                found = cluster.partitions_for_topic(topic) or set()
-                if not found:
-                    raise ShotlineError(
-                        f"topic {topic} does not exist: run `shotline topics create`"
-                    )
-                tps += [TopicPartition(topic, p) for p in sorted(found)]
             consumer.assign(tps)
             since_ms = int((datetime.now(UTC) - self._queue.window).timestamp() * 1000)
             timed = [tp for tp in tps if tp.topic != self._topics[2]]

@@ -165,9 +165,6 @@ class ReviewQueue:
         decisions = sorted(self._decisions.get(rid, []), key=lambda d: d.decided_at)
         return list(self._verdicts.get(rid, [])), decisions
 
-    def facts(self, rid: str) -> Facts | None:
-        return self._facts.get(rid)
-
     # -- change notification -------------------------------------------------------------
     def _bump(self) -> None:
         self.version += 1
