@@ -23,6 +23,7 @@ from processors.errors import Backpressure, FatalError, SinkError
 from processors.runner.batch import BatchOutcome, count_committed, process_batch, report_commit
 from processors.runner.contract import Context, Processor
 from processors.runner.health import EngineState
+from processors.runner.hold import publish_backoff_s
 from processors.runner.hooks import find_hooks
 from processors.runner.metrics import RunnerMetrics
 from processors.runner.ownership import Ownership
@@ -211,7 +212,7 @@ class Engine:
         )  # fmt: skip
         if not isinstance(failure, SinkError):
             self.park(failure)
-        backoff_s = min(30.0, 0.5 * 2**state.failures)
+        backoff_s = publish_backoff_s(state.failures)
         await self._own.reset(self.consumer, partition, self.clock() + backoff_s)
         return False
 

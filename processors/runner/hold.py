@@ -24,7 +24,13 @@ from aiokafka import TopicPartition
 
 from processors.runner.metrics import RunnerMetrics
 
-__all__ = ["Holds", "PausingConsumer"]
+__all__ = ["Holds", "PausingConsumer", "publish_backoff_s"]
+
+
+def publish_backoff_s(failures: int) -> float:
+    """How long a partition waits after its ``failures``-th publish failure in a row:
+    1 s, doubling, at most 30 s (both engines)."""
+    return min(30.0, 0.5 * 2.0**failures)
 
 
 class PausingConsumer(Protocol):

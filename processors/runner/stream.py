@@ -32,7 +32,7 @@ from processors.faststream_security import broker_security
 from processors.runner.batch import BatchOutcome, count_committed, process_batch, report_commit
 from processors.runner.contract import Context, Processor
 from processors.runner.health import EngineState
-from processors.runner.hold import Holds, PausingConsumer
+from processors.runner.hold import Holds, PausingConsumer, publish_backoff_s
 from processors.runner.hooks import find_hooks
 from processors.runner.metrics import RunnerMetrics
 from processors.runner.rebalance import RebalanceListener
@@ -189,7 +189,7 @@ class StreamEngine:
                 "processor %s: partition %d not published (%d in a row): %s",
                 self.name, partition, failures, exc,
             )  # fmt: skip
-            backoff_s = min(30.0, 0.5 * 2 ** (failures - 1))
+            backoff_s = publish_backoff_s(failures)
             self.holds.hold(consumer, partition, raws[0].offset, backoff_s, "publish")
             report_commit(self.hooks, partition, raws, committed=False)
             return None
@@ -245,6 +245,7 @@ class StreamEngine:
             self._owned -= mine
             for partition in mine:
                 self.metrics.lag.remove(self.name, str(partition))
+                self._publish_failures.pop(partition, None)  # the next owner starts afresh
             if mine:
                 await self.processor.on_revoke(mine)
             self.metrics.assigned.labels(self.name).set(len(self._owned))
