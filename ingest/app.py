@@ -146,6 +146,8 @@ class IngestApp:
             await _answer(send, 503, b'{"status":"error","error":"unavailable","retry":true}')
         else:
             self._ok.inc()
+            if accepted.time_source != "timestamp":  # rare: docs/decisions/0008
+                self._metrics.unreadable_timestamps.labels(time_source=accepted.time_source).inc()
             body = orjson.dumps({"status": "ok", "requestId": accepted.request_id, "via": via})
             await _answer(send, 200, body)
         self._latency.observe(time.perf_counter() - start)

@@ -4,12 +4,20 @@ Pure except for the clock: the HTTP layer has already matched the project and ch
 body size, source address and content type. Exactly one pydantic validation per request;
 the envelope embeds the callback as received (orjson-parsed dict), which validates back
 into ``CallbackEnvelope``.
+
+An integer field (``code``, ``timestamp``) written with a zero fraction or an exponent
+(``200.0``, ``2e2``) is the integer to JSON Schema, and ingest takes it as that integer: such a
+body is read a second time with the standard library's parser and ``Decimal`` numbers, so a
+17-digit ``20190611073246070.0`` keeps every digit (orjson's float would round it), and the
+record carries the integer. Only that rare body pays for the second parse.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -23,12 +31,41 @@ from schemas import (
     ChecksumMode,
     ChecksumStatus,
     ProjectConfig,
+    TimeSource,
     checksum,
     checksum_matches,
 )
 from schemas.identity import callback_key
 
-__all__ = ["Accepted", "CallbackVerifier", "Rejection"]
+__all__ = ["Accepted", "CallbackVerifier", "Rejection", "integral_numbers"]
+
+INTEGER_FIELDS = ("code", "timestamp")
+# The callback's integers are at most 64 bits (orjson's and the record's range); a Decimal
+# is turned into an int only within it, so "1e999999999" never becomes a huge int.
+_INT_MIN, _INT_MAX = -(2**63), 2**64 - 1
+
+
+def integral_numbers(body: bytes, raw: dict[str, Any]) -> None:
+    """Put the exact integer in ``raw`` (orjson's parse of ``body``) for each integer field
+    orjson read as a float with a zero fraction: ``200.0`` → ``200``. Others stay floats, which
+    the model refuses (``200.5``, or beyond 64 bits)."""
+    try:
+        exact = json.loads(body, parse_float=Decimal)
+    except (ValueError, RecursionError):  # orjson read it: only the stdlib's own limits
+        return
+    if not isinstance(exact, dict):
+        return
+    for field in INTEGER_FIELDS:
+        value = exact.get(field)
+        if (
+            type(raw.get(field)) is float
+            and isinstance(value, Decimal)
+            and value.is_finite()
+            and value.adjusted() < 20  # fewer than 21 digits before the point
+            and value == value.to_integral_value()
+            and _INT_MIN <= (number := int(value)) <= _INT_MAX
+        ):
+            raw[field] = number
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +89,7 @@ class Accepted:
     request_id: str
     record: OutRecord
     checksum_status: ChecksumStatus
+    time_source: TimeSource = "timestamp"  # else the timestamp was unreadable (ADR 0008)
 
 
 class CallbackVerifier:
@@ -79,6 +117,8 @@ class CallbackVerifier:
             return Rejection(400, "malformed_json", "the body is not valid UTF-8 JSON")
         if not isinstance(raw, dict):
             return Rejection(400, "not_an_object", "the body must be a JSON object")
+        if type(raw.get("code")) is float or type(raw.get("timestamp")) is float:
+            integral_numbers(body, raw)  # rare: 200.0 is the integer 200
         try:
             callback = AgoraCallback.model_validate(raw)
         except ValidationError as exc:
@@ -87,8 +127,9 @@ class CallbackVerifier:
                 422, "schema", "the callback does not match the schema", {"errors": errors}
             )
         received_at = now or datetime.now(UTC)
+        event_time, time_source = callback.screenshot_time(received_at)
         if self._window is not None:
-            skew = abs((received_at - callback.event_time).total_seconds())
+            skew = abs((received_at - event_time).total_seconds())
             if skew > self._window:
                 return Rejection(
                     422,
@@ -112,7 +153,7 @@ class CallbackVerifier:
             orjson.dumps(envelope),
             (self._project_header, (HEADER_TRACEPARENT, traceparent)),
         )
-        return Accepted(callback.requestId, record, status)
+        return Accepted(callback.requestId, record, status, time_source)
 
     def _checksum_status(self, callback: AgoraCallback) -> ChecksumStatus | None:
         """OK, MISMATCH (accepted in ``log`` mode), SKIPPED, or None to reject."""

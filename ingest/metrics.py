@@ -40,6 +40,13 @@ class IngestMetrics:
             ["mode"],
             registry=r,
         )
+        self.unreadable_timestamps = Counter(
+            "shotline_ingest_unreadable_timestamps_total",
+            "Callbacks accepted whose 17-digit timestamp is not a real time, by where their "
+            "time came from instead (object, received).",
+            ["time_source"],
+            registry=r,
+        )
         self.request_latency = LoopHistogram(
             "shotline_ingest_request_duration_seconds",
             "Time from request start to response for the callback route.",

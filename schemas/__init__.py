@@ -1,6 +1,6 @@
 """Pure contracts shared by every shotline unit: no I/O, no framework imports."""
 
-from schemas.callback import AgoraCallback, CallbackParam
+from schemas.callback import AgoraCallback, CallbackParam, TimeSource
 from schemas.checksum import (
     DEFAULT_CHECKSUM_TEMPLATE,
     checksum,
@@ -17,11 +17,17 @@ from schemas.envelope import (
     ChecksumStatus,
     headers_as_text,
 )
-from schemas.errors import KafkaConfigError, ObjectNameError, ShotlineError, TimestampError
+from schemas.errors import (
+    KafkaConfigError,
+    ObjectNameError,
+    ShotlineError,
+    TimestampError,
+    UnreadableTimestampError,
+)
 from schemas.kafka import KafkaSettings
 from schemas.objectname import ObjectName, parse_object_name
 from schemas.screenshot import Consistency, ScreenshotRecord
-from schemas.timestamps import compact_utc, parse_compact_utc, to_utc
+from schemas.timestamps import compact_utc, parse_compact_utc, stated_time, to_utc
 from schemas.topics import Topics, TopicSpec
 
 __all__ = [
@@ -44,15 +50,18 @@ __all__ = [
     "S3ObjectFacts",
     "ScreenshotRecord",
     "ShotlineError",
+    "TimeSource",
     "TimestampError",
     "TopicSpec",
     "Topics",
+    "UnreadableTimestampError",
     "checksum",
     "checksum_matches",
     "compact_utc",
     "headers_as_text",
     "parse_compact_utc",
     "parse_object_name",
+    "stated_time",
     "to_utc",
     "validate_template",
 ]

@@ -1,21 +1,40 @@
 """The Agora screenshot-upload callback, as its senders really send it.
 
 Fields follow the seeds' table. ``timestamp`` accepts Unix milliseconds or the 17-digit
-``yyyyMMddHHmmssSSS`` form (the docs' own example); both normalise to ``event_time``.
-Unknown extra fields are kept, so a record re-serialises to what was received.
+``yyyyMMddHHmmssSSS`` form (the docs' own example); both normalise to ``stated_time``. Any 17
+digits are accepted, even when they are not a real time (Agora took and bills that
+screenshot): the screenshot's time is then the ``<utc>`` of the object name, else the time
+ingest received the callback (``screenshot_time``; docs/decisions/0008). Unknown extra fields
+are kept, so a record re-serialises to what was received.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator
 
-from schemas.errors import TimestampError
-from schemas.timestamps import to_utc
+from schemas.errors import ObjectNameError, TimestampError
+from schemas.objectname import object_name_fields
+from schemas.timestamps import stated_time, to_utc
 
-__all__ = ["AgoraCallback", "CallbackParam"]
+__all__ = ["AgoraCallback", "CallbackParam", "TimeSource", "fallback_time"]
+
+TimeSource = Literal["timestamp", "object", "received"]
+"""Where a screenshot's time came from: its ``timestamp``; the ``<utc>`` of its object name
+(the timestamp is 17 digits that are not a real time); ingest's receive time (neither)."""
+
+
+def fallback_time(
+    object_utc: datetime | None, received_at: datetime
+) -> tuple[datetime, TimeSource]:
+    """The screenshot time of a callback whose timestamp states none: the object name's
+    ``<utc>`` if it has one, else the receive time to the whole millisecond."""
+    if object_utc is not None:
+        return object_utc, "object"
+    return received_at.replace(microsecond=received_at.microsecond // 1000 * 1000), "received"
+
 
 NonEmpty = Annotated[StrictStr, Field(min_length=1, max_length=4096)]
 
@@ -48,14 +67,34 @@ class AgoraCallback(BaseModel):
     @classmethod
     def _timestamp_is_ms_or_compact(cls, value: int | str) -> int | str:
         try:
-            to_utc(value)
+            stated_time(value)
         except TimestampError as exc:
             raise ValueError(str(exc)) from exc
         return value
 
     @property
+    def stated_time(self) -> datetime | None:
+        """The time ``timestamp`` states (aware UTC), or ``None`` if its 17 digits are not a
+        real time."""
+        return stated_time(self.timestamp)
+
+    def screenshot_time(self, received_at: datetime) -> tuple[datetime, TimeSource]:
+        """The screenshot's time and where it came from: the timestamp, else the object
+        name's ``<utc>``, else ``received_at`` (see ``fallback_time``)."""
+        stated = stated_time(self.timestamp)
+        if stated is not None:
+            return stated, "timestamp"
+        try:
+            object_utc: datetime | None = object_name_fields(self.object)["utc"]
+        except ObjectNameError:
+            object_utc = None
+        return fallback_time(object_utc, received_at)
+
+    @property
     def event_time(self) -> datetime:
-        """The screenshot time as an aware UTC datetime."""
+        """The time ``timestamp`` states, as an aware UTC datetime. Raises
+        ``UnreadableTimestampError`` when its 17 digits are not a real time: a caller that
+        must always have a time uses ``screenshot_time``."""
         return to_utc(self.timestamp)
 
     def as_received(self) -> dict[str, Any]:

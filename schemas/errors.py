@@ -7,6 +7,7 @@ The contracts' own branch (each package draws its own in its ``errors`` module:
      ├── KafkaConfigError     the Kafka connection settings cannot work
      ├── MissingExtraError    a feature needs an optional extra that is not installed
      ├── TimestampError       (also ValueError) not Unix ms nor 17-digit yyyyMMddHHmmssSSS
+     │    └── UnreadableTimestampError  17 digits that are not a real UTC time (accepted)
      └── ObjectNameError      (also ValueError) not Agora's object-name convention
 
 Errors that callers (and pydantic validators) catch as ``ValueError`` subclass both.
@@ -20,6 +21,7 @@ __all__ = [
     "ObjectNameError",
     "ShotlineError",
     "TimestampError",
+    "UnreadableTimestampError",
 ]
 
 
@@ -37,6 +39,13 @@ class MissingExtraError(ShotlineError):
 
 class TimestampError(ShotlineError, ValueError):
     """The value is neither Unix milliseconds nor a 17-digit ``yyyyMMddHHmmssSSS`` time."""
+
+
+class UnreadableTimestampError(TimestampError):
+    """The 17 digits are not a real ``yyyyMMddHHmmssSSS`` UTC time (month 13, 30 February).
+
+    A callback carrying one is still accepted: its screenshot time comes from elsewhere
+    (``schemas.callback.fallback_time``)."""
 
 
 class ObjectNameError(ShotlineError, ValueError):

@@ -2,8 +2,9 @@
 screenshot's identity, ``schemas.identity``).
 
 One record per screenshot, exactly once: the callback as received plus what dedupe derived
-from it — the UTC event time, the parsed object name (or why it did not parse) and whether
-the object name agrees with ``channelName``, ``userId`` and ``timestamp``.
+from it — the UTC event time and where it came from (``time_source``), the parsed object name
+(or why it did not parse) and whether the object name agrees with ``channelName``, ``userId``
+and ``timestamp``.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from schemas.callback import AgoraCallback
+from schemas.callback import AgoraCallback, TimeSource
 from schemas.envelope import ChecksumStatus, Source
 from schemas.objectname import ObjectName
 
@@ -23,9 +24,10 @@ __all__ = ["Consistency", "ScreenshotRecord"]
 class Consistency(BaseModel):
     """Whether the object name agrees with the callback's fields.
 
-    Each flag is ``None`` when the object name did not parse (nothing to compare).
-    ``time_skew_ms`` is object-name time minus ``timestamp``; ``time_matches`` holds when its
-    magnitude is within the dedupe processor's configured tolerance.
+    Each flag is ``None`` when the object name did not parse (nothing to compare), and the two
+    time flags also when the timestamp states no real time (``time_source`` is not
+    ``"timestamp"``). ``time_skew_ms`` is object-name time minus ``timestamp``; ``time_matches``
+    holds when its magnitude is within the dedupe processor's configured tolerance.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -56,3 +58,7 @@ class ScreenshotRecord(BaseModel):
     checksum_status: ChecksumStatus
     callback: AgoraCallback
     source: Source = "agora"  # the envelope's: "reconciler" for a screenshot found by listing
+    # Where event_time came from: the callback's timestamp; the object name's <utc> when the
+    # timestamp's 17 digits are not a real time; else the envelope's received_at. Records
+    # written before the field existed had a readable timestamp, hence the default.
+    time_source: TimeSource = "timestamp"

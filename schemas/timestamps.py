@@ -3,16 +3,25 @@
 Agora's field table says ``timestamp`` is Unix milliseconds; the docs' own example carries a
 17-digit ``yyyyMMddHHmmssSSS`` value (the same form as the ``utc`` part of the object name).
 Both forms are accepted and normalised to an aware UTC ``datetime``; anything else is
-rejected with a message that says what was expected.
+rejected with a message that says what was expected. Any 17 digits are accepted (Agora took and
+bills that screenshot): when they are not a real UTC time, ``stated_time`` gives ``None`` and
+the callback's time comes from elsewhere (``schemas.callback.fallback_time``).
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from schemas.errors import TimestampError
+from schemas.errors import TimestampError, UnreadableTimestampError
 
-__all__ = ["TimestampError", "compact_utc", "parse_compact_utc", "to_utc"]
+__all__ = [
+    "TimestampError",
+    "UnreadableTimestampError",
+    "compact_utc",
+    "parse_compact_utc",
+    "stated_time",
+    "to_utc",
+]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _from_timestamp = datetime.fromtimestamp
@@ -48,7 +57,9 @@ def to_utc(value: int | str) -> datetime:
     """Normalise a callback ``timestamp`` (Unix ms or 17-digit compact form) to UTC.
 
     Strings of digits are accepted because some senders quote numbers; booleans, floats,
-    negative numbers, Unix seconds and other lengths are rejected.
+    negative numbers, Unix seconds and other lengths are rejected. 17 digits that are not a
+    real time raise ``UnreadableTimestampError`` (a ``TimestampError``): the callback is
+    accepted all the same, see ``stated_time``.
     """
     if type(value) is int and _MIN_MS <= value < _MAX_MS:
         # The common case, once per record: the general path below gives the same result
@@ -69,7 +80,10 @@ def to_utc(value: int | str) -> datetime:
     else:
         raise TimestampError(f"timestamp must be an integer, got {type(value).__name__}")
     if len(text) == 17:
-        return parse_compact_utc(text)
+        try:
+            return parse_compact_utc(text)
+        except TimestampError as exc:
+            raise UnreadableTimestampError(str(exc)) from exc
     millis = int(text)
     if _MIN_MS <= millis < _MAX_MS:
         return _EPOCH + timedelta(milliseconds=millis)
@@ -78,3 +92,13 @@ def to_utc(value: int | str) -> datetime:
         f"timestamp {text} is neither Unix milliseconds (2000..2200) nor 17-digit "
         f"yyyyMMddHHmmssSSS{hint}"
     )
+
+
+def stated_time(value: int | str) -> datetime | None:
+    """The time a callback ``timestamp`` states, or ``None`` when it is 17 digits that are
+    not a real UTC time (an accepted callback: its time is taken from elsewhere). Raises
+    ``TimestampError`` for what is refused (``to_utc``'s rules)."""
+    try:
+        return to_utc(value)
+    except UnreadableTimestampError:
+        return None

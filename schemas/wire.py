@@ -8,7 +8,9 @@ the model, which decides and says why. So the twin changes speed, never outcomes
 * a field the model does not declare (a sender's extra, which the model keeps) → ``None``;
 * ``received_at`` with more than 6 fractional digits (msgspec rounds, pydantic truncates)
   → ``None``;
-* a ``timestamp`` that is neither Unix milliseconds nor 17 digits → ``None``;
+* a ``timestamp`` that is neither Unix milliseconds nor a real 17-digit time → ``None`` (the
+  model refuses the first; it accepts 17 digits that are not a time, and dedupe then takes
+  the time from the object name or the receive time);
 * whatever msgspec refuses → ``None``, even where the model is laxer (a date-only
   ``received_at``, a datetime given as Unix seconds).
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 import enum
 import time
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any, Final
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
@@ -231,7 +232,8 @@ class DedupeProcessor(BaseProcessor[CallbackEnvelope]):
             if wire is not None:  # the common case: schemas.wire vouches for the model
                 envelope = wire.envelope
                 callback: AgoraCallback | WireCallback = envelope.callback
-                received_at, event_time, dumps = wire.received_at, wire.event_time, encode
+                event_time: datetime | None = wire.event_time
+                received_at, dumps = wire.received_at, encode
             else:  # the model decides: sender extras, unusual forms, invalid records
                 try:
                     model = _validate_envelope(data)
@@ -239,7 +241,9 @@ class DedupeProcessor(BaseProcessor[CallbackEnvelope]):
                     invalid.append((raw, describe_invalid(CallbackEnvelope, exc)))
                     continue
                 envelope, callback = model, model.callback
-                received_at, event_time = model.received_at, model.callback.event_time
+                # stated_time is None for 17 digits that are not a time: record_fields
+                # then takes the object name's time or received_at
+                received_at, event_time = model.received_at, model.callback.stated_time
                 dumps = to_json
             request_id, object_name = callback.requestId, callback.object
             raw_key = raw.key

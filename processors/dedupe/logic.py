@@ -2,7 +2,9 @@
 
 The object name is parsed (a name that does not follow Agora's convention is not an error:
 the record carries ``object=None`` and ``object_error``), and compared with the callback's
-``channelName``, ``userId`` and ``timestamp``.
+``channelName``, ``userId`` and ``timestamp``. A timestamp whose 17 digits are not a real
+time gives the record the object name's ``<utc>``, else the receive time
+(``schemas.callback.fallback_time``, said by ``time_source``), and no time flags.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from schemas import (
     ChecksumStatus,
     ObjectNameError,
     ScreenshotRecord,
+    TimeSource,
 )
+from schemas.callback import fallback_time
 from schemas.objectname import object_name_fields
 from schemas.wire import WireCallback
 
@@ -42,7 +46,7 @@ def record_fields(
     received_at: datetime,
     checksum_status: ChecksumStatus,
     callback: _Callback,
-    event_time: datetime,
+    event_time: datetime | None,
     tolerance_ms: int,
     source: str = "agora",
 ) -> dict[str, Any]:
@@ -50,15 +54,19 @@ def record_fields(
     order: ``normalise`` validates them; dedupe's fast path serialises them directly, which
     gives the same JSON (the parts are already validated or computed here; tested byte for
     byte). ``callback`` is the model or its ``schemas.wire`` twin; ``event_time`` is its
-    timestamp in UTC; ``source`` the envelope's."""
+    timestamp in UTC (``None``: 17 digits that are not a real time); ``source`` the
+    envelope's."""
     name: dict[str, Any] | None
     try:
         name, error = object_name_fields(callback.object), None
     except ObjectNameError as exc:
         name, error = None, str(exc)
+    time_source: TimeSource = "timestamp"
+    if event_time is None:  # rare: the time comes from the object name or the receive time
+        event_time, time_source = fallback_time(name["utc"] if name else None, received_at)
     if name is None:
         flags = _UNKNOWN
-    else:
+    elif time_source == "timestamp":
         # both times are whole milliseconds (object name and timestamp forms alike)
         skew = (name["utc"] - event_time) // _ONE_MS
         flags = {
@@ -66,6 +74,13 @@ def record_fields(
             "uid_matches": name["uid"] == callback.userId,
             "time_matches": abs(skew) <= tolerance_ms,
             "time_skew_ms": skew,
+        }
+    else:  # the timestamp states no time to compare the object name's with
+        flags = {
+            "channel_matches": name["cname"] == callback.channelName,
+            "uid_matches": name["uid"] == callback.userId,
+            "time_matches": None,
+            "time_skew_ms": None,
         }
     return {
         "schema_version": 1,
@@ -79,6 +94,7 @@ def record_fields(
         "checksum_status": checksum_status,
         "callback": callback,
         "source": source,
+        "time_source": time_source,
     }
 
 
@@ -95,6 +111,7 @@ if list(ScreenshotRecord.model_fields) != [
     "checksum_status",
     "callback",
     "source",
+    "time_source",
 ]:
     raise RuntimeError("processors.dedupe.logic.record_fields is out of date with ScreenshotRecord")
 
@@ -106,7 +123,7 @@ def normalise(envelope: CallbackEnvelope, tolerance_ms: int) -> ScreenshotRecord
         envelope.received_at,
         envelope.checksum_status,
         callback,
-        callback.event_time,
+        callback.stated_time,
         tolerance_ms,
         envelope.source,
     )

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from schemas import TimestampError, compact_utc, to_utc
+from schemas import TimestampError, UnreadableTimestampError, compact_utc, stated_time, to_utc
 from schemas.timestamps import _MAX_MS, _MIN_MS
 
 NEITHER = "nor 17-digit yyyyMMddHHmmssSSS"
@@ -84,3 +84,30 @@ def test_compact_utc_is_utc_whatever_the_host_time_zone() -> None:
     ist = timezone(timedelta(hours=5, minutes=30))
     assert compact_utc(datetime(2024, 1, 1, 5, 30, 0, 123456, tzinfo=ist)) == "20240101000000123"
     assert compact_utc(datetime(2024, 1, 1, tzinfo=UTC)) == "20240101000000000"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [20191311073246070, "20191311073246070", 99999999999999998, "00000000000000000", 10**16],
+)
+def test_17_digits_that_are_not_a_time_state_none_and_to_utc_says_why(value: int | str) -> None:
+    assert stated_time(value) is None
+    with pytest.raises(UnreadableTimestampError) as caught:
+        to_utc(value)
+    assert str(caught.value) == f"{str(value)!r} is not a valid yyyyMMddHHmmssSSS time"
+    assert isinstance(caught.value, TimestampError)
+
+
+@pytest.mark.parametrize(
+    "value", [_MIN_MS, str(_MAX_MS - 1), 20190611073246070, "20190611073246070", "00946684800000"]
+)
+def test_a_readable_timestamp_states_what_to_utc_gives(value: int | str) -> None:
+    assert stated_time(value) == to_utc(value)
+    assert stated_time(value) is not None
+
+
+@pytest.mark.parametrize("value", [_MAX_MS, 1652693284, True, -1, 1.0, "1e12", "٩" * 17, 10**17])
+def test_stated_time_refuses_what_to_utc_refuses(value: object) -> None:
+    with pytest.raises(TimestampError) as caught:
+        stated_time(value)  # type: ignore[arg-type]
+    assert not isinstance(caught.value, UnreadableTimestampError)

@@ -141,6 +141,8 @@ DECLINED = [
     {"cb_timestamp": "1772366411000\n"},
     {"cb_timestamp": "\u0661" * 13},  # Arabic-Indic digits
     {"cb_timestamp": 10**30},
+    {"cb_timestamp": 20261399000000000},  # 17 digits, not a time: the model accepts it
+    {"cb_timestamp": "99999999999999998"},  # and takes the time from elsewhere
     {"cb_code": 200.0},
     {"cb_code": True},
     {"cb_code": "200"},
@@ -224,3 +226,10 @@ _special = st.sampled_from(
 @given(st.dictionaries(_fields, _json | _special, min_size=1, max_size=3))
 def test_random_mutations_never_split_the_twin_from_the_model(changes: dict[str, Any]) -> None:
     check(variant(**changes))
+
+
+@pytest.mark.parametrize("timestamp", [20261399000000000, "99999999999999998"])
+def test_the_model_decides_a_17_digit_timestamp_that_is_not_a_time(timestamp: object) -> None:
+    data = variant(cb_timestamp=timestamp)
+    assert decode_envelope(data) is None
+    assert _validate(data).callback.stated_time is None

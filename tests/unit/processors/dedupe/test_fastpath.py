@@ -127,6 +127,10 @@ def unusual_values() -> list[bytes]:
         {"callback": {**body["callback"], "timestamp": body["callback"]["timestamp"] + 10**7}},
         {"received_at": "2026-03-01T13:00:11.123456+01:00", "checksum_status": "mismatch"},
         {"checksum_status": "skipped", "project": 'tenant "quoted" </>'},
+        # 17 digits that are not a real time: the time comes from the object name ...
+        {"callback": {**body["callback"], "timestamp": 20261399000000000}},
+        # ... or, when the object name has none, from received_at
+        {"callback": {**body["callback"], "timestamp": "99999999999999998", "object": "x.jpg"}},
         {
             "callback": {
                 **body["callback"],

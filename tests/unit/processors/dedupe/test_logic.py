@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from processors.dedupe.logic import normalise
 from schemas import ScreenshotRecord
 from tests.callbacks_factory import envelope
@@ -66,3 +68,48 @@ def test_unparsable_object_name_leaves_every_flag_unknown() -> None:
     flags = record.consistency
     assert (flags.channel_matches, flags.uid_matches, flags.time_matches) == (None, None, None)
     assert not flags.consistent
+
+
+def with_timestamp(i: int, timestamp: int | str, **changes: str) -> ScreenshotRecord:
+    env = envelope(i)
+    callback = env.callback.model_copy(update={"timestamp": timestamp, **changes})
+    return normalise(env.model_copy(update={"callback": callback}), tolerance_ms=1000)
+
+
+def test_a_readable_timestamp_is_the_time_and_says_so() -> None:
+    record = normalise(envelope(5), tolerance_ms=1000)
+    assert record.time_source == "timestamp"
+    assert record.model_dump(mode="json")["time_source"] == "timestamp"
+
+
+@pytest.mark.parametrize("timestamp", [99999999999999998, 20261399000000000, "20260230120000000"])
+def test_an_unreadable_timestamp_takes_the_object_names_time(timestamp: int | str) -> None:
+    record = with_timestamp(5, timestamp)
+    assert record.event_time == datetime(2026, 3, 1, 12, 0, 5, tzinfo=UTC)  # the name's <utc>
+    assert record.time_source == "object"
+    flags = record.consistency
+    assert (flags.channel_matches, flags.uid_matches) == (True, True)
+    assert (flags.time_matches, flags.time_skew_ms) == (None, None)  # nothing stated to compare
+    assert not flags.consistent
+    assert record.callback.timestamp == timestamp  # the callback stays as received
+
+
+def test_an_unreadable_timestamp_without_an_object_time_takes_the_receive_time() -> None:
+    env = envelope(6)
+    received = datetime(2026, 3, 1, 12, 0, 9, 123_456, tzinfo=UTC)
+    callback = env.callback.model_copy(
+        update={"timestamp": "00000000000000000", "object": "flat.jpg"}
+    )
+    record = normalise(
+        env.model_copy(update={"callback": callback, "received_at": received}), tolerance_ms=1000
+    )
+    assert record.event_time == datetime(2026, 3, 1, 12, 0, 9, 123_000, tzinfo=UTC)  # whole ms
+    assert record.received_at == received
+    assert record.time_source == "received"
+    assert record.consistency.channel_matches is None
+
+
+def test_a_record_written_before_time_source_existed_still_validates() -> None:
+    data = normalise(envelope(3), tolerance_ms=1000).model_dump(mode="json")
+    del data["time_source"]
+    assert ScreenshotRecord.model_validate(data).time_source == "timestamp"
