@@ -41,7 +41,8 @@ __all__ = ["Accepted", "CallbackVerifier", "Rejection", "integral_numbers"]
 
 INTEGER_FIELDS = ("code", "timestamp")
 # The callback's integers are at most 64 bits (orjson's and the record's range); a Decimal
-# is turned into an int only within it, so "1e999999999" never becomes a huge int.
+# is turned into an int only when it has at most 20 digits, so "1e300" never becomes one of
+# 301 digits.
 _INT_MIN, _INT_MAX = -(2**63), 2**64 - 1
 
 

@@ -66,22 +66,18 @@ def record_fields(
         event_time, time_source = fallback_time(name["utc"] if name else None, received_at)
     if name is None:
         flags = _UNKNOWN
-    elif time_source == "timestamp":
-        # both times are whole milliseconds (object name and timestamp forms alike)
-        skew = (name["utc"] - event_time) // _ONE_MS
+    else:
         flags = {
             "channel_matches": name["cname"] == callback.channelName,
             "uid_matches": name["uid"] == callback.userId,
-            "time_matches": abs(skew) <= tolerance_ms,
-            "time_skew_ms": skew,
-        }
-    else:  # the timestamp states no time to compare the object name's with
-        flags = {
-            "channel_matches": name["cname"] == callback.channelName,
-            "uid_matches": name["uid"] == callback.userId,
-            "time_matches": None,
+            "time_matches": None,  # stay None when the timestamp states no time to compare
             "time_skew_ms": None,
         }
+        if time_source == "timestamp":
+            # both times are whole milliseconds (object name and timestamp forms alike)
+            skew = (name["utc"] - event_time) // _ONE_MS
+            flags["time_matches"] = abs(skew) <= tolerance_ms
+            flags["time_skew_ms"] = skew
     return {
         "schema_version": 1,
         "project": project,
