@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 SHOTLINE := $(BIN)/shotline
 STAMP := $(VENV)/.installed
 
-.PHONY: setup prometheus-tools deploy-tools browser-tools deploy-check dev-up dev-down test test-failover unit lint typecheck run bench docs clean mutation
+.PHONY: setup prometheus-tools deploy-tools browser-tools bench-tools deploy-check dev-up dev-down test test-failover unit lint typecheck run bench docs clean mutation
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ deploy-tools:
 browser-tools:
 	@deploy/local/ensure-debian-package.sh chromium chromium
 	@deploy/local/ensure-debian-package.sh chromium-driver chromedriver
+
+# Debian's wrk, the ingest and e2e benches' load generator (a test checks bench/paced.lua).
+bench-tools:
+	@deploy/local/ensure-debian-package.sh wrk wrk
 
 # The offline deploy/ validators alone (image, compose, Kubernetes, dashboards).
 deploy-check: setup prometheus-tools deploy-tools
@@ -60,7 +64,7 @@ test-failover: setup
 
 # Starts the local services if they are not running, runs everything, and stops only what
 # it started (a developer's `make dev-up` stays up).
-test: setup prometheus-tools deploy-tools browser-tools lint typecheck
+test: setup prometheus-tools deploy-tools browser-tools bench-tools lint typecheck
 	@set -o pipefail; started=0; \
 	if ! $(SHOTLINE) dev status --quiet; then $(SHOTLINE) dev up && started=1; fi; \
 	$(BIN)/pytest -q tests; rc=$$?; \
@@ -70,8 +74,7 @@ test: setup prometheus-tools deploy-tools browser-tools lint typecheck
 run: setup
 	@$(SHOTLINE) dev run
 
-bench: setup
-	@deploy/local/ensure-debian-package.sh wrk wrk  # the ingest scenario's load generator
+bench: setup bench-tools
 	@$(SHOTLINE) bench --readme docs/performance.md
 
 # docs/configuration.md from the settings models (a unit test fails when it is stale).

@@ -53,7 +53,7 @@ DEMO_REVIEWER = "demo"  # the console's reviewer of the demo project
 # above most of them flag a few (about one in seven sampled) so that the review console has
 # something to show. Real projects keep the defaults (review_at 0.5, block_at 0.8).
 MODERATION_TOML = (
-    '[projects."{project}".moderation]\nproviders = ["local"]\nsample = 0.1\n'
+    '[projects."{project}".moderation]\nproviders = ["local"]\nsample = {sample}\n'
     "review_at = 0.12\nblock_at = 0.14\n"
 )
 
@@ -81,13 +81,18 @@ def simulator_stage(
 
 
 def start_pipeline(
-    run_dir: Path, kafka: KafkaSettings, layout: Layout, s3_endpoint: str
+    run_dir: Path,
+    kafka: KafkaSettings,
+    layout: Layout,
+    s3_endpoint: str,
+    moderation_sample: float = 0.1,
 ) -> tuple[Pipeline, list[Stage]]:
     """Write the config and start every processor, then ingest; wait until all are ready.
 
     The caller owns the returned ``Pipeline`` (stop it, or use it as a context manager).
+    ``moderation_sample`` is the demo project's moderation sample (a fraction).
     """
-    moderation = MODERATION_TOML.format(project=layout.project)
+    moderation = MODERATION_TOML.format(project=layout.project, sample=moderation_sample)
     config = write_config(run_dir / "shotline.toml", layout, BUCKET, s3_endpoint, moderation)
     env = {
         "SHOTLINE_CONFIG": str(config),

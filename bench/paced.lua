@@ -1,0 +1,105 @@
+-- wrk script for the end-to-end benchmark (shotline/bench/e2e.py): POSTs every line of the
+-- file named by the first script argument exactly once, in file order, at a fixed total rate
+-- (second argument, requests/s over all threads), to the path in the third. The lines are
+-- split among wrk's threads (line n goes to thread n mod threads); each thread sends its
+-- share on its own schedule (CLOCK_MONOTONIC through LuaJIT's ffi), so a slow server makes
+-- the schedule slip and the run reports it instead of hiding it. Once a thread has sent its
+-- share it idles until wrk's -d ends. Prints one machine-readable summary line.
+local ffi = require("ffi")
+ffi.cdef [[
+typedef struct { long tv_sec; long tv_nsec; } shotline_timespec;
+int clock_gettime(int clock, shotline_timespec *out);
+]]
+local timespec = ffi.new("shotline_timespec")
+local function now_ms()
+  ffi.C.clock_gettime(1, timespec)  -- CLOCK_MONOTONIC
+  return tonumber(timespec.tv_sec) * 1000 + tonumber(timespec.tv_nsec) / 1e6
+end
+
+local threads, count = {}, 0
+setup = function(thread)
+  thread:set("id", count)
+  count = count + 1
+  threads[#threads + 1] = thread
+end
+
+-- Per thread (each has its own Lua state): its requests, schedule and tallies.
+reqs, next_req, interval_ms, start_ms = {}, 1, 1.0, 0
+sent, not_ok, first_ms, last_ms = 0, 0, 0, 0
+
+init = function(args)
+  local headers = {["Content-Type"] = "application/json;charset=utf-8"}
+  local n = 0
+  local share = {}
+  for line in io.lines(args[1]) do
+    share[#share + 1] = line
+  end
+  local total = tonumber(args[4])  -- wrk's thread count; `id` was set by setup()
+  for index, line in ipairs(share) do
+    if (index - 1) % total == id then
+      n = n + 1
+      reqs[n] = wrk.format("POST", args[3], headers, line)
+    end
+  end
+  interval_ms = 1000.0 * total / tonumber(args[2])
+  start_ms = now_ms()
+end
+
+-- wrk asks delay() before every request it sends. Request k of this thread (k from 1) is due at start + (k - 1) * interval; `pending`
+-- counts delays handed out whose request() has not run yet, so each delay knows its slot.
+pending = 0
+delay = function()
+  local slot = next_req + pending
+  if slot > #reqs then
+    return 3600 * 1000  -- this thread's share is sent or spoken for: idle until -d ends
+  end
+  pending = pending + 1
+  local wait = start_ms + (slot - 1) * interval_ms - now_ms()
+  if wait < 0 then
+    return 0
+  end
+  return wait
+end
+
+request = function()
+  if pending == 0 then
+    -- Not a send: wrk builds one request on thread 0 to check the script before any
+    -- connection (every real send is preceded by delay()). Consume nothing.
+    return reqs[1]
+  end
+  pending = pending - 1
+  local index = next_req
+  next_req = next_req + 1
+  sent = sent + 1
+  local t = now_ms()
+  if first_ms == 0 then
+    first_ms = t
+  end
+  last_ms = t
+  return reqs[index]
+end
+
+response = function(status, headers, body)
+  if status ~= 200 then
+    not_ok = not_ok + 1
+  end
+end
+
+done = function(summary, latency, requests)
+  local total_sent, total_bad, first, last = 0, 0, nil, 0
+  for _, thread in ipairs(threads) do
+    total_sent = total_sent + thread:get("sent")
+    total_bad = total_bad + thread:get("not_ok")
+    local f, l = thread:get("first_ms"), thread:get("last_ms")
+    if f > 0 and (first == nil or f < first) then
+      first = f
+    end
+    if l > last then
+      last = l
+    end
+  end
+  local e = summary.errors
+  io.write(string.format("BENCH %d %d %d %d %d %d %.1f\n", total_sent, total_bad,
+    latency:percentile(50), latency:percentile(99), e.status,
+    e.connect + e.read + e.write + e.timeout, last - (first or last)))
+end
