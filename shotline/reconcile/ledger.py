@@ -27,7 +27,7 @@ from aiokafka.errors import KafkaError
 from processors.errors import SinkError, TopicReadError
 from processors.runner.codec import Encoded
 from processors.runner.dlq import read_dead_letters
-from processors.runner.readback import read_range, reader, topic_partitions
+from processors.runner.readback import ranges_since, read_range, reader, topic_partitions
 from processors.runner.sink import AtLeastOnceSink
 from schemas import KafkaSettings, ObjectNameError
 from schemas.objectname import object_name_fields
@@ -85,13 +85,7 @@ async def find_seen(
         if not tps or not wanted:
             return seen, 0
         consumer.assign(tps)
-        ends = await consumer.end_offsets(tps)
-        since_ms = int((since - SLACK).timestamp() * 1000)
-        starts = await consumer.offsets_for_times({tp: since_ms for tp in tps})
-        ranges = {}
-        for tp in tps:
-            found = starts.get(tp)
-            ranges[tp] = (ends[tp] if found is None else found.offset, ends[tp])
+        ranges = await ranges_since(consumer, tps, int((since - SLACK).timestamp() * 1000))
         total = sum(end - start for start, end in ranges.values())
         async for _, msg in read_range(consumer, ranges, max_records=20_000):
             read += 1
