@@ -38,6 +38,7 @@ class Ownership:
         drain: Callable[[set[int]], Awaitable[None]],
         pauses: PauseMeter,
     ) -> None:
+        # Arguments kept as attributes: the shape of any constructor, no logic to share.
         self.processor = processor
         self.topic = topic
         self.partitions = partitions
