@@ -11,12 +11,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Callable
 from typing import Any
 
 import orjson
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from ingest.asgi import Message, Receive, Scope, Send, serve_lifespan
 from ingest.callbacks import Accepted, Rejection
 from ingest.errors import IngestError, SpoolFullError
 from ingest.openapi import openapi_document
@@ -27,12 +28,6 @@ from ingest.workermetrics import WorkerMetrics
 __all__ = ["IngestApp", "Message", "Receive", "Scope", "Send"]
 
 log = logging.getLogger("shotline.ingest.http")
-
-# The four ASGI aliases of Starlette's ``types.py``.
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
 
 _PREFIX = "/v1/callbacks/"
 
@@ -198,20 +193,10 @@ class IngestApp:
         }
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                try:
-                    await self.startup()
-                except Exception as exc:
-                    log.exception("ingest failed to start")
-                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
-                    return
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await self.shutdown()
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+        def failed(exc: Exception) -> None:
+            log.exception("ingest failed to start", exc_info=exc)
+
+        await serve_lifespan(receive, send, self.startup, self.shutdown, failed)
 
 
 async def _read_body(receive: Receive, declared: bytes | None, limit: int) -> bytes:

@@ -37,6 +37,7 @@ from schemas import (
 )
 from schemas.identity import callback_key
 
+# Outcomes as frozen dataclasses, alike in shape to other modules' records: plain data.
 __all__ = ["Accepted", "CallbackVerifier", "Rejection", "integral_numbers"]
 
 INTEGER_FIELDS = ("code", "timestamp")
@@ -103,6 +104,7 @@ class CallbackVerifier:
         topic: str,
         freshness_window_s: float | None = None,
     ) -> None:
+        # Arguments kept as attributes: the shape of any constructor, no logic to share.
         self.key = key
         self.project = project
         self._topic = topic

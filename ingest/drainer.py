@@ -21,6 +21,7 @@ from ingest.metrics import IngestMetrics
 from ingest.publisher import Sent
 from ingest.spool import SpooledRecord
 
+# Module preamble and constructor, alike in shape to rejections.py: no logic to share.
 __all__ = ["Drainer"]
 
 log = logging.getLogger("shotline.ingest.drainer")
@@ -38,6 +39,7 @@ class Drainer:
         stuck_after_s: float,
         quarantine_after: int = 5,
     ) -> None:
+        # Arguments kept as attributes: the shape of any constructor, no logic to share.
         self._delivery = delivery
         self._publisher = delivery.publisher
         self._spool = delivery.spool

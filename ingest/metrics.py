@@ -21,6 +21,7 @@ class IngestMetrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry if registry is not None else CollectorRegistry()
         r = self.registry
+        # From here on, metric declarations: alike in shape only, each its own name and help.
         # Touched on every request: the lock-free variants (see ingest.fastmetrics).
         self.requests = LoopCounter(
             "shotline_ingest_requests",

@@ -34,6 +34,7 @@ from ingest.errors import PublishError
 from ingest.metrics import IngestMetrics
 from ingest.records import OutRecord
 
+# Imports, __all__ and logger: a module preamble, alike in shape to other modules'.
 __all__ = ["KafkaPublisher", "Publisher", "Sent"]
 
 log = logging.getLogger("shotline.ingest.publisher")

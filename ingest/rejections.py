@@ -31,6 +31,7 @@ class RejectionSink:
         payload_max_bytes: int,
         deadline_s: float,
     ) -> None:
+        # Arguments kept as attributes: the shape of any constructor, no logic to share.
         self._metrics = metrics
         self._publisher = publisher
         self._topic = topic

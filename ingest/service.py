@@ -47,6 +47,7 @@ class IngestService:
         publisher: Publisher,
         metrics: IngestMetrics,
     ) -> None:
+        # Arguments kept as attributes: the shape of any constructor, no logic to share.
         self.settings = settings
         self.metrics = metrics
         self.publisher = publisher

@@ -17,6 +17,7 @@ class IngestSettings(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
 
+    # Field declarations only, alike in shape to other settings models: each is its own key.
     host: str = Field(default="127.0.0.1", description="Address to bind (--host overrides).")
     port: int = Field(default=8080, ge=0, le=65535, description="Port to bind (--port overrides).")
     workers: int = Field(

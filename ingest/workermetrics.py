@@ -98,6 +98,7 @@ class WorkerMetrics:
         interval_s: float = 1.0,
         stale_after_s: float = 10.0,
     ) -> None:
+        # Arguments kept as attributes: the shape of any constructor, no logic to share.
         self.registry = registry
         self.directory = directory
         self.slot = slot
@@ -111,6 +112,7 @@ class WorkerMetrics:
         self.write()
         self._task = asyncio.create_task(self._loop(), name="worker-metrics")
 
+    # Cancel-and-await of a background task, alike in shape to other stops: an idiom, inline.
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()

@@ -14,6 +14,9 @@
           ├── TopicReadError      a one-shot read or replay of a topic for a command (DLQ
           │                       list and replay, the usage report) failed; nothing retries
           │                       it: the command reports it and exits non-zero
+          ├── TopicSetupError     the broker refused to create a topic, or a new topic did
+          │                       not become visible (``runner.topics``); ``shotline topics``
+          │                       reports it as its ``TopicsError``
           └── ModerationError     the moderation stage's own errors
                ├── ProviderRetriable   429, 5xx, timeout, garbage body: retried with backoff
                │                       (``retry_after_s`` from the provider closes its gate)
@@ -46,6 +49,7 @@ __all__ = [
     "ShotlineError",
     "SinkError",
     "TopicReadError",
+    "TopicSetupError",
     "WebhookFailed",
 ]
 
@@ -78,6 +82,11 @@ class Backpressure(ProcessorError):
 
 class TopicReadError(ProcessorError):
     """A one-shot read (or replay) of a topic failed; the message names the topic."""
+
+
+class TopicSetupError(ProcessorError):
+    """A topic could not be created, or a created one did not become visible; the message
+    names the topics."""
 
 
 class ModerationError(ProcessorError):

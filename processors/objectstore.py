@@ -5,22 +5,78 @@ reconciler's listing, moderation's presigned URLs and downloads). Keys come from
 project's config when set; otherwise boto3's standard credential chain applies
 (environment, profile, IRSA web identity, instance role). ``s3_addressing_style`` picks
 path-style (most self-hosted stores) or virtual-hosted style (Alibaba OSS's S3 endpoint).
+
+``s3_failure`` is the one reading of a botocore error those stages share: the object is
+missing, access is denied (retrying will not help), or the failure is transient.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
 
 from schemas import ProjectConfig
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-__all__ = ["s3_client", "sqs_client"]
+__all__ = [
+    "S3Failure",
+    "S3FailureKind",
+    "classify_s3_error",
+    "s3_client",
+    "s3_failure",
+    "sqs_client",
+]
+
+S3FailureKind = Literal["missing", "denied", "transient"]
+
+# One set for every call (HeadObject, GetObject): a HEAD answer has no body, so often only
+# its status is known; GetObject names NoSuchVersion for a versioned read; a bad key or
+# signature is denied on any call and no retry mends it.
+_MISSING = frozenset({"404", "NoSuchKey", "NotFound", "NoSuchBucket", "NoSuchVersion"})
+_DENIED = frozenset(
+    {"401", "403", "AccessDenied", "Forbidden", "InvalidAccessKeyId", "SignatureDoesNotMatch"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class S3Failure:
+    """A botocore error read: ``code`` is the S3 error code, the HTTP status when the
+    answer had no body, or the botocore exception's name (timeouts, connections)."""
+
+    kind: S3FailureKind
+    code: str
+    message: str
+
+    @property
+    def detail(self) -> str:
+        return f"{self.code}: {self.message}".strip()
+
+
+def classify_s3_error(code: str, status: int = 0) -> S3FailureKind:
+    """What an S3 error code (and HTTP status, 0 when unknown) means for the caller."""
+    if code in _MISSING or status == 404:
+        return "missing"
+    if code in _DENIED or status in (401, 403):
+        return "denied"
+    return "transient"
+
+
+def s3_failure(exc: BotoCoreError | ClientError) -> S3Failure:
+    """``exc`` classified; a ``BotoCoreError`` (no answer at all) is always transient."""
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+        code = str(error.get("Code", ""))
+        kind = classify_s3_error(code, status)
+        return S3Failure(kind, code or str(status), str(error.get("Message", "")))
+    return S3Failure("transient", type(exc).__name__, str(exc))
 
 
 def _keys(project: ProjectConfig | None) -> tuple[str | None, str | None]:

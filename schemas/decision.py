@@ -37,6 +37,7 @@ class ReviewDecision(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+    # Field declarations, alike in shape to other records' (envelope, screenshot): plain data.
     schema_version: Literal[1] = 1
     request_id: str
     project: str

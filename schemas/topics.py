@@ -27,6 +27,7 @@ class Topics(BaseModel):
 
     prefix: str = ""
 
+    # One property per topic, alike in shape: each name is part of the contract, spelt out.
     def _name(self, event: str) -> str:
         return f"{self.prefix}shotline.{event}"
 

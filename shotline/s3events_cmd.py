@@ -3,7 +3,8 @@
 On AWS, S3 delivers bucket notifications to SQS (or SNS, Lambda, EventBridge), never to
 Kafka. This bridge long-polls the queue with boto3 (``receive_message``, 10 messages, 20 s
 wait), publishes each event record to ``shotline.s3events.v1`` (key ``bucket/key``, value a
-one-record S3 event document) with an idempotent ``acks=all`` producer, and deletes the
+one-record S3 event document) through the runner's ``AtLeastOnceSink`` (an idempotent
+``acks=all`` producer, a 60 s deadline per batch of sends), and deletes the
 messages (``delete_message_batch``) only after Kafka acknowledged every record of them. A
 crash between the two re-delivers the message after its visibility timeout: duplicates on
 the topic, which enrich tolerates, never a loss. A body that is not an S3 notification is
@@ -19,12 +20,13 @@ import time
 from typing import Annotated, Any
 
 import typer
-from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
 from botocore.exceptions import BotoCoreError, ClientError
 from prometheus_client import CollectorRegistry, Counter, start_http_server
 
+from processors.errors import SinkError
 from processors.objectstore import sqs_client
+from processors.runner.codec import Encoded
+from processors.runner.sink import AtLeastOnceSink, OutputSink
 from schemas import KafkaSettings
 from schemas.s3event import split_notification
 from shotline.kafka_check import check_kafka
@@ -36,10 +38,20 @@ log = logging.getLogger("shotline.s3events")
 
 
 class Bridge:
-    """One queue to one topic; ``run`` until ``stop`` is set."""
+    """One queue to one topic; ``run`` until ``stop`` is set. ``sink``: where the records go
+    (default an ``AtLeastOnceSink``, built in ``run``: aiokafka needs the running loop;
+    tests pass one in memory)."""
 
-    def __init__(self, kafka: KafkaSettings, sqs: Any, queue_url: str, wait_s: int = 20) -> None:
+    def __init__(
+        self,
+        kafka: KafkaSettings,
+        sqs: Any,
+        queue_url: str,
+        wait_s: int = 20,
+        sink: OutputSink | None = None,
+    ) -> None:
         self._kafka = kafka
+        self._sink = sink
         self._sqs = sqs
         self.queue_url = queue_url
         self.topic = kafka.topics.s3events
@@ -59,16 +71,14 @@ class Bridge:
         )
 
     async def run(self, stop: asyncio.Event, pollers: int = 2) -> None:
-        producer = AIOKafkaProducer(
-            **self._kafka.client_kwargs(), acks="all", enable_idempotence=True, linger_ms=5
-        )
-        await producer.start()
+        sink = self._sink = self._sink or AtLeastOnceSink(self._kafka)
+        await sink.start()
         try:
-            await asyncio.gather(*(self._poll(producer, stop) for _ in range(pollers)))
+            await asyncio.gather(*(self._poll(stop) for _ in range(pollers)))
         finally:
-            await producer.stop()
+            await sink.stop()
 
-    async def _poll(self, producer: AIOKafkaProducer, stop: asyncio.Event) -> None:
+    async def _poll(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             try:
                 answer = await asyncio.to_thread(
@@ -79,13 +89,14 @@ class Bridge:
                 )
                 messages = answer.get("Messages", [])
                 if messages:
-                    await self._forward(producer, messages)
-            except (BotoCoreError, ClientError, KafkaError) as exc:  # messages stay in SQS
+                    await self._forward(messages)
+            except (BotoCoreError, ClientError) as exc:  # messages stay in SQS
                 log.warning("s3-events: %s: %s (retrying in 2 s)", type(exc).__name__, exc)
                 await asyncio.sleep(2)
 
-    async def _forward(self, producer: AIOKafkaProducer, messages: list[dict[str, Any]]) -> None:
-        sends: list[asyncio.Future[Any]] = []
+    async def _forward(self, messages: list[dict[str, Any]]) -> None:
+        assert self._sink is not None, "run() builds the sink"
+        sends: list[Encoded] = []
         done: list[dict[str, Any]] = []
         for message in messages:
             records = split_notification(message.get("Body", ""))
@@ -93,11 +104,11 @@ class Bridge:
                 self.counts.labels("invalid").inc()
                 continue
             for key, value in records:
-                sends.append(await producer.send(self.topic, value, key=key.encode()))
+                sends.append(Encoded(self.topic, None, key.encode(), value, []))
             done.append(message)
         try:
-            await asyncio.wait_for(asyncio.gather(*sends), timeout=60)
-        except (KafkaError, TimeoutError) as exc:
+            await self._sink.publish(sends)
+        except SinkError as exc:
             log.warning("s3-events: Kafka did not acknowledge (%s); messages stay in SQS", exc)
             self.counts.labels("failed").inc(len(done))
             return

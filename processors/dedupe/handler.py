@@ -77,6 +77,7 @@ def _now_ms() -> int:
 
 
 class DedupeProcessor(BaseProcessor[CallbackEnvelope]):
+    # The processor contract's declarations (runner.base.BaseProcessor), alike in each one.
     name = "dedupe"
     input_model = CallbackEnvelope
     exactly_once = True

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 __all__ = ["DedupeSettings"]
 
 
+# Module docstring, imports and Field declarations, alike in shape to every settings model.
 class DedupeSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
 

@@ -15,7 +15,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
 from processors.errors import FatalError, RetriableError
-from processors.runner.readback import read_range, reader, topic_partitions
+from processors.runner.readback import ranges_since, read_range, reader, topic_partitions
 from schemas import KafkaSettings
 
 __all__ = ["OutputLog"]
@@ -53,12 +53,7 @@ class OutputLog:
         try:
             await consumer.start()
             consumer.assign(tps)
-            ends = await consumer.end_offsets(tps)
-            starts = await consumer.offsets_for_times({tp: since_ms for tp in tps})
-            ranges = {}
-            for tp in tps:
-                found = starts.get(tp)
-                ranges[tp] = (ends[tp] if found is None else found.offset, ends[tp])
+            ranges = await ranges_since(consumer, tps, since_ms)
             async for tp, msg in read_range(consumer, ranges, max_records=20_000):
                 if msg.key is not None:
                     on_key(tp.partition, msg.key, msg.timestamp)

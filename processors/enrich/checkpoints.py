@@ -16,20 +16,20 @@ kafka errors never leave this module: they become ``RetriableError``.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 
-from processors.errors import RetriableError
+from processors.errors import RetriableError, TopicSetupError
 from processors.runner.codec import Encoded
 from processors.runner.readback import read_range, reader
-from schemas import KafkaSettings
+from processors.runner.topics import create_topics, replication_factor
+from schemas import KafkaSettings, TopicSpec
 
 __all__ = ["MAX_LISTED", "Checkpoint", "CheckpointLog", "stop_consumer"]
 
@@ -96,7 +96,7 @@ class CheckpointLog:
         return reader(self._kafka, fetch_bytes=8 << 20)
 
     async def ensure_topic(self) -> None:
-        admin = AIOKafkaAdminClient(**self._kafka.client_kwargs())
+        """Create the checkpoint topic unless it exists (replication as ``shotline topics``)."""
         # Short segments so compaction keeps a restore's read near one record per partition
         # (the active segment is never compacted).
         config = {
@@ -105,14 +105,11 @@ class CheckpointLog:
             "min.cleanable.dirty.ratio": "0.1",
         }
         try:
-            await admin.start()
-            if self.topic not in await admin.list_topics():
-                with contextlib.suppress(TopicAlreadyExistsError):
-                    await admin.create_topics([NewTopic(self.topic, 1, 1, topic_configs=config)])
-        except KafkaError as exc:
+            replication = await replication_factor(self._kafka)
+            spec = TopicSpec(name=self.topic, partitions=1, replication=replication, config=config)
+            await create_topics(self._kafka, [spec])
+        except (KafkaError, TopicSetupError) as exc:
             raise RetriableError(f"cannot create {self.topic}: {exc}") from exc
-        finally:
-            await admin.close()
 
     async def latest(self) -> dict[int, Checkpoint]:
         """The last checkpoint of every input partition."""

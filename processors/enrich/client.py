@@ -16,18 +16,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 from botocore.exceptions import BotoCoreError, ClientError
 
 from processors.enrich.logic import Denied, Found, HeadOutcome, Missing, Transient, facts_from_head
-from processors.objectstore import s3_client
+from processors.objectstore import S3Failure, s3_client, s3_failure
 from schemas import ProjectConfig
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-__all__ = ["HeadClient", "ObjectHeads", "classify_client_error"]
-
-_DENIED = frozenset(
-    {"403", "401", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "Forbidden"}
-)
-_MISSING = frozenset({"404", "NoSuchKey", "NotFound", "NoSuchBucket"})
+__all__ = ["HeadClient", "ObjectHeads", "head_outcome"]
 
 
 class ObjectHeads(Protocol):
@@ -38,14 +33,13 @@ class ObjectHeads(Protocol):
     def close(self) -> None: ...
 
 
-def classify_client_error(code: str, status: int, message: str) -> HeadOutcome:
-    """A botocore ``ClientError`` as an outcome. HEAD answers carry no body, so often only
-    the status is known (code ``"403"``, ``"404"``)."""
-    if code in _MISSING or status == 404:
+def head_outcome(failure: S3Failure) -> HeadOutcome:
+    """A failed HeadObject as an outcome."""
+    if failure.kind == "missing":
         return Missing()
-    if code in _DENIED or status in (401, 403):
-        return Denied(f"{code or status}: {message}".strip())
-    return Transient(f"{code or status}: {message}".strip())
+    if failure.kind == "denied":
+        return Denied(failure.detail)
+    return Transient(failure.detail)
 
 
 class HeadClient:
@@ -73,14 +67,8 @@ class HeadClient:
     def _head(self, project: str, bucket: str, key: str) -> HeadOutcome:
         try:
             answer: Mapping[str, Any] = self._client(project).head_object(Bucket=bucket, Key=key)
-        except ClientError as exc:
-            error = exc.response.get("Error", {})
-            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-            return classify_client_error(
-                str(error.get("Code", "")), int(status or 0), str(error.get("Message", ""))
-            )
-        except BotoCoreError as exc:  # timeouts, connection errors, bad responses
-            return Transient(f"{type(exc).__name__}: {exc}")
+        except (ClientError, BotoCoreError) as exc:  # BotoCoreError: timeouts, connections
+            return head_outcome(s3_failure(exc))
         return Found(facts_from_head(bucket, key, answer))
 
     async def head(self, project: str, bucket: str, key: str) -> HeadOutcome:

@@ -21,7 +21,7 @@ from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 
 from processors.enrich.checkpoints import stop_consumer
-from processors.runner.readback import reader, topic_partitions
+from processors.runner.readback import ranges_since, reader, topic_partitions
 from schemas import KafkaSettings
 from schemas.s3event import S3Event, S3EventDocument
 
@@ -66,11 +66,10 @@ class EventFeed:
                 await asyncio.Event().wait()  # nothing to read; the HeadObject path serves
             tps = [TopicPartition(self.topic, p) for p in parts]
             consumer.assign(tps)
-            ends = await consumer.end_offsets(tps)
-            starts = await consumer.offsets_for_times(dict.fromkeys(tps, since_ms))
-            for tp in tps:
-                found = starts.get(tp)
-                consumer.seek(tp, found.offset if found is not None else ends[tp])
+            spans = await ranges_since(consumer, tps, since_ms)
+            ends = {tp: end for tp, (_, end) in spans.items()}
+            for tp, (start, _) in spans.items():
+                consumer.seek(tp, start)
             behind = {tp for tp in tps if await consumer.position(tp) < ends[tp]}
             if not behind:
                 self.warm.set()

@@ -30,8 +30,6 @@ from processors.enrich.logic import (
     Found,
     HeadOutcome,
     Missing,
-    TokenBucket,
-    backoff_s,
     enriched,
     facts_from_event,
     location,
@@ -39,6 +37,7 @@ from processors.enrich.logic import (
 from processors.enrich.metrics import EnrichMetrics
 from processors.enrich.settings import EnrichSettings
 from processors.enrich.state import EventIndex, Pending, PendingSet
+from processors.pacing import TokenBucket, backoff_s
 from processors.runner.codec import Encoded, Raw, dead_letter, encode
 from processors.runner.contract import Emit, Record
 from schemas import ProjectConfig, S3ObjectFacts, ScreenshotRecord
@@ -212,7 +211,7 @@ class Join:
         item.attempts += 1
         now, wall = self.clock(), self.wall()
         s = self.settings
-        delay = backoff_s(item.attempts, s.retry_initial_s, s.retry_max_s, self._rng)
+        delay = backoff_s(item.attempts, s.retry_initial_s, s.retry_max_s, self._rng, "equal")
         if isinstance(outcome, Missing):
             if wall >= item.deadline_missing:
                 self.metrics.missing.labels(self.label(item.project)).inc()

@@ -1,12 +1,12 @@
 """Pure logic of enrichment: where a screenshot's object is, facts from an event or a
-HeadObject answer, the enriched record, HeadObject outcomes, backoff and the token bucket.
+HeadObject answer, the enriched record, HeadObject outcomes. (Backoff and the token bucket
+are ``processors.pacing``'s, shared with moderation.)
 
 No I/O: the handler and the client adapter wire these to Kafka and S3.
 """
 
 from __future__ import annotations
 
-import random
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,9 +20,7 @@ __all__ = [
     "Found",
     "HeadOutcome",
     "Missing",
-    "TokenBucket",
     "Transient",
-    "backoff_s",
     "enriched",
     "facts_from_event",
     "facts_from_head",
@@ -113,31 +111,3 @@ class Transient:
 
 
 HeadOutcome = Found | Missing | Denied | Transient
-
-
-def backoff_s(attempt: int, initial_s: float, max_s: float, rng: random.Random) -> float:
-    """Exponential backoff with full jitter for the ``attempt``-th retry (1-based)."""
-    ceiling = min(max_s, initial_s * (2 ** min(attempt - 1, 30)))
-    return float(ceiling / 2 + rng.random() * ceiling / 2)
-
-
-class TokenBucket:
-    """``rate`` tokens per second, at most ``burst`` saved. Time is passed in (seconds,
-    monotonic) so the bucket is pure and testable."""
-
-    __slots__ = ("_at", "_tokens", "burst", "rate")
-
-    def __init__(self, rate: float, burst: float, now: float) -> None:
-        self.rate = rate
-        self.burst = max(1.0, burst)
-        self._tokens = self.burst
-        self._at = now
-
-    def take(self, now: float) -> float:
-        """0.0 when a token was taken, else the seconds until one is available."""
-        self._tokens = min(self.burst, self._tokens + (now - self._at) * self.rate)
-        self._at = now
-        if self._tokens >= 1.0:
-            self._tokens -= 1.0
-            return 0.0
-        return (1.0 - self._tokens) / self.rate

@@ -12,6 +12,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 __all__ = ["EnrichMetrics"]
 
 
+# Metric declarations, alike in shape only: each has its own name, help and labels.
 @dataclass(frozen=True)
 class EnrichMetrics:
     enriched: Counter

@@ -11,6 +11,7 @@ __all__ = ["EnrichSettings"]
 class EnrichSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
 
+    # Field declarations only, alike in shape to other settings models: each is its own key.
     event_wait_s: float = Field(
         default=30.0,
         ge=0,

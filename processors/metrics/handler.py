@@ -53,6 +53,7 @@ log = logging.getLogger("shotline.processors.metrics")
 class MetricsProcessor(BaseProcessor[UsagePartial]):
     """Stage 2: one owner per project sums partials into monthly usage and the bill."""
 
+    # The processor contract's declarations (runner.base.BaseProcessor), alike in each one.
     name = "metrics"
     input_model = UsagePartial
     exactly_once = True

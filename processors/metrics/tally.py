@@ -31,6 +31,7 @@ __all__ = ["TallyProcessor"]
 class TallyProcessor(BaseProcessor[ScreenshotView]):
     """Stage 1: count screenshots per (project, UTC second) of each batch."""
 
+    # The processor contract's declarations (runner.base.BaseProcessor), alike in each one.
     name = "tally"
     input_model = ScreenshotView
     exactly_once = True

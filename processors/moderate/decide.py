@@ -25,6 +25,7 @@ from schemas.moderation import ModerationVerdict, ProjectModeration, Verdict
 __all__ = ["Decided", "Moderator", "Outcome", "Published", "Refused"]
 
 
+# Outcomes as frozen dataclasses, alike in shape to enrich's HeadObject outcomes: plain data.
 @dataclass(frozen=True, slots=True)
 class Decided:
     verdict: ModerationVerdict

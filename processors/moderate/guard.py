@@ -11,7 +11,6 @@ backoff and full jitter until ``max_attempts`` calls were made (``BudgetExhauste
 from __future__ import annotations
 
 import asyncio
-import random
 import time
 from collections.abc import Sequence
 
@@ -23,8 +22,9 @@ from processors.errors import (
 )
 from processors.moderate.observe import ModerationMetrics
 from processors.moderate.providers.base import ImageRequest, ModerationProvider, ProviderAnswer
-from processors.moderate.quota import Breaker, Gate, TokenBucket
+from processors.moderate.quota import Breaker, Gate
 from processors.moderate.settings import QuotaConfig
+from processors.pacing import TokenBucket, backoff_s
 
 __all__ = ["Guard"]
 
@@ -41,7 +41,8 @@ class Guard:
         self.name = provider.name
         self.quota = quota
         self.max_attempts = max_attempts
-        self.bucket = TokenBucket(quota.rate_per_s * (1 - quota.rate_margin), quota.burst)
+        rate = quota.rate_per_s * (1 - quota.rate_margin)
+        self.bucket = TokenBucket(rate, quota.burst, time.monotonic())
         self.gate = Gate()
         self.breaker = Breaker(quota.breaker_failures, quota.breaker_open_s)
         self._slots = asyncio.Semaphore(quota.concurrency)
@@ -53,6 +54,7 @@ class Guard:
     ) -> Sequence[ProviderAnswer | ProviderRejected]:
         """Answers for ``items`` (at most ``provider.batch_size``), in order."""
         last = "no attempt"
+        initial_s, max_s = self.quota.backoff_initial_s, self.quota.backoff_max_s
         for attempt in range(1, self.max_attempts + 1):
             try:
                 return await self._attempt(items)
@@ -60,17 +62,12 @@ class Guard:
                 last = str(exc)
                 if exc.retry_after_s is not None:
                     self.gate.close_for(exc.retry_after_s)
-                if attempt < self.max_attempts:
-                    await asyncio.sleep(self._backoff(attempt))
+                if attempt < self.max_attempts:  # full jitter: many callers spread out
+                    await asyncio.sleep(backoff_s(attempt, initial_s, max_s, jitter="full"))
         raise BudgetExhausted(
             f"provider {self.name}: {self.max_attempts} attempts failed, last: {last}",
             self.max_attempts,
         )
-
-    def _backoff(self, attempt: int) -> float:
-        """Full jitter: uniform in [0, min(max, initial * 2^(attempt-1))]."""
-        cap = min(self.quota.backoff_max_s, self.quota.backoff_initial_s * 2 ** (attempt - 1))
-        return random.uniform(0, cap)
 
     async def _wait_gate(self) -> None:
         """Wait out the provider's Retry-After, or pause the partitions if it is long."""
@@ -92,7 +89,7 @@ class Guard:
         bucket's tokens; the call is sent right after, with no wait in between."""
         while True:
             await self._wait_gate()
-            wait = self.bucket.take(images)
+            wait = self.bucket.take(time.monotonic(), images)
             if wait == 0:
                 return
             self._metrics.throttled_seconds.labels(self.name, "rate").inc(wait)

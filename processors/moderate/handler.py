@@ -43,6 +43,7 @@ __all__ = ["ModerateProcessor", "processor"]
 
 
 class ModerateProcessor(BaseProcessor[EnrichedScreenshot]):
+    # The processor contract's declarations (runner.base.BaseProcessor), alike in each one.
     name = "moderate"
     input_model = EnrichedScreenshot
     exactly_once = False

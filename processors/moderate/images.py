@@ -1,8 +1,9 @@
 """``ImageSource`` over the projects' S3 buckets (``processors.objectstore.s3_client``).
 
 boto3 is blocking, so calls run in worker threads. One client per project, built on first
-use. botocore errors are translated here: a missing object or denied access rejects the
-image (dead letter ``missing_object`` / ``access_denied``); anything else is transient.
+use. botocore errors are translated here (``processors.objectstore.s3_failure``): a missing
+object or denied access rejects the image (dead letter ``missing_object`` /
+``access_denied``); anything else is transient.
 """
 
 from __future__ import annotations
@@ -14,12 +15,11 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from processors.errors import ProviderRejected, ProviderRetriable
 from processors.moderate.providers.base import ImageRequest
-from processors.objectstore import s3_client
+from processors.objectstore import s3_client, s3_failure
 
 __all__ = ["S3Images"]
 
-_MISSING = frozenset({"NoSuchKey", "404", "NotFound", "NoSuchBucket", "NoSuchVersion"})
-_DENIED = frozenset({"AccessDenied", "403", "Forbidden"})
+_REASONS = {"missing": "missing_object", "denied": "access_denied"}  # dead-letter reasons
 
 
 class S3Images:
@@ -60,16 +60,10 @@ class S3Images:
 
         try:
             return await asyncio.to_thread(download)
-        except ClientError as exc:
-            code = str(exc.response.get("Error", {}).get("Code", ""))
-            if code in _MISSING:
-                raise ProviderRejected(
-                    f"s3://{item.bucket}/{item.key}: {code}", "missing_object"
-                ) from exc
-            if code in _DENIED:
-                raise ProviderRejected(
-                    f"s3://{item.bucket}/{item.key}: {code}", "access_denied"
-                ) from exc
-            raise ProviderRetriable(f"s3://{item.bucket}/{item.key}: {code}", "transport") from exc
-        except BotoCoreError as exc:
-            raise ProviderRetriable(f"s3://{item.bucket}/{item.key}: {exc}", "transport") from exc
+        except (ClientError, BotoCoreError) as exc:
+            failure = s3_failure(exc)
+            where = f"s3://{item.bucket}/{item.key}: {failure.detail}"
+            reason = _REASONS.get(failure.kind)
+            if reason is not None:
+                raise ProviderRejected(where, reason) from exc
+            raise ProviderRetriable(where, "transport") from exc

@@ -25,6 +25,7 @@ class ModerationMetrics:
     @classmethod
     def create(cls, registry: CollectorRegistry) -> ModerationMetrics:
         return cls(
+            # Metric declarations, alike in shape only: each has its own name, help and labels.
             verdicts=Counter(
                 "shotline_moderation_verdicts_total",
                 "Verdicts published, by project, deciding provider ('none' when skipped).",

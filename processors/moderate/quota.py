@@ -1,4 +1,5 @@
-"""A provider's quota primitives: token bucket, Retry-After gate and circuit breaker.
+"""A provider's quota primitives: Retry-After gate and circuit breaker (its token bucket is
+``processors.pacing.TokenBucket``, shared with enrich).
 
 All of them read one monotonic clock (``time.monotonic`` unless a test passes its own) and
 are used from one event loop, so they need no locks.
@@ -10,36 +11,9 @@ import time
 from collections.abc import Callable
 from enum import IntEnum
 
-__all__ = ["Breaker", "BreakerState", "Gate", "TokenBucket"]
+__all__ = ["Breaker", "BreakerState", "Gate"]
 
 Clock = Callable[[], float]
-
-
-class TokenBucket:
-    """``rate_per_s`` tokens a second, at most ``burst`` stored: over any window of T
-    seconds at most ``burst + rate_per_s * T`` tokens are taken."""
-
-    def __init__(self, rate_per_s: float, burst: int, clock: Clock = time.monotonic) -> None:
-        self.rate = rate_per_s
-        self.burst = float(burst)
-        self._clock = clock
-        self._tokens = float(burst)
-        self._at = clock()
-
-    def _refill(self) -> None:
-        now = self._clock()
-        self._tokens = min(self.burst, self._tokens + (now - self._at) * self.rate)
-        self._at = now
-
-    def take(self, n: float = 1.0) -> float:
-        """Take ``n`` tokens now and return 0, or return how long to wait before they are
-        there (nothing taken). ``n`` above ``burst`` is capped so it can ever succeed."""
-        n = min(n, self.burst)
-        self._refill()
-        if self._tokens >= n:
-            self._tokens -= n
-            return 0.0
-        return (n - self._tokens) / self.rate
 
 
 class Gate:

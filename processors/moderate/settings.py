@@ -32,6 +32,7 @@ class QuotaConfig(BaseModel):
 
     model_config = _FROZEN
 
+    # Field declarations only, alike in shape to other settings models: each is its own key.
     rate_per_s: float = Field(default=10.0, gt=0, description="Token bucket refill (calls/s).")
     burst: int = Field(default=5, ge=1, description="Token bucket size.")
     rate_margin: float = Field(

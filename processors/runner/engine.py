@@ -23,7 +23,7 @@ from processors.errors import Backpressure, FatalError, SinkError
 from processors.runner.batch import BatchOutcome, count_committed, process_batch, report_commit
 from processors.runner.contract import Context, Processor
 from processors.runner.health import EngineState
-from processors.runner.hold import publish_backoff_s
+from processors.runner.hold import PauseMeter, publish_backoff_s
 from processors.runner.hooks import find_hooks
 from processors.runner.metrics import RunnerMetrics
 from processors.runner.ownership import Ownership
@@ -79,8 +79,9 @@ class Engine:
         self._sink: TransactionalOutput = sink or TransactionalSink(
             ctx.kafka, self.name, self.topic, self.group, settings.transaction_timeout_ms
         )
+        pauses = PauseMeter(self.name, metrics, clock)
         self._own = Ownership(
-            processor, self.topic, self.partitions, self._sink, metrics, self._drain
+            processor, self.topic, self.partitions, self._sink, metrics, self._drain, pauses
         )
 
     @property
@@ -162,7 +163,8 @@ class Engine:
             settled = await self._settle(partition)
             report_commit(self.hooks, partition, raws, committed=False)
             if settled:
-                await self._own.reset(self.consumer, partition, self.clock() + bp.retry_after_s)
+                until = self.clock() + bp.retry_after_s
+                await self._own.reset(self.consumer, partition, until, bp.reason)
             return
         if not await self._settle(partition):
             # the previous batch did not commit: the partition was reset, this one is void
@@ -213,7 +215,7 @@ class Engine:
         if not isinstance(failure, SinkError):
             self.park(failure)
         backoff_s = publish_backoff_s(state.failures)
-        await self._own.reset(self.consumer, partition, self.clock() + backoff_s)
+        await self._own.reset(self.consumer, partition, self.clock() + backoff_s, "publish")
         return False
 
     async def _drain(self, partitions: set[int] | None = None) -> None:

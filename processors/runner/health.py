@@ -31,6 +31,7 @@ class HealthServer:
         host: str,
         port: int,
     ) -> None:
+        # Arguments kept as attributes: the shape of any constructor, no logic to share.
         self._registry = registry
         self._states = states
         self._host = host

@@ -8,7 +8,8 @@ assigned partition's position) moves past them; then it pauses the partition, so
 others keep flowing. A timer resumes it once the time has passed. A rebalance resets pause
 state: ``reapply`` pauses again the reassigned partitions whose hold has not yet expired.
 
-Metrics: ``shotline_processor_paused_partitions`` (held now) and
+Metrics (``PauseMeter``, which the exactly-once engine's ``ownership`` keeps too):
+``shotline_processor_paused_partitions`` (held now) and
 ``shotline_processor_paused_seconds_total`` (time held, by reason, counted when a hold ends).
 """
 
@@ -24,7 +25,7 @@ from aiokafka import TopicPartition
 
 from processors.runner.metrics import RunnerMetrics
 
-__all__ = ["Holds", "PausingConsumer", "publish_backoff_s"]
+__all__ = ["Holds", "PauseMeter", "PausingConsumer", "publish_backoff_s"]
 
 
 def publish_backoff_s(failures: int) -> float:
@@ -42,11 +43,45 @@ class PausingConsumer(Protocol):
     def resume(self, *partitions: TopicPartition) -> None: ...
 
 
+class PauseMeter:
+    """The paused-partitions gauge and paused-seconds counter of one processor, kept alike
+    by both engines: ``start`` when a partition is paused, ``stop`` when it is taken up
+    again or given up (seconds are counted then, under the reason it was paused for)."""
+
+    def __init__(
+        self, processor: str, metrics: RunnerMetrics, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._processor = processor
+        self._metrics = metrics
+        self._clock = clock
+        self._since: dict[int, tuple[float, str]] = {}
+
+    def __contains__(self, partition: int) -> bool:
+        return partition in self._since
+
+    def start(self, partition: int, reason: str) -> None:
+        self.stop(partition)
+        self._since[partition] = (self._clock(), reason)
+        self._metrics.paused.labels(self._processor).set(len(self._since))
+
+    def stop(self, partition: int) -> None:
+        held = self._since.pop(partition, None)
+        if held is None:
+            return
+        since, reason = held
+        self._metrics.paused_seconds.labels(self._processor, reason).inc(
+            max(0.0, self._clock() - since)
+        )
+        self._metrics.paused.labels(self._processor).set(len(self._since))
+
+    def stop_all(self) -> None:
+        for partition in list(self._since):
+            self.stop(partition)
+
+
 @dataclass(slots=True)
 class _Hold:
-    since: float
     until: float
-    reason: str
     timer: asyncio.TimerHandle
 
 
@@ -61,9 +96,8 @@ class Holds:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._topic = topic
-        self._processor = processor
-        self._metrics = metrics
         self._clock = clock
+        self._meter = PauseMeter(processor, metrics, clock)
         self._holds: dict[int, _Hold] = {}
 
     def __contains__(self, partition: int) -> bool:
@@ -79,10 +113,9 @@ class Holds:
         consumer.seek(tp, offset)
         consumer.pause(tp)
         self._end(partition)
-        now = self._clock()
         timer = asyncio.get_running_loop().call_later(seconds, self._release, consumer, partition)
-        self._holds[partition] = _Hold(now, now + seconds, reason, timer)
-        self._metrics.paused.labels(self._processor).set(len(self._holds))
+        self._holds[partition] = _Hold(self._clock() + seconds, timer)
+        self._meter.start(partition, reason)
 
     def reapply(self, consumer: PausingConsumer, partitions: Iterable[int]) -> None:
         """Pause again the reassigned ``partitions`` still held (a rebalance resumed them;
@@ -108,7 +141,4 @@ class Holds:
         if held is None:
             return
         held.timer.cancel()
-        self._metrics.paused_seconds.labels(self._processor, held.reason).inc(
-            max(0.0, self._clock() - held.since)
-        )
-        self._metrics.paused.labels(self._processor).set(len(self._holds))
+        self._meter.stop(partition)

@@ -13,6 +13,7 @@ __all__ = ["RunnerMetrics"]
 
 class RunnerMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
+        # Metric declarations, alike in shape only: each has its own name, help and labels.
         self.processed = Counter(
             "shotline_processor_records_processed_total",
             "Input records handled and committed (not dead-lettered).",

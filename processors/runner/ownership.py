@@ -7,8 +7,9 @@ nothing fetched before the fence is handled. Giving up waits for the partitions'
 flight; a rebalance (eager: it revokes everything and usually hands most of it straight
 back) suspends them with the processor's state kept, and ``settle_rebalance`` drops what did
 not come back. ``reset`` gives one partition up after its output did not commit and pauses
-it; ``take_up_due`` takes it up again afresh once its pause is over. The caller holds the
-engine's lock around every call.
+it; ``take_up_due`` takes it up again afresh once its pause is over. Pauses are reported as
+the at-least-once engine's holds are (``hold.PauseMeter``). The caller holds the engine's
+lock around every call.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 from aiokafka import TopicPartition
 
 from processors.runner.contract import Processor
+from processors.runner.hold import PauseMeter
 from processors.runner.metrics import RunnerMetrics
 from processors.runner.partitions import EngineConsumer, Partitions, TransactionalOutput
 
@@ -34,13 +36,16 @@ class Ownership:
         sink: TransactionalOutput,
         metrics: RunnerMetrics,
         drain: Callable[[set[int]], Awaitable[None]],
+        pauses: PauseMeter,
     ) -> None:
+        # Arguments kept as attributes: the shape of any constructor, no logic to share.
         self.processor = processor
         self.topic = topic
         self.partitions = partitions
         self.sink = sink
         self.metrics = metrics
         self.drain = drain  # waits for (and settles) the partitions' commits in flight
+        self.pauses = pauses
 
     def _tp(self, partition: int) -> TopicPartition:
         return TopicPartition(self.topic, partition)
@@ -53,7 +58,7 @@ class Ownership:
         for partition in partitions:
             state = self.partitions.of(partition)
             if state.resume_at is not None:
-                state.resume_at = None
+                self._unpause(partition)
                 consumer.resume(self._tp(partition))
         await self.sink.open(partitions)
         committed = {p: await consumer.committed(self._tp(p)) for p in partitions}
@@ -95,22 +100,29 @@ class Ownership:
         self._count()
 
     async def settle_rebalance(self, kept: set[int]) -> None:
-        """After a rebalance: the state of suspended partitions that went elsewhere is dropped."""
+        """After a rebalance: the state of suspended partitions that went elsewhere is
+        dropped, and so are the pauses of paused ones (their next owner starts afresh)."""
+        for partition in self.partitions.paused() - kept:
+            self._unpause(partition)
         lost = self.partitions.suspended() - kept
         for partition in lost:
             self.partitions[partition].suspended_at = None
         if lost:
             await self.processor.on_revoke(lost)
 
-    async def reset(self, consumer: EngineConsumer, partition: int, until: float) -> None:
-        """Give up a partition whose output did not commit (or whose processor asked for a
-        pause) and pause it on the consumer until ``until`` (monotonic). No sleeping here:
-        the lock is held, and other partitions and the rebalance listener need it."""
+    async def reset(
+        self, consumer: EngineConsumer, partition: int, until: float, reason: str
+    ) -> None:
+        """Give up a partition whose output did not commit (``reason`` ``publish``) or whose
+        processor asked for a pause (its ``Backpressure`` reason) and pause it on the
+        consumer until ``until`` (monotonic). No sleeping here: the lock is held, and other
+        partitions and the rebalance listener need it."""
         await self.revoke({partition})
         tp = self._tp(partition)
         if tp in consumer.assignment():
             consumer.pause(tp)
             self.partitions.of(partition).resume_at = until
+            self.pauses.start(partition, reason)
 
     async def take_up_due(self, consumer: EngineConsumer, now: float) -> None:
         """Take up the paused partitions whose pause is over (those still assigned)."""
@@ -118,9 +130,13 @@ class Ownership:
         assignment = consumer.assignment()
         mine = {p for p in due if self._tp(p) in assignment}
         for partition in due - mine:
-            self.partitions[partition].resume_at = None
+            self._unpause(partition)
         if mine:
             await self.assign(consumer, mine)
+
+    def _unpause(self, partition: int) -> None:
+        self.partitions[partition].resume_at = None
+        self.pauses.stop(partition)
 
     def _resume_at(self, partition: int) -> float:
         return self.partitions[partition].resume_at or 0.0

@@ -1,4 +1,5 @@
-"""Reading topics back: which partitions a topic has, and the one loop restores and
+"""Reading topics back: which partitions a topic has, which offsets to read (the whole log,
+``whole_log``, or what came since a time, ``ranges_since``), and the one loop restores and
 listings share to read partitions up to a fixed end.
 
 A restore (dedupe's seen-set, billing's usage and partials) and a DLQ listing all read some
@@ -9,7 +10,7 @@ ends on the consumer's position, not on a count of records.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -17,7 +18,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from schemas import KafkaSettings
 
-__all__ = ["read_range", "reader", "topic_partitions", "whole_log"]
+__all__ = ["ranges_since", "read_range", "reader", "topic_partitions", "whole_log"]
 
 
 def reader(kafka: KafkaSettings, fetch_bytes: int = 1 << 20, **options: Any) -> AIOKafkaConsumer:
@@ -45,6 +46,22 @@ async def whole_log(
     starts = await consumer.beginning_offsets(partitions)
     ends = await consumer.end_offsets(partitions)
     return {tp: (starts[tp], ends[tp]) for tp in partitions}
+
+
+async def ranges_since(
+    consumer: AIOKafkaConsumer, partitions: Sequence[TopicPartition], since_ms: int
+) -> dict[TopicPartition, tuple[int, int]]:
+    """Each of ``partitions``' ``(start, end)``: ``start`` the first offset whose record is
+    stamped ``since_ms`` or later (``end`` when none is), ``end`` the end offset now; the
+    range ``read_range`` reads to replay what came since. The ``consumer`` must be started;
+    assigning the partitions is the caller's choice."""
+    ends = await consumer.end_offsets(list(partitions))
+    starts = await consumer.offsets_for_times(dict.fromkeys(partitions, since_ms))
+    spans: dict[TopicPartition, tuple[int, int]] = {}
+    for tp in partitions:
+        found = starts.get(tp)
+        spans[tp] = (ends[tp] if found is None else found.offset, ends[tp])
+    return spans
 
 
 async def topic_partitions(kafka: KafkaSettings, *topics: str) -> dict[str, list[int]]:

@@ -17,6 +17,7 @@ __all__ = ["RunnerSettings"]
 class RunnerSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
 
+    # Field declarations only, alike in shape to other settings models: each is its own key.
     batch_max_records: int = Field(
         default=5000, gt=0, description="Most records fetched per poll (all partitions)."
     )

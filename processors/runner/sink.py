@@ -65,6 +65,7 @@ class TransactionalSink:
     def __init__(
         self, kafka: KafkaSettings, processor: str, input_topic: str, group: str, timeout_ms: int
     ) -> None:
+        # Arguments kept as attributes: the shape of any constructor, no logic to share.
         self._kafka = kafka
         self._processor = processor
         self._topic = input_topic

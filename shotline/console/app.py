@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from prometheus_client import CollectorRegistry
 
+from ingest.asgi import serve_lifespan
 from processors.moderate.observe import ModerationMetrics
 from processors.moderate.webhook import ActionWebhooks, webhook_secrets
 from schemas import KafkaSettings, ProjectConfig
@@ -119,20 +120,10 @@ class ConsoleApp:
             await self._http(scope, receive, send)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                try:
-                    await self.startup()
-                except Exception as exc:
-                    log.error("console: could not start: %s", exc)
-                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
-                    return
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await self.shutdown()
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+        def failed(exc: Exception) -> None:
+            log.error("console: could not start: %s", exc)
+
+        await serve_lifespan(receive, send, self.startup, self.shutdown, failed)
 
     # -- requests ---------------------------------------------------------------------------
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:

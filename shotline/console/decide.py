@@ -52,6 +52,7 @@ class Decider:
         webhooks: ActionWebhooks,
         metrics: ConsoleMetrics,
     ) -> None:
+        # Arguments kept as attributes: the shape of any constructor, no logic to share.
         self._queue = queue
         self._log = log
         self._projects = projects

@@ -18,7 +18,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 
-from processors.runner.readback import reader, topic_partitions
+from processors.runner.readback import ranges_since, reader, topic_partitions
 from schemas import HEADER_PROJECT, EnrichedScreenshot, KafkaSettings
 from schemas.decision import ReviewDecision
 from schemas.errors import ShotlineError
@@ -53,14 +53,14 @@ class Feed:
             consumer.assign(tps)
             since_ms = int((datetime.now(UTC) - self._queue.window).timestamp() * 1000)
             timed = [tp for tp in tps if tp.topic != self._topics[2]]
-            starts = await consumer.offsets_for_times({tp: since_ms for tp in timed})
-            ends = await consumer.end_offsets(tps)
-            for tp in timed:
-                found_at = starts.get(tp)
-                consumer.seek(tp, ends[tp] if found_at is None else found_at.offset)
+            spans = await ranges_since(consumer, timed, since_ms)
+            for tp, (start, _) in spans.items():
+                consumer.seek(tp, start)
             # the decisions topic is compacted: all of it is the history
-            await consumer.seek_to_beginning(*(tp for tp in tps if tp not in timed))
-            self._ends = ends
+            history = [tp for tp in tps if tp not in spans]
+            await consumer.seek_to_beginning(*history)
+            ends = await consumer.end_offsets(history)
+            self._ends = ends | {tp: end for tp, (_, end) in spans.items()}
         except BaseException:
             await consumer.stop()
             self._consumer = None

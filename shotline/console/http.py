@@ -1,9 +1,8 @@
-"""Raw ASGI plumbing for the console (as ingest does: no framework): the request as read,
-and answers that always carry the security headers."""
+"""Raw ASGI plumbing for the console (as ingest does: no framework, the same aliases from
+``ingest.asgi``): the request as read, and answers that always carry the security headers."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from typing import Any
@@ -11,6 +10,7 @@ from urllib.parse import parse_qs
 
 import orjson
 
+from ingest.asgi import Receive, Scope, Send
 from shotline.errors import BodyTooLarge
 
 __all__ = [
@@ -26,11 +26,6 @@ __all__ = [
     "read_request",
     "redirect",
 ]
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
 
 MAX_BODY = 64 * 1024
 # Only the console's own origin: no CDN, no inline script, no framing.

@@ -58,6 +58,7 @@ class Views:
         presigned: bool,
         asyncapi: Any,
     ) -> None:
+        # Arguments kept as attributes: the shape of any constructor, no logic to share.
         self._queue = queue
         self._decider = decider
         self._thumbs = thumbs

@@ -15,19 +15,20 @@ aiokafka's errors become ``LedgerError`` here.
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
-from processors.errors import TopicReadError
+from processors.errors import SinkError, TopicReadError
+from processors.runner.codec import Encoded
 from processors.runner.dlq import read_dead_letters
-from processors.runner.readback import read_range, reader, topic_partitions
+from processors.runner.readback import ranges_since, read_range, reader, topic_partitions
+from processors.runner.sink import AtLeastOnceSink
 from schemas import KafkaSettings, ObjectNameError
 from schemas.objectname import object_name_fields
 from shotline.errors import LedgerError
@@ -84,13 +85,7 @@ async def find_seen(
         if not tps or not wanted:
             return seen, 0
         consumer.assign(tps)
-        ends = await consumer.end_offsets(tps)
-        since_ms = int((since - SLACK).timestamp() * 1000)
-        starts = await consumer.offsets_for_times({tp: since_ms for tp in tps})
-        ranges = {}
-        for tp in tps:
-            found = starts.get(tp)
-            ranges[tp] = (ends[tp] if found is None else found.offset, ends[tp])
+        ranges = await ranges_since(consumer, tps, int((since - SLACK).timestamp() * 1000))
         total = sum(end - start for start, end in ranges.values())
         async for _, msg in read_range(consumer, ranges, max_records=20_000):
             read += 1
@@ -152,29 +147,27 @@ def new_traceparent() -> bytes:
 async def publish(
     kafka: KafkaSettings, records: Sequence[Outgoing], progress: Progress | None = None
 ) -> int:
-    """Publish ``records`` to ``shotline.callbacks.v1`` (idempotent, ``acks=all``); the
-    number acknowledged. Any failure raises ``LedgerError`` (a rerun publishes the same
-    records, which dedupe absorbs)."""
+    """Publish ``records`` to ``shotline.callbacks.v1`` through the runner's
+    ``AtLeastOnceSink`` (idempotent, ``acks=all``, 60 s per chunk of 1,000); the number
+    acknowledged. Any failure raises ``LedgerError`` (a rerun publishes the same records,
+    which dedupe absorbs)."""
     if not records:
         return 0
     topic = kafka.topics.callbacks
-    producer = AIOKafkaProducer(
-        **kafka.client_kwargs(), acks="all", enable_idempotence=True, linger_ms=5
-    )
+    sink = AtLeastOnceSink(kafka)
     done = 0
     try:
-        await producer.start()
+        await sink.start()
         for start in range(0, len(records), 1_000):
             chunk = records[start : start + 1_000]
-            futures = [
-                await producer.send(topic, r.value, key=r.key, headers=r.headers) for r in chunk
-            ]
-            await asyncio.gather(*futures)
+            await sink.publish(
+                [Encoded(topic, None, r.key, r.value, list(r.headers)) for r in chunk]
+            )
             done += len(chunk)
             if progress is not None:
                 progress(done, len(records))
-    except KafkaError as exc:
+    except (KafkaError, SinkError) as exc:
         raise LedgerError(f"cannot publish to {topic}: {exc} ({done} published)") from exc
     finally:
-        await producer.stop()
+        await sink.stop()
     return done

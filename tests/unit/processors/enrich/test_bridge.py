@@ -1,13 +1,13 @@
 """The SQS bridge deletes a message only after Kafka acknowledged every record of it
-(fakes for SQS and the producer; the real path runs in tests/integration/processors/enrich)."""
+(fakes for SQS and the sink; the real path runs in tests/integration/processors/enrich)."""
 
 from __future__ import annotations
 
-import asyncio
+from collections.abc import Sequence
 from typing import Any
 
-from aiokafka.errors import KafkaTimeoutError
-
+from processors.errors import SinkError
+from processors.runner.codec import Encoded
 from schemas import KafkaSettings
 from shotline.s3events_cmd import Bridge
 from tests.screenshots_factory import s3_event
@@ -22,19 +22,18 @@ class FakeSqs:
         return {"Successful": [{"Id": e["Id"]} for e in Entries], "Failed": []}
 
 
-class FakeProducer:
+class FakeSink:
     def __init__(self, fail: bool) -> None:
         self.fail = fail
-        self.sent: list[tuple[str, bytes]] = []
+        self.sent: list[tuple[str, bytes | None]] = []
 
-    async def send(self, topic: str, value: bytes, key: bytes) -> asyncio.Future[None]:
-        self.sent.append((topic, key))
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
+
+    async def publish(self, records: Sequence[Encoded]) -> None:
+        self.sent += [(r.topic, r.key) for r in records]
         if self.fail:
-            future.set_exception(KafkaTimeoutError())
-        else:
-            future.set_result(None)
-        return future
+            raise SinkError("publish failed: KafkaTimeoutError")
 
 
 MESSAGES = [
@@ -45,17 +44,17 @@ MESSAGES = [
 
 
 async def test_acknowledged_messages_are_deleted_and_invalid_ones_left_in_the_queue() -> None:
-    sqs, producer = FakeSqs(), FakeProducer(fail=False)
-    bridge = Bridge(KafkaSettings(topic_prefix="x."), sqs, "q")
-    await bridge._forward(producer, MESSAGES)  # type: ignore[arg-type]
-    assert producer.sent == [("x.shotline.s3events.v1", b"b/k1")]
+    sqs, sink = FakeSqs(), FakeSink(fail=False)
+    bridge = Bridge(KafkaSettings(topic_prefix="x."), sqs, "q", sink=sink)
+    await bridge._forward(MESSAGES)
+    assert sink.sent == [("x.shotline.s3events.v1", b"b/k1")]
     assert sqs.deleted == ["r1", "r3"]
     assert bridge.counts.labels("invalid")._value.get() == 1
 
 
 async def test_nothing_is_deleted_when_kafka_does_not_acknowledge() -> None:
-    sqs, producer = FakeSqs(), FakeProducer(fail=True)
-    bridge = Bridge(KafkaSettings(), sqs, "q")
-    await bridge._forward(producer, MESSAGES)  # type: ignore[arg-type]
+    sqs, sink = FakeSqs(), FakeSink(fail=True)
+    bridge = Bridge(KafkaSettings(), sqs, "q", sink=sink)
+    await bridge._forward(MESSAGES)
     assert sqs.deleted == []
     assert bridge.counts.labels("failed")._value.get() == 2

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 
+from botocore.exceptions import ClientError, ConnectTimeoutError
+
 from processors.enrich.checkpoints import Checkpoint
-from processors.enrich.client import classify_client_error
+from processors.enrich.client import head_outcome
 from processors.enrich.logic import Denied, Missing, Transient
+from processors.objectstore import s3_failure
 from schemas.s3event import S3EventDocument, split_notification
 from tests.screenshots_factory import s3_event
 
@@ -38,9 +41,21 @@ def test_checkpoint_round_trip_and_what_a_restore_redoes() -> None:
     assert Checkpoint(high=50, pending=()).start(committed=40) == 40
 
 
+def _head_error(code: str, status: int, message: str = "") -> ClientError:
+    answer = {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {}}
+    answer["ResponseMetadata"] = {"HTTPStatusCode": status}
+    return ClientError(answer, "HeadObject")  # type: ignore[arg-type]
+
+
 def test_head_errors_are_classified_by_code_and_status() -> None:
-    assert isinstance(classify_client_error("404", 404, "Not Found"), Missing)
-    assert isinstance(classify_client_error("403", 403, "Forbidden"), Denied)
-    assert isinstance(classify_client_error("InvalidAccessKeyId", 403, ""), Denied)
-    assert isinstance(classify_client_error("SlowDown", 503, ""), Transient)
-    assert isinstance(classify_client_error("500", 500, ""), Transient)
+    assert isinstance(head_outcome(s3_failure(_head_error("404", 404, "Not Found"))), Missing)
+    assert isinstance(head_outcome(s3_failure(_head_error("", 404))), Missing), "no body"
+    assert head_outcome(s3_failure(_head_error("403", 403, "Forbidden"))) == Denied(
+        "403: Forbidden"
+    )
+    assert head_outcome(s3_failure(_head_error("", 401))) == Denied("401:")
+    assert isinstance(head_outcome(s3_failure(_head_error("InvalidAccessKeyId", 403))), Denied)
+    assert head_outcome(s3_failure(_head_error("SlowDown", 503))) == Transient("SlowDown:")
+    assert isinstance(head_outcome(s3_failure(_head_error("500", 500))), Transient)
+    timeout = ConnectTimeoutError(endpoint_url="http://s3")
+    assert head_outcome(s3_failure(timeout)) == Transient(f"ConnectTimeoutError: {timeout}")

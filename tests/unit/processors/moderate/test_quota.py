@@ -1,4 +1,4 @@
-"""Token bucket, Retry-After parsing and the breaker, on a fake clock."""
+"""Retry-After parsing, the gate and the breaker, on a fake clock."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 from processors.moderate.providers.http import parse_retry_after
-from processors.moderate.quota import Breaker, BreakerState, Gate, TokenBucket
+from processors.moderate.quota import Breaker, BreakerState, Gate
 
 
 class Clock:
@@ -15,24 +15,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-def test_bucket_gives_at_most_burst_plus_rate_per_second() -> None:
-    clock = Clock()
-    bucket = TokenBucket(rate_per_s=10, burst=3, clock=clock)
-    taken = 0
-    for _ in range(1000):  # one second in 1-ms steps, taking whenever allowed
-        while bucket.take() == 0:
-            taken += 1
-        clock.now += 0.001
-    assert 12 <= taken <= 13  # burst 3 + 10/s (+1 for the refill at the closing edge)
-
-
-def test_bucket_says_how_long_to_wait() -> None:
-    clock = Clock()
-    bucket = TokenBucket(rate_per_s=4, burst=1, clock=clock)
-    assert bucket.take() == 0
-    assert bucket.take() == 0.25
 
 
 def test_retry_after_seconds_and_http_date() -> None:

@@ -115,6 +115,17 @@ def engine_with(
     return engine, proc, consumer, tp, clock
 
 
+def paused(engine: Engine, reason: str) -> tuple[float | None, float | None]:
+    """(partitions paused now, seconds paused for ``reason`` so far), as Prometheus shows."""
+    registry, name = engine.ctx.registry, engine.name
+    return (
+        registry.get_sample_value("shotline_processor_paused_partitions", {"processor": name}),
+        registry.get_sample_value(
+            "shotline_processor_paused_seconds_total", {"processor": name, "reason": reason}
+        ),
+    )
+
+
 def batch(engine: Engine, first: int, n: int, start: int = 0) -> list[Raw]:
     return [Raw(engine.topic, 1, first + i, b"k", b'{"n": %d}' % (start + i)) for i in range(n)]
 
@@ -133,6 +144,7 @@ async def test_a_failed_commit_pauses_the_partition_without_holding_the_lock() -
     assert consumer.paused == {tp}
     assert not engine.partitions[1].owned
     assert proc.commits == [(1, 2, False)]
+    assert paused(engine, "publish") == (1, None), "one partition paused, no time counted yet"
 
     await engine.resume_due()
     assert not engine.partitions[1].owned, "not before its backoff has passed"
@@ -140,6 +152,7 @@ async def test_a_failed_commit_pauses_the_partition_without_holding_the_lock() -
     await engine.resume_due()
     assert consumer.paused == set()
     assert engine.partitions[1].owned
+    assert paused(engine, "publish") == (0, 1.0), "the same metrics as the stream engine's"
     assert consumer.seeks[-1] == (tp, 10)
     assert sink.opened == [{1}, {1}], "fenced again before it is handled again"
 
@@ -266,14 +279,31 @@ async def test_backpressure_resets_and_pauses_the_partition_for_the_time_asked()
     assert proc.commits == [(1, 2, False)]
     assert consumer.paused == {tp}
     assert engine.partitions[1].failures == 0, "not a failure"
+    assert paused(engine, "quota") == (1, None)
     clock.now += 2.4
     await engine.resume_due()
     assert consumer.paused == {tp}, "paused for the 2.5 s asked"
     clock.now += 0.2
     await engine.resume_due()
     assert consumer.paused == set()
+    assert paused(engine, "quota") == (0, pytest.approx(2.6))
     assert consumer.seeks[-1] == (tp, 10), "the same records come again"
     await engine.handle_poll({tp: records})
     await engine.drain()
     assert proc.commits[-1] == (1, 2, True)
     assert sink.offsets == {1: 12}
+
+
+async def test_a_pause_ends_in_the_metrics_when_a_rebalance_takes_the_partition_away() -> None:
+    sink = FailingSink()
+    engine, _, consumer, tp, clock = engine_with(sink)
+    await engine.partitions_assigned({1})
+    await engine.handle_poll({tp: batch(engine, 10, 2)})
+    await engine.drain()
+    assert paused(engine, "publish") == (1, None)
+    clock.now += 0.25
+    await engine.partitions_revoked({1})
+    consumer.tps = set()
+    await engine.partitions_assigned(set())  # it went to another instance
+    assert paused(engine, "publish") == (0, 0.25)
+    assert not engine.partitions.paused()
