@@ -50,6 +50,7 @@ class CallbackEnvelope(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+    # Field declarations, alike in shape to other records' (decision, screenshot): plain data.
     schema_version: Literal[1] = 1
     project: str
     received_at: datetime

@@ -47,6 +47,7 @@ class ScreenshotRecord(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+    # Field declarations, alike in shape to other records' (decision, envelope): plain data.
     schema_version: Literal[1] = 1
     project: str
     request_id: str
