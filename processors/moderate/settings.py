@@ -104,7 +104,17 @@ class LocalProviderConfig(QuotaConfig):
     )
     rate_per_s: float = Field(default=1000.0, gt=0)
     burst: int = Field(default=64, ge=1)
-    concurrency: int = Field(default=2, ge=1, description="Batches classified at once.")
+    concurrency: int = Field(
+        default=4,
+        ge=1,
+        description="Chunks in flight (downloading, queued or classified); more than "
+        "`workers`, so a worker finds the next chunk ready.",
+    )
+    workers: int = Field(
+        default=2,
+        ge=1,
+        description="Model runs at once, each in its own thread; give a replica this many cores.",
+    )
     timeout_s: float = Field(default=60.0, gt=0)
     batch_size: int = Field(default=4, ge=1, description="Images per model run.")
     threads: int = Field(default=1, ge=1, description="onnxruntime intra-op threads.")

@@ -21,6 +21,7 @@ tests assert (docs/moderation.md).
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import functools
 import importlib.resources
 import io
@@ -132,21 +133,31 @@ class LocalProvider:
         self.batch_size = config.batch_size
         self._images = images
         self._model: LocalModel | None = None
+        self._workers: concurrent.futures.ThreadPoolExecutor | None = None
 
     async def start(self) -> None:
         cfg = self.config
-        self._model = await asyncio.to_thread(
+        # The model runs in a pool of its own: chunks waiting there start the moment a worker
+        # is free, without a turn of the event loop in between.
+        self._workers = concurrent.futures.ThreadPoolExecutor(
+            cfg.workers, thread_name_prefix=f"shotline-{self.name}"
+        )
+        self._model = await asyncio.get_running_loop().run_in_executor(
+            self._workers,
             functools.partial(
                 LocalModel,
                 cfg.threads,
                 cfg.execution_providers,
                 jpeg_reencode=cfg.jpeg_reencode,
                 scaled_decode=cfg.scaled_decode,
-            )
+            ),
         )
 
     async def close(self) -> None:
         self._model = None
+        if self._workers is not None:
+            self._workers.shutdown(wait=False, cancel_futures=True)
+            self._workers = None
 
     async def call(self, items: Sequence[ImageRequest]) -> list[ProviderAnswer | ProviderRejected]:
         assert self._model is not None, "start() first"
@@ -157,7 +168,8 @@ class LocalProvider:
             if isinstance(got, BaseException) and not isinstance(got, ProviderRejected):
                 raise got
         present = [got for got in fetched if isinstance(got, bytes)]
-        scored = iter(await asyncio.to_thread(self._model.score, present))
+        loop = asyncio.get_running_loop()
+        scored = iter(await loop.run_in_executor(self._workers, self._model.score, present))
         answers: list[ProviderAnswer | ProviderRejected] = []
         for got in fetched:
             if isinstance(got, ProviderRejected):
