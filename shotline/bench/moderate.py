@@ -189,7 +189,7 @@ async def _measure(duration_s: float, config: LocalProviderConfig) -> Measuremen
             "made of": (
                 f"CPU/img {stage.cpu_us / best.cpu_us:.2f}x the baseline's, of which "
                 f"preparation {prep_ours_us:.0f} µs vs the package's {prep_package_us:.0f} "
-                f"(same model, same 1-thread runs otherwise); cores busy "
+                f"(same model, same pixels); cores busy "
                 f"{stage.cores:.2f} vs {best.cores:.2f}"
             ),
         },
