@@ -30,7 +30,7 @@ def create_app(
     metrics = IngestMetrics(registry)
     if publisher is None:
         publisher = KafkaPublisher(
-            kafka.client_kwargs(),
+            kafka.producer_kwargs(),
             metrics,
             linger_ms=settings.linger_ms,
             max_batch_bytes=settings.max_batch_bytes,

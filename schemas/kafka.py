@@ -22,6 +22,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 
 from schemas.errors import KafkaConfigError
+from schemas.partitioner import kafka_partitioner
 from schemas.topics import Topics
 
 __all__ = [
@@ -158,6 +159,11 @@ class KafkaSettings(BaseModel):
         if self.sasl_password is not None:
             kwargs["sasl_plain_password"] = self.sasl_password.get_secret_value()
         return kwargs
+
+    def producer_kwargs(self) -> dict[str, Any]:
+        """``client_kwargs`` plus Kafka's key partitioner in native code
+        (``schemas.partitioner``): what every producer is built with."""
+        return {**self.client_kwargs(), "partitioner": kafka_partitioner}
 
 
 def _problems(s: KafkaSettings) -> list[str]:

@@ -46,7 +46,7 @@ class TickSender:
 
     def __init__(self, kafka: KafkaSettings) -> None:
         self.topic = partials_topic(kafka.topics)
-        self._producer = AIOKafkaProducer(**kafka.client_kwargs(), acks="all")
+        self._producer = AIOKafkaProducer(**kafka.producer_kwargs(), acks="all")
         self._value = UsagePartial(project="", second=0, tick=True).model_dump_json().encode()
 
     async def start(self) -> None:

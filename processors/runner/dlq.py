@@ -56,7 +56,7 @@ async def read_dead_letters(kafka: KafkaSettings) -> list[StoredDeadLetter]:
 
 async def replay_dead_letters(kafka: KafkaSettings, letters: Sequence[DeadLetterRecord]) -> int:
     """Publish each letter's original record back to its source; the number published."""
-    producer = AIOKafkaProducer(**kafka.client_kwargs(), acks="all", enable_idempotence=True)
+    producer = AIOKafkaProducer(**kafka.producer_kwargs(), acks="all", enable_idempotence=True)
     try:
         await producer.start()
         futures = []

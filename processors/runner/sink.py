@@ -80,7 +80,7 @@ class TransactionalSink:
         """Start (and so fence older holders of) each partition's transactional producer."""
         for partition in sorted(partitions - self._producers.keys()):
             producer = AIOKafkaProducer(
-                **self._kafka.client_kwargs(),
+                **self._kafka.producer_kwargs(),
                 transactional_id=self.transactional_id(partition),
                 transaction_timeout_ms=self._timeout_ms,
                 linger_ms=5,
@@ -144,7 +144,7 @@ class OutputSink(Protocol):
 class AtLeastOnceSink:
     def __init__(self, kafka: KafkaSettings) -> None:
         self._producer = AIOKafkaProducer(
-            **kafka.client_kwargs(),
+            **kafka.producer_kwargs(),
             acks="all",
             enable_idempotence=True,
             linger_ms=5,

@@ -125,7 +125,7 @@ class DecisionLog:
 
     async def start(self) -> None:
         self._producer = AIOKafkaProducer(
-            **self._kafka.client_kwargs(), acks="all", enable_idempotence=True
+            **self._kafka.producer_kwargs(), acks="all", enable_idempotence=True
         )
         await self._producer.start()
 
