@@ -54,6 +54,13 @@ class StreamConsumer(PausingConsumer, Protocol):
     def highwater(self, partition: TopicPartition) -> int | None: ...
 
 
+async def _no_body(message: Any) -> None:
+    """The batch subscriber's decoder. FastStream's own parses every record again and
+    JSON-decodes its value for a body argument (about 16 µs a record); ``_on_batch`` takes no
+    body and reads ``message.raw_message``, the consumed records, as they are."""
+    return None
+
+
 class StreamEngine:
     """Runs one at-least-once processor until ``stop`` is set; ``state`` feeds ``/healthz``."""
 
@@ -104,6 +111,7 @@ class StreamEngine:
             isolation_level="read_committed",
             ack_policy=AckPolicy.MANUAL,
             listener=RebalanceListener(self.topic, self),
+            decoder=_no_body,
         )
         self._subscriber(self._on_batch)
 
