@@ -61,6 +61,7 @@ class ModerateProcessor(BaseProcessor[EnrichedScreenshot]):
         self._webhooks: ActionWebhooks | None = None
         self._metrics: ModerationMetrics | None = None
         self._log: VerdictLog | None = None
+        self._counters: dict[tuple[str, str, str, str | None], tuple[Any, Any]] = {}
 
     def input_topic(self, topics: Topics) -> str:
         return topics.enriched
@@ -74,6 +75,7 @@ class ModerateProcessor(BaseProcessor[EnrichedScreenshot]):
         self._output = ctx.topics.moderation
         self._log = VerdictLog(ctx.kafka, ctx.topics.enriched, self._output)
         self._metrics = ModerationMetrics.create(ctx.registry)
+        self._counters.clear()
         routes = [p.moderation for p in self._projects.values() if p.moderation is not None]
         used = {name for route in routes for name in route.providers}
         unknown = used - set(self.settings.providers)
@@ -224,12 +226,28 @@ class ModerateProcessor(BaseProcessor[EnrichedScreenshot]):
                 dead.append(dead_letter(record, outcome))
                 continue
             v = outcome.verdict
-            self._metrics.verdicts.labels(project, v.provider or "none", v.verdict.value).inc()
-            if v.verdict is Verdict.SKIPPED:
-                self._metrics.sampled_out.labels(project, v.reason or "unknown").inc()
+            self._count(project, v)
             # the input's partition number: restore finds a partition's verdicts there
             emits.append(Emit(self._output, rid, v, record.partition, record.raw_headers))
         return HandleResult(emits=emits, dead=dead)
+
+    def _count(self, project: str, v: ModerationVerdict) -> None:
+        """Count a published verdict; the labelled children are looked up once per label
+        set, not per record (``labels()`` costs a few µs a call)."""
+        assert self._metrics is not None
+        skipped = v.verdict is Verdict.SKIPPED
+        key = (project, v.provider or "none", v.verdict.value, v.reason if skipped else None)
+        children = self._counters.get(key)
+        if children is None:
+            children = self._counters[key] = (
+                self._metrics.verdicts.labels(*key[:3]),
+                self._metrics.sampled_out.labels(project, v.reason or "unknown")
+                if skipped
+                else None,
+            )
+        children[0].inc()
+        if children[1] is not None:
+            children[1].inc()
 
     def _label(self, project: str) -> str:
         return project if project in self._projects else "other"

@@ -23,13 +23,16 @@ class RunnerSettings(BaseModel):
     )
     poll_timeout_ms: int = Field(default=200, gt=0, description="Longest wait for a batch.")
     fetch_min_bytes: int = Field(
-        default=64 << 10,
+        default=1 << 20,
         ge=1,
         description="The broker holds a fetch until this many bytes are there (or "
         "fetch_max_wait_ms passed): bigger batches, fewer transactions, some latency.",
     )
     fetch_max_wait_ms: int = Field(
-        default=100, ge=0, description="Longest the broker holds a fetch for fetch_min_bytes."
+        default=250,
+        ge=0,
+        description="Longest the broker holds a fetch for fetch_min_bytes: a stage's added "
+        "latency at most, and what bounds its polls (and transactions) per second.",
     )
     retry_attempts: int = Field(
         default=3,
