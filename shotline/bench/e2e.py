@@ -20,8 +20,9 @@ A step passes when wrk kept 90 % of the asked rate with every answer a 200, ever
 screenshot reached ``shotline.screenshots.enriched.v1`` (the end of the record path) and 99 %
 of them within 1 s of ingest receiving them, and the stages off that path (tally, metrics,
 moderate) ended the step less than a second of input behind. Rates go 500, 1,000, 2,000,
-then up by 1,000 until a step fails. Each step's note says why it failed and what every
-process used (% of one core), so the row names the stage that limits the run.
+then up by 1,000 until a step fails, then once halfway back. Each step's note says why it
+failed and what every process used (% of one core), so the row names the stage that limits
+the run.
 """
 
 from __future__ import annotations
@@ -316,13 +317,17 @@ class Ramp:
         try:
             # Warm-up, not scored: group joins, topic metadata, first connections to S3.
             await self.step(WARMUP_RATE, 3.0, -1, producer, admin, ends, scored=False)
-            rates = list(FIRST_RATES)
+            rates, passed = list(FIRST_RATES), 0.0
             for index in range(MAX_STEPS):
                 rate = rates[index] if index < len(rates) else rates[-1] + RATE_STEP
                 if index >= len(rates):
                     rates.append(rate)
                 if not await self.step(rate, step_s, index, producer, admin, ends):
+                    if passed:  # once more, halfway between the last pass and this failure
+                        middle = (passed + rate) / 2
+                        await self.step(middle, step_s, index + 1, producer, admin, ends)
                     break
+                passed = rate
         finally:
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
