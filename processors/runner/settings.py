@@ -29,7 +29,7 @@ class RunnerSettings(BaseModel):
         "fetch_max_wait_ms passed): bigger batches, fewer transactions, some latency.",
     )
     fetch_max_wait_ms: int = Field(
-        default=250,
+        default=150,
         ge=0,
         description="Longest the broker holds a fetch for fetch_min_bytes: a stage's added "
         "latency at most, and what bounds its polls (and transactions) per second.",
