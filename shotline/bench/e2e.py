@@ -157,10 +157,14 @@ class Sent:
         return self.requests / max(planned_s, self.span_s)
 
 
-def run_wrk(url: str, path: str, bodies: Path, rate: float, seconds: float) -> Sent:
-    """wrk sends every line of ``bodies`` once at ``rate``/s; its report and CPU."""
+def run_wrk(
+    url: str, path: str, bodies: Path, rate: float, seconds: float, connections: int = CONNECTIONS
+) -> Sent:
+    """wrk sends every line of ``bodies`` once at ``rate``/s; its report and CPU. A connection
+    left idle past the server's keep-alive (uvicorn: 5 s) is closed and counts as a socket
+    error, so ``connections`` should be busy at ``rate``."""
     argv = [
-        "wrk", f"-t{WRK_THREADS}", f"-c{CONNECTIONS}", f"-d{round(seconds + 3)}s",
+        "wrk", f"-t{WRK_THREADS}", f"-c{connections}", f"-d{round(seconds + 3)}s",
         "--timeout", "10s", "-s", str(PACED), url,
         "--", str(bodies), str(rate), path, str(WRK_THREADS),
     ]  # fmt: skip

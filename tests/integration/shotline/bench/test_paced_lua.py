@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from shotline.bench.e2e import run_wrk
+from shotline.bench.e2e import Sent, run_wrk
 from shotline.dev.topology import free_port
 
 pytestmark = pytest.mark.skipif(
@@ -24,12 +24,12 @@ import sys
 async def app(scope, receive, send):
     if scope["type"] != "http":
         return
-    body = b""
-    while True:
+    parts, more = [], True
+    while more:  # the whole body, however uvicorn splits it
         message = await receive()
-        body += message.get("body", b"")
-        if not message.get("more_body"):
-            break
+        parts.append(message.get("body", b""))
+        more = message.get("more_body", False)
+    body = b"".join(parts)
     sys.stdout.write(body.decode() + "\\n")
     sys.stdout.flush()
     status = 500 if body.startswith(b"fail") else 200
@@ -38,32 +38,32 @@ async def app(scope, receive, send):
 """
 
 
-def _serve(tmp_path: Path) -> tuple[subprocess.Popen[bytes], int, Path]:
+def _send(
+    tmp_path: Path, lines: list[str], rate: float, connections: int
+) -> tuple[list[str], Sent]:
+    """Serve the recorder, have wrk send ``lines`` at ``rate``; what arrived, and wrk's report."""
+    bodies, out = tmp_path / "bodies.txt", tmp_path / "received.txt"
+    bodies.write_text("\n".join(lines) + "\n")
     (tmp_path / "recorder.py").write_text(RECORDER)
-    port, out = free_port(), tmp_path / "received.txt"
+    port = free_port()
     argv = [sys.executable, "-m", "uvicorn", "recorder:app", "--port", str(port)]
     server = subprocess.Popen([*argv, "--log-level", "error"], cwd=tmp_path, stdout=out.open("wb"))
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return server, port, out
-        time.sleep(0.1)
-    server.kill()
-    raise AssertionError("the recorder did not start")
+    try:
+        deadline = time.monotonic() + 20
+        while not _listening(port):
+            assert time.monotonic() < deadline, "the recorder did not start"
+            time.sleep(0.1)
+        url = f"http://127.0.0.1:{port}"
+        sent = run_wrk(url, "/x", bodies, rate, len(lines) / rate, connections=connections)
+    finally:
+        server.terminate()
+        server.wait(10)
+    return out.read_text().split(), sent
 
 
 def test_each_line_is_sent_once_at_the_asked_rate(tmp_path: Path) -> None:
     lines = [f"line-{n}" for n in range(200)]
-    bodies = tmp_path / "bodies.txt"
-    bodies.write_text("\n".join(lines) + "\n")
-    server, port, out = _serve(tmp_path)
-    try:
-        sent = run_wrk(f"http://127.0.0.1:{port}", "/x", bodies, rate=100.0, seconds=2.0)
-    finally:
-        server.terminate()
-        server.wait(10)
-    received = out.read_text().split()
+    received, sent = _send(tmp_path, lines, 100.0, connections=8)
     assert sorted(received) == sorted(lines)  # each once: none lost, none twice
     assert sent.requests == 200
     assert sent.not_ok == 0
@@ -76,13 +76,7 @@ def test_each_line_is_sent_once_at_the_asked_rate(tmp_path: Path) -> None:
 
 
 def test_refused_requests_are_counted(tmp_path: Path) -> None:
-    bodies = tmp_path / "bodies.txt"
-    bodies.write_text("ok-1\nfail-2\nok-3\nfail-4\n")
-    server, port, _ = _serve(tmp_path)
-    try:
-        sent = run_wrk(f"http://127.0.0.1:{port}", "/x", bodies, rate=50.0, seconds=1.0)
-    finally:
-        server.terminate()
-        server.wait(10)
+    received, sent = _send(tmp_path, ["ok-1", "fail-2", "ok-3", "fail-4"], 50.0, connections=4)
+    assert sorted(received) == ["fail-2", "fail-4", "ok-1", "ok-3"]
     assert sent.requests == 4
     assert sent.not_ok == 2
