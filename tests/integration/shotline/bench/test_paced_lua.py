@@ -38,6 +38,11 @@ async def app(scope, receive, send):
 """
 
 
+def _listening(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
 def _send(
     tmp_path: Path, lines: list[str], rate: float, connections: int
 ) -> tuple[list[str], Sent]:
