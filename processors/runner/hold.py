@@ -56,9 +56,6 @@ class PauseMeter:
         self._clock = clock
         self._since: dict[int, tuple[float, str]] = {}
 
-    def __contains__(self, partition: int) -> bool:
-        return partition in self._since
-
     def start(self, partition: int, reason: str) -> None:
         self.stop(partition)
         self._since[partition] = (self._clock(), reason)
@@ -73,10 +70,6 @@ class PauseMeter:
             max(0.0, self._clock() - since)
         )
         self._metrics.paused.labels(self._processor).set(len(self._since))
-
-    def stop_all(self) -> None:
-        for partition in list(self._since):
-            self.stop(partition)
 
 
 @dataclass(slots=True)
