@@ -311,44 +311,32 @@ class Ramp:
     async def run(self, step_s: float) -> None:
         ready = asyncio.Event()
         watcher = asyncio.create_task(_watch(self.kafka, self.arrivals, ready))
-        producer = AIOKafkaProducer(
-            **self.kafka.client_kwargs(), acks="all", enable_idempotence=True, linger_ms=5
+        self.producer = AIOKafkaProducer(
+            **self.kafka.producer_kwargs(), acks="all", enable_idempotence=True, linger_ms=5
         )
-        admin = AIOKafkaAdminClient(**self.kafka.client_kwargs())
-        ends = AIOKafkaConsumer(**self.kafka.client_kwargs(), enable_auto_commit=False)
-        await asyncio.gather(producer.start(), admin.start(), ends.start())
+        self.admin = AIOKafkaAdminClient(**self.kafka.client_kwargs())
+        self.ends = AIOKafkaConsumer(**self.kafka.client_kwargs(), enable_auto_commit=False)
+        await asyncio.gather(self.producer.start(), self.admin.start(), self.ends.start())
         await ready.wait()
         try:
             # Warm-up, not scored: group joins, topic metadata, first connections to S3.
-            await self.step(WARMUP_RATE, 3.0, -1, producer, admin, ends, scored=False)
-            rates, passed = list(FIRST_RATES), 0.0
+            await self.step(WARMUP_RATE, 3.0, -1, scored=False)
+            passed = 0.0
             for index in range(MAX_STEPS):
-                rate = rates[index] if index < len(rates) else rates[-1] + RATE_STEP
-                if index >= len(rates):
-                    rates.append(rate)
-                if not await self.step(rate, step_s, index, producer, admin, ends):
+                extra = max(0, index - len(FIRST_RATES) + 1)  # steps past FIRST_RATES
+                rate = FIRST_RATES[min(index, len(FIRST_RATES) - 1)] + extra * RATE_STEP
+                if not await self.step(rate, step_s, index):
                     if passed:  # once more, halfway between the last pass and this failure
-                        middle = (passed + rate) / 2
-                        await self.step(middle, step_s, index + 1, producer, admin, ends)
+                        await self.step((passed + rate) / 2, step_s, index + 1)
                     break
                 passed = rate
         finally:
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
-            await asyncio.gather(producer.stop(), admin.close(), ends.stop())
+            await asyncio.gather(self.producer.stop(), self.admin.close(), self.ends.stop())
 
-    async def step(
-        self,
-        rate: float,
-        seconds: float,
-        index: int,
-        producer: AIOKafkaProducer,
-        admin: AIOKafkaAdminClient,
-        ends: AIOKafkaConsumer,
-        *,
-        scored: bool = True,
-    ) -> bool:
+    async def step(self, rate: float, seconds: float, index: int, *, scored: bool = True) -> bool:
         plan = await asyncio.to_thread(
             plan_step, self.layout, rate, seconds, self.work / f"step-{index}.txt", 101 + index
         )
@@ -360,7 +348,7 @@ class Ramp:
         # EVENT_LEAD_S ahead of its callback.
         t0 = started + EVENT_LEAD_S
         parts = next(spec.partitions for spec in self.kafka.topics.specs() if spec.name == topic)
-        events = asyncio.create_task(_publish_events(producer, topic, parts, plan, t0))
+        events = asyncio.create_task(_publish_events(self.producer, topic, parts, plan, t0))
         await asyncio.sleep(EVENT_LEAD_S)
         url, path = self.layout.callback_url.split("/v1/", 1)
         sent = await asyncio.to_thread(run_wrk, url, "/v1/" + path, plan.bodies, rate, seconds)
@@ -376,7 +364,7 @@ class Ramp:
         await asyncio.sleep(LAG_S + 0.5)  # anything later than this is late anyway
         lags = {}
         for name, group in (("tally", "tally"), ("metrics", "metrics"), ("moderate", "moderate")):
-            lags[name] = await _group_lag(admin, ends, self.kafka.topics.group(group))
+            lags[name] = await _group_lag(self.admin, self.ends, self.kafka.topics.group(group))
         delays = sorted(self.arrivals.get(rid, float("inf")) for rid in plan.request_ids)
         on_time = sum(d <= LAG_S for d in delays)
         p99 = delays[min(len(delays) - 1, int(0.99 * len(delays)))]
