@@ -28,7 +28,6 @@ if TYPE_CHECKING:
 __all__ = [
     "S3Failure",
     "S3FailureKind",
-    "classify_s3_error",
     "s3_client",
     "s3_failure",
     "sqs_client",
@@ -59,7 +58,7 @@ class S3Failure:
         return f"{self.code}: {self.message}".strip()
 
 
-def classify_s3_error(code: str, status: int = 0) -> S3FailureKind:
+def _kind(code: str, status: int = 0) -> S3FailureKind:
     """What an S3 error code (and HTTP status, 0 when unknown) means for the caller."""
     if code in _MISSING or status == 404:
         return "missing"
@@ -74,7 +73,7 @@ def s3_failure(exc: BotoCoreError | ClientError) -> S3Failure:
         error = exc.response.get("Error", {})
         status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
         code = str(error.get("Code", ""))
-        kind = classify_s3_error(code, status)
+        kind = _kind(code, status)
         return S3Failure(kind, code or str(status), str(error.get("Message", "")))
     return S3Failure("transient", type(exc).__name__, str(exc))
 
