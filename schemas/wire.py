@@ -22,17 +22,32 @@ equivalence is tested input by input in ``tests/unit/schemas/test_wire.py``.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal, NamedTuple
+from typing import Annotated, Literal, NamedTuple, TypeVar
 
 import msgspec
 from msgspec import Meta, Struct
+from pydantic import BaseModel
 
-from schemas.callback import AgoraCallback, CallbackParam
+from schemas.callback import AgoraCallback, CallbackParam, TimeSource
+from schemas.enriched import EnrichedScreenshot, S3ObjectFacts
 from schemas.envelope import CallbackEnvelope, ChecksumStatus, Source
 from schemas.errors import TimestampError
-from schemas.timestamps import to_utc
+from schemas.objectname import ObjectName
+from schemas.screenshot import Consistency, ScreenshotRecord
+from schemas.timestamps import stated_time, to_utc
 
-__all__ = ["WireCallback", "WireEnvelope", "WireRecord", "decode_envelope", "encode"]
+__all__ = [
+    "WireCallback",
+    "WireEnriched",
+    "WireEnvelope",
+    "WireRecord",
+    "WireS3Facts",
+    "WireScreenshot",
+    "decode_enriched",
+    "decode_envelope",
+    "decode_screenshot",
+    "encode",
+]
 
 _NonEmpty = Annotated[str, Meta(min_length=1, max_length=4096)]
 
@@ -76,13 +91,16 @@ class WireRecord(NamedTuple):
     event_time: datetime  # the callback's timestamp in UTC
 
 
-for _twin, _model in (
-    (WireParam, CallbackParam),
-    (WireCallback, AgoraCallback),
-    (WireEnvelope, CallbackEnvelope),
-):
-    if _twin.__struct_fields__ != tuple(_model.model_fields):
-        raise RuntimeError(f"schemas.wire.{_twin.__name__} is out of date with {_model.__name__}")
+def _same_fields(*pairs: tuple[type[Struct], type[BaseModel]]) -> None:
+    """Each twin declares its model's fields in the model's order (at import)."""
+    for twin, model in pairs:
+        if twin.__struct_fields__ != tuple(model.model_fields):
+            raise RuntimeError(f"schemas.wire.{twin.__name__} is out of date with {model.__name__}")
+
+
+_same_fields(
+    (WireParam, CallbackParam), (WireCallback, AgoraCallback), (WireEnvelope, CallbackEnvelope)
+)
 
 _decode = msgspec.json.Decoder(WireEnvelope).decode
 _new_record = tuple.__new__  # WireRecord(...) without NamedTuple's Python-level __new__
@@ -104,3 +122,127 @@ def decode_envelope(data: bytes) -> WireRecord | None:
     except (msgspec.DecodeError, msgspec.ValidationError, TimestampError):
         return None
     return _new_record(WireRecord, (envelope, received_at, event_time))
+
+
+# The records dedupe and enrich publish, for the consumers' hot paths (enrich, moderate):
+# the same promise as ``decode_envelope`` — a struct only where the model accepts the bytes
+# with the same values, else ``None``. Datetime fields are declared ``str`` and checked and
+# parsed after decoding (msgspec rounds a 7th fractional digit where pydantic truncates);
+# ``decode_*`` put the parsed datetimes in their place, so encoding the struct with
+# ``encode`` gives the bytes the model's JSON has.
+
+
+class WireObjectName(Struct, kw_only=True, frozen=True, gc=False, forbid_unknown_fields=True):
+    """``ObjectName``; ``utc`` holds a ``datetime`` once decoded."""
+
+    prefix: str
+    date: str
+    sid: str
+    cname: str
+    uid: str
+    type: str
+    utc: str
+
+
+class WireConsistency(Struct, kw_only=True, frozen=True, gc=False, forbid_unknown_fields=True):
+    channel_matches: bool | None
+    uid_matches: bool | None
+    time_matches: bool | None
+    time_skew_ms: int | None
+
+
+class WireScreenshot(Struct, kw_only=True, frozen=True, gc=False, forbid_unknown_fields=True):
+    """``ScreenshotRecord``; ``received_at`` and ``event_time`` hold ``datetime``s once
+    decoded."""
+
+    schema_version: Literal[1] = 1
+    project: str
+    request_id: str
+    received_at: str
+    event_time: str
+    object: WireObjectName | None
+    object_error: str | None
+    consistency: WireConsistency
+    checksum_status: ChecksumStatus
+    callback: WireCallback
+    source: Source = "agora"
+    time_source: TimeSource = "timestamp"
+
+
+class WireS3Facts(Struct, kw_only=True, frozen=True, gc=False, forbid_unknown_fields=True):
+    """``S3ObjectFacts``; ``last_modified`` holds a ``datetime`` once decoded."""
+
+    bucket: str
+    key: str
+    size: Annotated[int, Meta(ge=0)]
+    etag: str
+    content_type: str | None
+    last_modified: str
+    version_id: str | None = None
+    source: Literal["event", "head"]
+
+
+class WireEnriched(WireScreenshot, kw_only=True, frozen=True, gc=False):
+    """``EnrichedScreenshot``."""
+
+    s3: WireS3Facts | None
+
+
+_same_fields(
+    (WireObjectName, ObjectName),
+    (WireConsistency, Consistency),
+    (WireScreenshot, ScreenshotRecord),
+    (WireS3Facts, S3ObjectFacts),
+    (WireEnriched, EnrichedScreenshot),
+)
+
+_decode_screenshot = msgspec.json.Decoder(WireScreenshot).decode
+_decode_enriched = msgspec.json.Decoder(WireEnriched).decode
+_replace = msgspec.structs.replace
+_S = TypeVar("_S", WireScreenshot, WireEnriched)
+
+
+def _datetime(text: str) -> datetime:
+    """``text`` as pydantic reads it, or ``ValueError`` where only the model can say."""
+    if text[19:20] == "." and text[26:27].isdigit():
+        raise ValueError("a 7th fractional digit: pydantic truncates where msgspec rounds")
+    return _to_datetime(text, datetime)
+
+
+def _vouched(record: _S) -> _S:
+    """``record`` with its datetimes parsed, or ``ValueError``/msgspec's errors when only the
+    model can decide it (``AgoraCallback``'s timestamp rule included)."""
+    stated_time(record.callback.timestamp)  # TimestampError: the model refuses it too
+    name = record.object
+    if name is not None:
+        name = _replace(name, utc=_datetime(name.utc))
+    return _replace(
+        record,
+        received_at=_datetime(record.received_at),
+        event_time=_datetime(record.event_time),
+        object=name,
+    )
+
+
+def decode_screenshot(data: bytes) -> WireScreenshot | None:
+    """A ``shotline.screenshots.v1`` record, or ``None`` if only ``ScreenshotRecord`` can
+    decide it."""
+    try:
+        return _vouched(_decode_screenshot(data))
+    except (msgspec.DecodeError, msgspec.ValidationError, TimestampError, ValueError):
+        return None
+
+
+def decode_enriched(data: bytes) -> WireEnriched | None:
+    """A ``shotline.screenshots.enriched.v1`` record, or ``None`` if only
+    ``EnrichedScreenshot`` can decide it."""
+    try:
+        record = _vouched(_decode_enriched(data))
+        facts = record.s3
+        if facts is not None:
+            record = _replace(
+                record, s3=_replace(facts, last_modified=_datetime(facts.last_modified))
+            )
+        return record
+    except (msgspec.DecodeError, msgspec.ValidationError, TimestampError, ValueError):
+        return None

@@ -60,7 +60,8 @@ async def process_batch(
             fast = hooks.handle_bytes(raws, skip)
         except Exception:  # the regular path retries, isolates or stops as it should
             log.exception("processor %s: fast path failed, taking the regular one", processor.name)
-        else:
+            fast = None
+        if fast is not None:  # else declined (or failed): the regular path below
             dlq = [
                 dead_letter(
                     processor.name, raw, error, kind, 1, False, started, dlq_topic, reason=reason

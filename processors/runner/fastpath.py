@@ -8,8 +8,10 @@ may implement ``handle_bytes`` to go from consumed bytes to publishable bytes in
 Contract, on top of ``Processor``'s: the result must equal what decode → ``handle`` →
 encode would give for the same records (same output records in the same order, the same
 records refused for the same causes), and ``handle_bytes`` must change no state unless it
-returns. If it raises, the runner takes the regular path for the batch instead, so
-retries, poison isolation and ``FatalError`` behave exactly as without it.
+returns a result. It returns ``None`` to decline a batch it has no fast answer for (moderate:
+a record a provider must see); if it raises, the runner logs it. Either way the runner
+takes the regular path for the batch instead, so retries, poison isolation and
+``FatalError`` behave exactly as without it.
 """
 
 from __future__ import annotations
@@ -36,8 +38,8 @@ class BytesResult:
 
 @runtime_checkable
 class BytesHandler(Protocol):
-    def handle_bytes(self, raws: Sequence[RawRecord], skip: Sequence[bool]) -> BytesResult:
-        """Handle one partition's batch (offset order); ``skip[i]`` is ``skip_keys``'s
-        verdict for ``raws[i]`` (all False without a ``KeyFilter``): such records need
-        nothing."""
+    def handle_bytes(self, raws: Sequence[RawRecord], skip: Sequence[bool]) -> BytesResult | None:
+        """Handle one partition's batch (offset order), or ``None`` to leave it to the
+        regular path; ``skip[i]`` is ``skip_keys``'s verdict for ``raws[i]`` (all False
+        without a ``KeyFilter``): such records need nothing."""
         ...

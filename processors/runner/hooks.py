@@ -19,7 +19,7 @@ from processors.runner.fastpath import BytesHandler, BytesResult
 __all__ = ["Hooks", "find_hooks"]
 
 SkipKeys = Callable[[int, Sequence[bytes | None]], Sequence[bool]]
-HandleBytes = Callable[[Sequence[RawRecord], Sequence[bool]], BytesResult]
+HandleBytes = Callable[[Sequence[RawRecord], Sequence[bool]], BytesResult | None]
 AfterCommit = Callable[[int, Sequence[Any], bool], None]
 
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 from prometheus_client import CollectorRegistry
 
 from processors.errors import Backpressure, FatalError, RetriableError
 from processors.runner.batch import BatchOutcome, process_batch
-from processors.runner.codec import Raw
+from processors.runner.codec import Encoded, Raw, RawRecord
 from processors.runner.contract import Batch, Emit, HandleResult
+from processors.runner.fastpath import BytesResult
 from processors.runner.hooks import find_hooks
 from processors.runner.metrics import RunnerMetrics
 from processors.runner.settings import RunnerSettings
@@ -146,3 +149,32 @@ async def test_backpressure_while_isolating_records_stops_the_batch_too() -> Non
     with pytest.raises(Backpressure):
         await run(proc, raws(b'{"n": 1}', b'{"n": 2}'))
     assert proc.calls == 3 + 1, "three batch attempts, then the first record alone"
+
+
+class FastDoubler(Doubler):
+    """A fast path that answers batches of even values only and declines the others."""
+
+    name = "fast-doubler"
+
+    def handle_bytes(self, raws: Sequence[RawRecord], skip: Sequence[bool]) -> BytesResult | None:
+        values = [Item.model_validate_json(raw.value or b"").n for raw in raws]
+        if any(n % 2 for n in values):
+            return None
+        return BytesResult(
+            output=[
+                Encoded("out", None, raw.key, b'{"n":%d}' % (2 * n), [])
+                for raw, n in zip(raws, values, strict=True)
+            ]
+        )
+
+
+async def test_a_declined_fast_path_leaves_the_batch_to_the_regular_path(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    proc = FastDoubler(poison=set())
+    fast, _ = await run(proc, raws(b'{"n": 2}', b'{"n": 4}'))
+    assert ([o.value for o in fast.output], proc.calls) == ([b'{"n":4}', b'{"n":8}'], 0)
+    declined, _ = await run(proc, raws(b'{"n": 2}', b'{"n": 3}'))
+    assert ([o.value for o in declined.output], proc.calls) == ([b'{"n":4}', b'{"n":6}'], 1)
+    assert declined.emitted == 2
+    assert "fast path failed" not in caplog.text  # declining is not a failure
