@@ -15,6 +15,7 @@ import asyncio
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from processors.errors import BudgetExhausted, ProviderPaused, ProviderRejected
 from processors.moderate.guard import Guard
@@ -22,7 +23,7 @@ from processors.moderate.logic import verdict_for, worst
 from processors.moderate.providers.base import ImageRequest, ProviderAnswer
 from schemas.moderation import ModerationVerdict, ProjectModeration, Verdict
 
-__all__ = ["Decided", "Moderator", "Outcome", "Published", "Refused"]
+__all__ = ["Decided", "Moderator", "Outcome", "Published", "Refused", "Skipped"]
 
 
 # Outcomes as frozen dataclasses, alike in shape to enrich's HeadObject outcomes: plain data.
@@ -43,7 +44,17 @@ class Published:
     """Its verdict is already on the output topic (read back on assignment)."""
 
 
-Outcome = Decided | Refused | Published
+class Skipped(NamedTuple):
+    """Skipped before any provider looked (``reason``: ``not_configured``, ``no_object``,
+    ``sampled_out``, ``channel_interval``): the verdict is built from it when published
+    (``records.skipped_verdict``, ``records.skipped_json``). A tuple, not a dataclass: the
+    fast path keeps one per record and builds it with ``tuple.__new__``."""
+
+    project: str
+    reason: str
+
+
+Outcome = Decided | Refused | Published | Skipped
 _Answer = tuple[ProviderAnswer, float] | Refused  # answer and latency (ms), or why not
 
 

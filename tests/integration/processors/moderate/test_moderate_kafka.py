@@ -11,6 +11,7 @@ import orjson
 import pytest
 
 from processors.moderate.logic import sampled
+from processors.moderate.records import skipped_verdict
 from schemas import DeadLetterRecord, KafkaSettings
 from schemas.moderation import ModerationVerdict, Verdict
 from tests.integration.processors.moderate.fakeprovider import FakeProvider, Script, serving
@@ -132,3 +133,65 @@ async def test_records_whose_verdict_is_already_published_are_not_redone(
     assert asked == sorted(f"req-{i}" for i in range(20, 60))
     keys = sorted((k or b"").decode() for _, k, _ in await read_all(kafka, kafka.topics.moderation))
     assert keys == sorted(f"req-{i}" for i in range(60))
+
+
+async def test_skipped_screenshots_get_the_models_verdicts_again_for_each_copy(
+    kafka: KafkaSettings, tmp_path: Path
+) -> None:
+    """Batches skipped whole (outside the sample, unknown project, no object) take the bytes
+    fast path: the verdicts are the model's JSON, keyed by requestId, in the input record's
+    partition, counted; copies sent again (their requestIds decided) get the same ones."""
+    low = 0.001
+    shots = [s for s in (enriched(i) for i in range(120)) if not sampled(s.request_id, low)]
+    shots += [enriched(200 + i, project="elsewhere") for i in range(20)]
+    shots += [enriched(300 + i).model_copy(update={"s3": None}) for i in range(20)]
+    n = len(shots)
+    expected = {
+        s.request_id.encode(): skipped_verdict(
+            s.request_id,
+            s.project,
+            "not_configured"
+            if s.project != "p1"
+            else "no_object"
+            if s.s3 is None
+            else "sampled_out",
+        )
+        .model_dump_json()
+        .encode()
+        for s in shots
+    }
+    fake = FakeProvider(Script())
+    async with serving(fake) as url:
+        config = _config(tmp_path / "shotline.toml", url)
+        config.write_text(config.read_text().replace(f"sample = {SAMPLE}", f"sample = {low}"))
+        port = free_port()
+        log = tmp_path / "moderate.log"
+        proc = spawn(
+            kafka,
+            ["process", "moderate", "--port", str(port)],
+            {"SHOTLINE_CONFIG": str(config)},
+            log,
+        )
+        try:
+            items = [(s.request_id.encode(), s.model_dump_json().encode()) for s in shots]
+            await produce(kafka, kafka.topics.enriched, items)
+            await wait_for_count(kafka, kafka.topics.moderation, n, timeout_s=90)
+            await produce(kafka, kafka.topics.enriched, items)  # every one again
+            await wait_for_count(kafka, kafka.topics.moderation, 2 * n, timeout_s=60)
+            await stays_at(kafka, kafka.topics.moderation, 2 * n, for_s=2)
+            await wait_until(
+                lambda: scrape(port, "shotline_moderation_verdicts_total") == 2 * n,
+                timeout_s=30,
+                what="verdict metrics",
+            )
+        finally:
+            code = stop(proc)
+        assert code == 0, log.read_text()[-3000:]
+    assert not fake.requests
+    inputs = {key: part for part, key, _ in await read_all(kafka, kafka.topics.enriched)}
+    verdicts = await read_all(kafka, kafka.topics.moderation)
+    assert sorted(key or b"" for _, key, _ in verdicts) == sorted([*expected] * 2)
+    for partition, key, value in verdicts:
+        assert key is not None
+        assert value == expected[key]
+        assert partition == inputs[key]
