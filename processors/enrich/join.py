@@ -79,15 +79,16 @@ class Join:
     def label(self, project: str) -> str:
         return project if project in self.projects else "other"
 
-    def _emit(self, record: Record[ScreenshotRecord], facts: S3ObjectFacts | None) -> Emit:
-        source = facts.source if facts is not None else "none"
-        counter = self._enriched.get((record.value.project, source))
+    def count_enriched(self, project: str, source: str) -> None:
+        """One screenshot published enriched (``source``: event, head or none)."""
+        counter = self._enriched.get((project, source))
         if counter is None:  # one labels() lookup per project and source, not per record
-            labels = (self.label(record.value.project), source)
-            counter = self._enriched[(record.value.project, source)] = self.metrics.enriched.labels(
-                *labels
-            )
+            labels = (self.label(project), source)
+            counter = self._enriched[(project, source)] = self.metrics.enriched.labels(*labels)
         counter.inc()
+
+    def _emit(self, record: Record[ScreenshotRecord], facts: S3ObjectFacts | None) -> Emit:
+        self.count_enriched(record.value.project, facts.source if facts is not None else "none")
         return Emit(
             self.output_topic,
             record.value.request_id,

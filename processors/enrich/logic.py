@@ -14,6 +14,7 @@ from typing import Any
 
 from schemas import EnrichedScreenshot, ProjectConfig, S3ObjectFacts, ScreenshotRecord
 from schemas.s3event import S3Event
+from schemas.wire import WireScreenshot
 
 __all__ = [
     "Denied",
@@ -29,10 +30,13 @@ __all__ = [
 ]
 
 
-def location(record: ScreenshotRecord, project: ProjectConfig | None) -> tuple[str, str] | None:
+def location(
+    record: ScreenshotRecord | WireScreenshot, project: ProjectConfig | None
+) -> tuple[str, str] | None:
     """``(bucket, key)`` of the screenshot's object, or None when there is nothing to look
     up: unknown project, no bucket configured, or an object name that did not parse. The
-    callback's ``object`` is the key as Agora wrote it (Console prefix included)."""
+    callback's ``object`` is the key as Agora wrote it (Console prefix included). The model
+    or its ``schemas.wire`` twin (the fast path's)."""
     if project is None or not project.bucket or record.object is None:
         return None
     key = record.callback.object.lstrip("/")

@@ -24,11 +24,12 @@ from processors.runner.contract import Record
 from schemas import S3ObjectFacts
 from schemas.s3event import S3Event
 
-__all__ = ["EventIndex", "Pending", "PendingSet"]
+__all__ = ["Entry", "EventIndex", "Pending", "PendingSet"]
 
 Location = tuple[str, str]
-# size, etag, content type, last modified, version id, sequencer, monotonic time added
-_Entry = tuple[int, str, str | None, datetime, str | None, str | None, float]
+Entry = tuple[int, str, str | None, datetime, str | None, str | None, float]
+"""An indexed event: size, etag, content type, last modified (UTC), version id, sequencer,
+monotonic time added."""
 
 
 class EventIndex:
@@ -38,11 +39,15 @@ class EventIndex:
     def __init__(self, ttl_s: float, cap: int) -> None:
         self.ttl_s = ttl_s
         self.cap = cap
-        self._facts: OrderedDict[str, _Entry] = OrderedDict()
+        self._facts: OrderedDict[str, Entry] = OrderedDict()
         self.evicted = 0
 
     def __len__(self) -> int:
         return len(self._facts)
+
+    def entry(self, where: Location) -> Entry | None:
+        """The compact entry of ``where`` (what ``get`` builds its facts from), or None."""
+        return self._facts.get(f"{where[0]}/{where[1]}")
 
     def get(self, where: Location) -> S3ObjectFacts | None:
         found = self._facts.get(f"{where[0]}/{where[1]}")

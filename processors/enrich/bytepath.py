@@ -1,0 +1,97 @@
+"""enrich's fast path (``runner.fastpath.BytesHandler``): from consumed screenshot bytes to
+published enriched bytes, for the screenshots ``Join.decide`` would emit at once.
+
+A screenshot whose object's event is already in the index, or that has nothing to look up
+(``s3`` null: no bucket, or an object name that did not parse), is decoded by
+``schemas.wire`` and its ``EnrichedScreenshot`` JSON written from the twin: no pydantic
+validation, no ``model_construct`` of the facts or the record, no ``Record``/``Emit``. Every
+other record takes ``Join.decide`` itself, with the model: one that must wait (it goes
+pending, checkpointed as the regular path does), and one the twin does not vouch for (the
+model decides; an invalid one is refused with the model's words). So the output, the dead
+letters, the pending set and the metrics are those of ``EnrichProcessor.handle``;
+``tests/unit/processors/enrich/test_bytepath.py`` compares the two paths batch by batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from processors.enrich.join import Join
+from processors.enrich.logic import location
+from processors.runner.codec import Encoded, RawRecord, decode, encode
+from processors.runner.fastpath import BytesResult
+from schemas import ScreenshotRecord
+from schemas.wire import WireEnriched, WireS3Facts, WireScreenshot, decode_screenshot
+from schemas.wire import encode as encode_wire
+
+__all__ = ["enriched_json", "handle_bytes"]
+
+# ``EnrichedScreenshot`` is ``ScreenshotRecord`` plus ``s3``, declared last (the twins follow
+# the models' field order, checked by ``schemas.wire`` at import): so the enriched JSON is
+# the screenshot's with ``"s3"`` appended, and no ``WireEnriched`` need be built per record.
+if WireEnriched.__struct_fields__ != (*WireScreenshot.__struct_fields__, "s3"):
+    raise RuntimeError("WireEnriched is no longer WireScreenshot's fields followed by s3")
+
+
+def enriched_json(shot: WireScreenshot, facts: WireS3Facts | None) -> bytes:
+    """``encode(WireEnriched(**shot fields, s3=facts))``: the bytes of ``logic.enriched``'s
+    model as the regular path serialises it."""
+    head = encode_wire(shot)
+    return b"".join((head[:-1], b',"s3":', encode_wire(facts), b"}"))
+
+
+def _known(join: Join, shot: WireScreenshot) -> tuple[str, WireS3Facts | None] | None:
+    """``(source, facts)`` of a screenshot ``Join.decide`` emits at once: nothing to look up
+    (``"none"``, s3 null) or its event indexed (``"event"``); None when it must wait."""
+    where = location(shot, join.projects.get(shot.project))
+    if where is None:
+        return "none", None
+    entry = join.index.entry(where)
+    if entry is None:
+        return None
+    size, etag, content_type, modified, version, _, _ = entry
+    facts = WireS3Facts(
+        bucket=where[0],
+        key=where[1],
+        size=size,
+        etag=etag,
+        content_type=content_type,
+        last_modified=modified,  # type: ignore[arg-type]  # a datetime, as in decoded twins
+        version_id=version,
+        source="event",
+    )
+    return "event", facts
+
+
+def handle_bytes(join: Join, raws: Sequence[RawRecord], skip: Sequence[bool]) -> BytesResult:
+    """``Join.decide`` over one partition's batch, as bytes (see the module's docstring).
+    The caller has checked that the pending set has room, as ``handle`` does first."""
+    result = BytesResult()
+    output, invalid = result.output, result.invalid
+    topic = join.output_topic
+    handled = join.pending.handled
+    for raw, skipping in zip(raws, skip, strict=True):
+        if skipping:  # enrich has no key filter; honoured all the same
+            continue
+        shot = decode_screenshot(raw.value or b"")
+        known = _known(join, shot) if shot is not None else None
+        if shot is None or known is None:
+            # the model decides, or the record waits for its event or a HeadObject:
+            # Join.decide, as the regular path calls it
+            record = decode(ScreenshotRecord, raw)
+            if isinstance(record, str):
+                invalid.append((raw, record))
+                continue
+            emit = join.decide(record)
+            if emit is not None:
+                output.append(encode(emit))
+            continue
+        source, facts = known
+        handled(raw.partition, raw.offset)
+        if facts is None:
+            join.metrics.no_bucket.labels(join.label(shot.project)).inc()
+        join.count_enriched(shot.project, source)
+        # what runner.codec.encode gives for Emit(topic, request_id, value, headers=raw's)
+        key = shot.request_id.encode("utf-8")
+        output.append(Encoded(topic, None, key, enriched_json(shot, facts), list(raw.headers)))
+    return result
