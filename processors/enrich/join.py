@@ -30,6 +30,7 @@ from processors.enrich.logic import (
     Found,
     HeadOutcome,
     Missing,
+    ObjectEvent,
     enriched,
     facts_from_event,
     location,
@@ -41,7 +42,6 @@ from processors.pacing import TokenBucket, backoff_s
 from processors.runner.codec import Encoded, Raw, dead_letter, encode
 from processors.runner.contract import Emit, Record
 from schemas import ProjectConfig, S3ObjectFacts, ScreenshotRecord
-from schemas.s3event import S3Event
 
 __all__ = ["Join"]
 
@@ -117,16 +117,16 @@ class Join:
         self.pending.add(Pending(record, value.project, where, self.clock() + wait, missing_at))
         return None
 
-    def on_events(self, events: Sequence[S3Event]) -> None:
+    def on_events(self, events: Sequence[ObjectEvent]) -> None:
         now = self.clock()
         created = 0
         for event in events:
             if event.removed:
-                self.index.forget((event.bucket, event.object_key))
+                self.index.forget((event.bucket, event.key))
             if not event.created:
                 continue
             created += 1
-            where = (event.bucket, event.object_key)
+            where = (event.bucket, event.key)
             if not self.index.add(where, event, now):
                 continue
             waiting = self.pending.waiting_for(where)

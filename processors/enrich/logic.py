@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from schemas import EnrichedScreenshot, ProjectConfig, S3ObjectFacts, ScreenshotRecord
 from schemas.s3event import S3Event
@@ -21,6 +21,7 @@ __all__ = [
     "Found",
     "HeadOutcome",
     "Missing",
+    "ObjectEvent",
     "Transient",
     "enriched",
     "facts_from_event",
@@ -43,17 +44,56 @@ def location(
     return (project.bucket, key) if key else None
 
 
-def facts_from_event(event: S3Event) -> S3ObjectFacts:
+class ObjectEvent(NamedTuple):
+    """What enrich takes from one S3 event record (``S3Event``): the event's name, where
+    the object is (key decoded) and its facts. Built from the model (``of``) or by the event
+    feed's msgspec twin (``s3wire``), alike."""
+
+    name: str
+    bucket: str
+    key: str
+    size: int
+    etag: str  # without the surrounding quotes
+    content_type: str | None
+    last_modified: datetime  # the event's time, in UTC
+    version_id: str | None
+    sequencer: str | None
+
+    @classmethod
+    def of(cls, event: S3Event) -> ObjectEvent:
+        obj = event.s3.object
+        return cls(
+            event.event_name,
+            event.bucket,
+            event.object_key,
+            obj.size,
+            (obj.etag or "").strip('"'),
+            obj.content_type,
+            event.event_time.astimezone(UTC),
+            obj.version_id,
+            obj.sequencer,
+        )
+
+    @property
+    def created(self) -> bool:
+        """An ObjectCreated event (``s3:`` prefix or not); ObjectRemoved and others are not."""
+        return self.name.removeprefix("s3:").startswith("ObjectCreated")
+
+    @property
+    def removed(self) -> bool:
+        return self.name.removeprefix("s3:").startswith("ObjectRemoved")
+
+
+def facts_from_event(event: ObjectEvent) -> S3ObjectFacts:
     """Built without re-validation: ``event`` was validated (size ≥ 0, a datetime)."""
-    obj = event.s3.object
     return S3ObjectFacts.model_construct(
         bucket=event.bucket,
-        key=event.object_key,
-        size=obj.size,
-        etag=(obj.etag or "").strip('"'),
-        content_type=obj.content_type,
-        last_modified=event.event_time.astimezone(UTC),
-        version_id=obj.version_id,
+        key=event.key,
+        size=event.size,
+        etag=event.etag,
+        content_type=event.content_type,
+        last_modified=event.last_modified,
+        version_id=event.version_id,
         source="event",
     )
 

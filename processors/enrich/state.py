@@ -16,13 +16,12 @@ import heapq
 import itertools
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from processors.enrich.logic import newer_sequencer
+from processors.enrich.logic import ObjectEvent, newer_sequencer
 from processors.runner.contract import Record
 from schemas import S3ObjectFacts
-from schemas.s3event import S3Event
 
 __all__ = ["Entry", "EventIndex", "Pending", "PendingSet"]
 
@@ -65,21 +64,21 @@ class EventIndex:
             source="event",
         )
 
-    def add(self, where: Location, event: S3Event, now: float) -> bool:
+    def add(self, where: Location, event: ObjectEvent, now: float) -> bool:
         """Remember ``event`` (an ObjectCreated of ``where``) unless a newer event of the
         same key is known; True if kept."""
         name = f"{where[0]}/{where[1]}"
-        obj = event.s3.object
+        sequencer = event.sequencer
         known = self._facts.get(name)
-        if known is not None and not newer_sequencer(obj.sequencer, known[5]):
+        if known is not None and not newer_sequencer(sequencer, known[5]):
             return False
         self._facts[name] = (
-            obj.size,
-            (obj.etag or "").strip('"'),
-            obj.content_type,
-            event.event_time.astimezone(UTC),
-            obj.version_id,
-            obj.sequencer,
+            event.size,
+            event.etag,
+            event.content_type,
+            event.last_modified,
+            event.version_id,
+            sequencer,
             now,
         )
         self._facts.move_to_end(name)

@@ -17,7 +17,7 @@ from prometheus_client import CollectorRegistry
 
 from processors.enrich.bytepath import enriched_json
 from processors.enrich.handler import EnrichProcessor
-from processors.enrich.logic import Found, facts_from_head
+from processors.enrich.logic import Found, ObjectEvent, facts_from_head
 from processors.runner.batch import BatchOutcome, process_batch
 from processors.runner.codec import Encoded, Raw, RawRecord
 from processors.runner.fastpath import BytesResult
@@ -51,9 +51,9 @@ def raw(offset: int, value: bytes, key: bytes | None = None) -> Raw:
     return Raw("in", 0, offset, key, value, 1_000 + offset, HEADERS)
 
 
-def event(record: ScreenshotRecord, size: int = 7, seq: str | None = None) -> Any:
+def event(record: ScreenshotRecord, size: int = 7, seq: str | None = None) -> list[ObjectEvent]:
     data = s3_event("b1", record.callback.object, size, '"abc"', seq)
-    return S3EventDocument.model_validate_json(data).records
+    return [ObjectEvent.of(e) for e in S3EventDocument.model_validate_json(data).records]
 
 
 def samples(registry: CollectorRegistry) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
