@@ -81,7 +81,8 @@ class EventIndex:
             sequencer,
             now,
         )
-        self._facts.move_to_end(name)
+        if known is not None:  # a new key is already last
+            self._facts.move_to_end(name)
         while len(self._facts) > self.cap:
             self._facts.popitem(last=False)
             self.evicted += 1
@@ -160,7 +161,10 @@ class PendingSet:
         heapq.heappush(self._timers, (due, item.sequence, item))
 
     def waiting_for(self, where: Location) -> list[Pending]:
-        return [item for item in self._by_where.get(where, ()) if not item.done]
+        items = self._by_where.get(where)
+        if not items:  # the common case, once per event
+            return []
+        return [item for item in items if not item.done]
 
     def due(self, now: float) -> list[Pending]:
         """Items whose timer fired (stale timers of rescheduled or resolved items skipped)."""
