@@ -76,10 +76,6 @@ _to_datetime = msgspec.convert
 _new_event = tuple.__new__  # ObjectEvent(...) without NamedTuple's Python-level __new__
 
 
-class _GiveWay(Exception):
-    """The model decides this document."""
-
-
 def _object_key(quoted: str) -> str:
     """``unquote_plus(quoted)``, without it when only ``%2F`` escapes (``/``) occur, as in
     keys encoded with ``quote_plus``: the same text."""
@@ -90,23 +86,25 @@ def _object_key(quoted: str) -> str:
     return unquote_plus(quoted)
 
 
-def _event(record: _Event) -> ObjectEvent:
+def _event(record: _Event) -> ObjectEvent | None:
+    """``record`` read, or None when only the model can read it (msgspec's ``convert``
+    raises for a time it does not take)."""
     if (
         record.by_name_event_name is not UNSET
         or record.by_name_event_time is not UNSET
         or record.by_name_event_source is not UNSET
     ):
-        raise _GiveWay
+        return None
     obj = record.s3.object
     if (
         obj.by_name_etag is not UNSET
         or obj.by_name_version_id is not UNSET
         or obj.by_name_content_type is not UNSET
     ):
-        raise _GiveWay
+        return None
     text = record.event_time
     if text[19:20] == "." and text[26:27].isdigit():
-        raise _GiveWay  # a 7th fractional digit: pydantic truncates where msgspec rounds
+        return None  # a 7th fractional digit: pydantic truncates where msgspec rounds
     at: datetime = _to_datetime(text, datetime)
     return _new_event(
         ObjectEvent,
@@ -126,10 +124,16 @@ def _event(record: _Event) -> ObjectEvent:
 
 def decode_events(data: bytes) -> list[ObjectEvent] | None:
     """The twin's reading of ``data``, or None where only the model can decide it."""
+    events: list[ObjectEvent] = []
     try:
-        return [_event(record) for record in _decode(data).records]
-    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError, _GiveWay):
+        for record in _decode(data).records:
+            event = _event(record)
+            if event is None:
+                return None
+            events.append(event)
+    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
         return None
+    return events
 
 
 def object_events(data: bytes) -> list[ObjectEvent] | None:
