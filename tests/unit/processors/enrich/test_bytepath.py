@@ -51,9 +51,15 @@ def raw(offset: int, value: bytes, key: bytes | None = None) -> Raw:
     return Raw("in", 0, offset, key, value, 1_000 + offset, HEADERS)
 
 
-def event(record: ScreenshotRecord, size: int = 7, seq: str | None = None) -> list[ObjectEvent]:
-    data = s3_event("b1", record.callback.object, size, '"abc"', seq)
-    return [ObjectEvent.of(e) for e in S3EventDocument.model_validate_json(data).records]
+def event(
+    record: ScreenshotRecord, size: int = 7, seq: str | None = None, **extra: str
+) -> list[ObjectEvent]:
+    """The ObjectCreated event of ``record``'s object (``extra``: more object fields)."""
+    doc = orjson.loads(s3_event("b1", record.callback.object, size, '"abc"', seq))
+    doc["Records"][0]["s3"]["object"].update(extra)
+    return [
+        ObjectEvent.of(e) for e in S3EventDocument.model_validate_json(orjson.dumps(doc)).records
+    ]
 
 
 def samples(registry: CollectorRegistry) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -195,7 +201,8 @@ async def test_pending_screenshots_are_settled_alike_by_event_and_by_head_object
 async def test_a_newer_event_replaces_the_facts_the_fast_path_writes() -> None:
     record = shot(1)
 
-    events = [event(record, 9, "0B"), event(record, 5, "0A"), event(record, 12, "0C")]
+    newest = event(record, 12, "0C", contentType="image/jpeg", versionId="v2")
+    events = [event(record, 9, "0B"), event(record, 5, "0A"), newest]
 
     def prepare(enrich: EnrichProcessor) -> None:
         for records in events:  # 0A is older than 0B: ignored
@@ -203,7 +210,8 @@ async def test_a_newer_event_replaces_the_facts_the_fast_path_writes() -> None:
 
     fast, regular = await both([raw(3, record.model_dump_json().encode())], prepare)
     assert_same(fast, regular)
-    assert orjson.loads(fast[1].output[0].value)["s3"]["size"] == 12
+    s3 = orjson.loads(fast[1].output[0].value)["s3"]
+    assert (s3["size"], s3["content_type"], s3["version_id"]) == (12, "image/jpeg", "v2")
 
 
 def test_enriched_json_is_the_models_json_byte_for_byte() -> None:
