@@ -133,8 +133,9 @@ def nameless(record: ScreenshotRecord) -> ScreenshotRecord:
 
 def mixed_batch() -> tuple[list[Raw], list[ScreenshotRecord]]:
     """Found by its event, no bucket, an unparsed object name, waiting (no event yet), a
-    value the model must decide (7 fractional digits), invalid JSON, a refused record; and
-    one found, written with other spacing and key order than the model's."""
+    value the model must decide (7 fractional digits), invalid JSON, a refused record, one
+    found, written with other spacing and key order than the model's; one of a project not
+    configured (``other`` in metrics, s3 null)."""
     found, waiting, other = shot(1), shot(2), shot(3)
     seven = orjson.loads(shot(4).model_dump_json())
     seven["received_at"] = "2026-05-28T20:26:40.1234567Z"  # pydantic truncates, msgspec rounds
@@ -148,6 +149,7 @@ def mixed_batch() -> tuple[list[Raw], list[ScreenshotRecord]]:
         b"{not json",
         b'{"project": "p1"}',
         orjson.dumps(reordered, option=orjson.OPT_INDENT_2),
+        shot(9, "unconfigured").model_dump_json().encode(),
     ]
     return [raw(10 + i, v, f"req-{i}".encode()) for i, v in enumerate(values)], [found, other]
 
@@ -167,9 +169,9 @@ async def test_mixed_batch_gives_the_regular_paths_output_dead_letters_state_and
     assert_same(fast, regular)
     _, out, _ = fast
     assert out.dead_by_reason == {"invalid": 2}
-    published = [orjson.loads(e.value)["request_id"] for e in out.output[:4]]
-    assert published == ["req-1", "req-5", "req-6", "req-3"]
-    assert fast[0].join.pending.checkpoint(0) == (18, [13, 14]), "req-2 and req-4 wait"
+    published = [orjson.loads(e.value)["request_id"] for e in out.output[:5]]
+    assert published == ["req-1", "req-5", "req-6", "req-3", "req-9"]
+    assert fast[0].join.pending.checkpoint(0) == (19, [13, 14]), "req-2 and req-4 wait"
 
 
 async def test_pending_screenshots_are_settled_alike_by_event_and_by_head_object() -> None:
