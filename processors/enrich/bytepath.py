@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from processors.enrich.join import Join
 from processors.enrich.logic import location
 from processors.runner.codec import Encoded, RawRecord, decode, encode
+from processors.runner.contract import Record
 from processors.runner.fastpath import BytesResult
 from schemas import ScreenshotRecord
 from schemas.wire import WireEnriched, WireS3Facts, WireScreenshot, decode_screenshot
@@ -63,35 +64,57 @@ def _known(join: Join, shot: WireScreenshot) -> tuple[str, WireS3Facts | None] |
     return "event", facts
 
 
-def handle_bytes(join: Join, raws: Sequence[RawRecord], skip: Sequence[bool]) -> BytesResult:
-    """``Join.decide`` over one partition's batch, as bytes (see the module's docstring).
-    The caller has checked that the pending set has room, as ``handle`` does first."""
+# One record's step: ``Join.decide`` of the model, or (input, project, facts' source, output)
+_Step = Record[ScreenshotRecord] | tuple[RawRecord, str, str, Encoded]
+
+
+def handle_bytes(join: Join, raws: Sequence[RawRecord], skip: Sequence[bool]) -> BytesResult | None:
+    """``Join.decide`` over one partition's batch, as bytes (see the module's docstring);
+    ``None`` when the pending set is full (the regular path's ``handle`` then waits for
+    room or raises ``Backpressure``).
+
+    Two passes: the first decodes and encodes every record and changes nothing, so if it
+    fails the regular path starts from untouched state; the second does what ``decide``
+    does to the join's state and metrics (or calls it), in offset order."""
+    pending = join.pending
+    if len(pending) >= join.settings.max_pending:
+        return None
     result = BytesResult()
     output, invalid = result.output, result.invalid
     topic = join.output_topic
-    handled = join.pending.handled
+    steps: list[_Step] = []
     for raw, skipping in zip(raws, skip, strict=True):
         if skipping:  # enrich has no key filter; honoured all the same
             continue
         shot = decode_screenshot(raw.value or b"")
         known = _known(join, shot) if shot is not None else None
         if shot is None or known is None:
-            # the model decides, or the record waits for its event or a HeadObject:
-            # Join.decide, as the regular path calls it
+            # the model decides, or the record waits for its event or a HeadObject
             record = decode(ScreenshotRecord, raw)
             if isinstance(record, str):
                 invalid.append((raw, record))
-                continue
-            emit = join.decide(record)
+            else:
+                steps.append(record)
+            continue
+        source, facts = known
+        # what runner.codec.encode gives for Emit(topic, request_id, value, headers=raw's)
+        value = enriched_json(shot, facts)
+        key = shot.request_id.encode("utf-8")
+        encoded = Encoded(topic, None, key, value, list(raw.headers))
+        steps.append((raw, shot.project, source, encoded))
+    handled = pending.handled
+    for step in steps:
+        if isinstance(step, Record):  # Join.decide, as the regular path calls it
+            emit = join.decide(step)
             if emit is not None:
                 output.append(encode(emit))
             continue
-        source, facts = known
+        raw, project, source, encoded = step
         handled(raw.partition, raw.offset)
-        if facts is None:
-            join.metrics.no_bucket.labels(join.label(shot.project)).inc()
-        join.count_enriched(shot.project, source)
-        # what runner.codec.encode gives for Emit(topic, request_id, value, headers=raw's)
-        key = shot.request_id.encode("utf-8")
-        output.append(Encoded(topic, None, key, enriched_json(shot, facts), list(raw.headers)))
+        if source == "none":
+            join.metrics.no_bucket.labels(join.label(project)).inc()
+        join.count_enriched(project, source)
+        output.append(encoded)
+    if steps:  # as handle sets it (the runner calls handle only with valid records)
+        join.metrics.pending.set(len(pending))
     return result

@@ -14,8 +14,8 @@ processor runs four tasks of its own:
 * checkpoints (``checkpoints.CheckpointLog``): each owned partition's pending offsets, so a
   restart or the next owner after a rebalance rebuilds them (``on_assign``).
 
-The runner's fast path (``handle_bytes``, ``bytepath``) publishes a screenshot whose facts
-are already known straight from its bytes; it declines a batch when the pending set is full.
+The runner's fast path (``handle_bytes``: ``bytepath``) publishes from bytes what ``handle``
+would publish at once.
 
 Pending state is bounded (``max_pending``: ``handle`` waits up to a second for room, then
 raises ``Backpressure``, so the engine pauses that partition and redelivers the batch) and
@@ -148,15 +148,8 @@ class EnrichProcessor(BaseProcessor[ScreenshotRecord]):
         return HandleResult(emits=emits)
 
     def handle_bytes(self, raws: Sequence[RawRecord], skip: Sequence[bool]) -> BytesResult | None:
-        """``handle`` fused with the runner's decode and encode (``BytesHandler``, see
-        ``bytepath``); ``None`` (the regular path, which waits for room or raises
-        ``Backpressure``) when the pending set is full."""
-        if len(self.join.pending) >= self.settings.max_pending:
-            return None
-        result = bytepath.handle_bytes(self.join, raws, skip)
-        if len(result.invalid) < skip.count(False):  # handle ran on the valid ones
-            self.metrics.pending.set(len(self.join.pending))
-        return result
+        """``handle`` as bytes (``BytesHandler``, see ``bytepath``)."""
+        return bytepath.handle_bytes(self.join, raws, skip)
 
     async def on_assign(self, partitions: set[int]) -> None:
         self._restoring |= partitions
