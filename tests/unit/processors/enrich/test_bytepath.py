@@ -13,8 +13,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+import pytest
 from prometheus_client import CollectorRegistry
 
+from processors.enrich import bytepath
 from processors.enrich.bytepath import enriched_json
 from processors.enrich.handler import EnrichProcessor
 from processors.enrich.logic import Found, ObjectEvent, facts_from_head
@@ -253,3 +255,25 @@ async def test_a_batch_of_invalid_records_is_dead_lettered_alike() -> None:
     fast, regular = await both([raw(0, b"[]"), raw(1, b'{"project": 1}')])
     assert_same(fast, regular)
     assert fast[1].dead_by_reason == {"invalid": 2}
+
+
+def test_a_fast_path_that_fails_midway_leaves_the_state_untouched(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    enrich, _, registry = processor()
+    found, waiting = shot(1), shot(2)
+    enrich.join.on_events(event(found))
+    before = samples(registry)
+    calls: list[object] = []
+
+    def failing(shot: object, facts: object) -> bytes:
+        calls.append(shot)
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(bytepath, "enriched_json", failing)
+    raws = [raw(0, waiting.model_dump_json().encode()), raw(1, found.model_dump_json().encode())]
+    with pytest.raises(RuntimeError):
+        enrich.handle_bytes(raws, [False, False])
+    assert calls, "it failed on the second record, after deciding the first"
+    assert enrich.join.pending.checkpoint(0) == (0, [])
+    assert samples(registry) == before
