@@ -17,28 +17,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from processors.enrich.join import Join
-from processors.enrich.logic import location
+from processors.enrich.logic import enriched_json, location
 from processors.runner.codec import Encoded, RawRecord, decode, encode
 from processors.runner.contract import Record
 from processors.runner.fastpath import BytesResult
 from schemas import ScreenshotRecord
-from schemas.wire import WireEnriched, WireS3Facts, WireScreenshot, decode_screenshot
+from schemas.wire import WireS3Facts, WireScreenshot, decode_screenshot
 from schemas.wire import encode as encode_wire
 
-__all__ = ["enriched_json", "handle_bytes"]
-
-# ``EnrichedScreenshot`` is ``ScreenshotRecord`` plus ``s3``, declared last (the twins follow
-# the models' field order, checked by ``schemas.wire`` at import): so the enriched JSON is
-# the screenshot's with ``"s3"`` appended, and no ``WireEnriched`` need be built per record.
-if WireEnriched.__struct_fields__ != (*WireScreenshot.__struct_fields__, "s3"):
-    raise RuntimeError("WireEnriched is no longer WireScreenshot's fields followed by s3")
-
-
-def enriched_json(shot: WireScreenshot, facts: WireS3Facts | None) -> bytes:
-    """``encode(WireEnriched(**shot fields, s3=facts))``: the bytes of ``logic.enriched``'s
-    model as the regular path serialises it."""
-    head = encode_wire(shot)
-    return b"".join((head[:-1], b',"s3":', encode_wire(facts), b"}"))
+__all__ = ["handle_bytes"]
 
 
 def _known(join: Join, shot: WireScreenshot) -> tuple[str, WireS3Facts | None] | None:
@@ -47,21 +34,8 @@ def _known(join: Join, shot: WireScreenshot) -> tuple[str, WireS3Facts | None] |
     where = location(shot, join.projects.get(shot.project))
     if where is None:
         return "none", None
-    entry = join.index.entry(where)
-    if entry is None:
-        return None
-    size, etag, content_type, modified, version, _, _ = entry
-    facts = WireS3Facts(
-        bucket=where[0],
-        key=where[1],
-        size=size,
-        etag=etag,
-        content_type=content_type,
-        last_modified=modified,  # type: ignore[arg-type]  # a datetime, as in decoded twins
-        version_id=version,
-        source="event",
-    )
-    return "event", facts
+    facts = join.index.facts(where)
+    return None if facts is None else ("event", facts)
 
 
 # One record's step: ``Join.decide`` of the model, or (input, project, facts' source, output)
@@ -98,7 +72,7 @@ def handle_bytes(join: Join, raws: Sequence[RawRecord], skip: Sequence[bool]) ->
             continue
         source, facts = known
         # what runner.codec.encode gives for Emit(topic, request_id, value, headers=raw's)
-        value = enriched_json(shot, facts)
+        value = enriched_json(encode_wire(shot), facts)
         key = shot.request_id.encode("utf-8")
         encoded = Encoded(topic, None, key, value, list(raw.headers))
         steps.append((raw, shot.project, source, encoded))

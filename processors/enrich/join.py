@@ -32,7 +32,7 @@ from processors.enrich.logic import (
     Missing,
     ObjectEvent,
     enriched,
-    facts_from_event,
+    enriched_json,
     location,
 )
 from processors.enrich.metrics import EnrichMetrics
@@ -42,6 +42,7 @@ from processors.pacing import TokenBucket, backoff_s
 from processors.runner.codec import Encoded, Raw, dead_letter, encode
 from processors.runner.contract import Emit, Record
 from schemas import ProjectConfig, S3ObjectFacts, ScreenshotRecord
+from schemas.wire import WireS3Facts
 
 __all__ = ["Join"]
 
@@ -96,6 +97,15 @@ class Join:
             headers=record.raw_headers,
         )
 
+    def _event_output(self, record: Record[ScreenshotRecord], facts: WireS3Facts | None) -> Encoded:
+        """``encode(self._emit(record, facts))`` without building the enriched model: the
+        screenshot's JSON with the facts' appended (``logic.enriched_json``)."""
+        value = record.value
+        self.count_enriched(value.project, "event")
+        data = enriched_json(value.__pydantic_serializer__.to_json(value), facts)
+        key = value.request_id.encode("utf-8")
+        return Encoded(self.output_topic, None, key, data, list(record.raw_headers))
+
     def decide(self, record: Record[ScreenshotRecord]) -> Emit | None:
         """The output for ``record`` now, or None when it went pending."""
         value = record.value
@@ -131,9 +141,9 @@ class Join:
                 continue
             waiting = self.pending.waiting_for(where)
             if waiting:  # facts are built only for a join, not per event
-                facts = facts_from_event(event)
+                facts = self.index.facts(where)
                 for item in waiting:
-                    self._settle(item, encode(self._emit(item.record, facts)))
+                    self._settle(item, self._event_output(item.record, facts))
         self.metrics.events.labels("created").inc(created)
         self.metrics.events.labels("other").inc(len(events) - created)
 

@@ -14,7 +14,8 @@ from typing import Any, NamedTuple
 
 from schemas import EnrichedScreenshot, ProjectConfig, S3ObjectFacts, ScreenshotRecord
 from schemas.s3event import S3Event
-from schemas.wire import WireScreenshot
+from schemas.wire import WireEnriched, WireS3Facts, WireScreenshot
+from schemas.wire import encode as encode_wire
 
 __all__ = [
     "Denied",
@@ -24,7 +25,7 @@ __all__ = [
     "ObjectEvent",
     "Transient",
     "enriched",
-    "facts_from_event",
+    "enriched_json",
     "facts_from_head",
     "location",
     "newer_sequencer",
@@ -84,20 +85,6 @@ class ObjectEvent(NamedTuple):
         return self.name.removeprefix("s3:").startswith("ObjectRemoved")
 
 
-def facts_from_event(event: ObjectEvent) -> S3ObjectFacts:
-    """Built without re-validation: ``event`` was validated (size ≥ 0, a datetime)."""
-    return S3ObjectFacts.model_construct(
-        bucket=event.bucket,
-        key=event.key,
-        size=event.size,
-        etag=event.etag,
-        content_type=event.content_type,
-        last_modified=event.last_modified,
-        version_id=event.version_id,
-        source="event",
-    )
-
-
 def facts_from_head(bucket: str, key: str, answer: Mapping[str, Any]) -> S3ObjectFacts:
     """Facts from boto3's ``head_object`` response dict."""
     modified = answer.get("LastModified")
@@ -118,6 +105,20 @@ def facts_from_head(bucket: str, key: str, answer: Mapping[str, Any]) -> S3Objec
 def enriched(record: ScreenshotRecord, facts: S3ObjectFacts | None) -> EnrichedScreenshot:
     """The output record; built without re-validating fields that were validated on input."""
     return EnrichedScreenshot.model_construct(**dict(record.__dict__, s3=facts))
+
+
+# ``EnrichedScreenshot`` is ``ScreenshotRecord`` plus ``s3``, declared last (the twins follow
+# the models' field order, checked by ``schemas.wire`` at import): so the enriched JSON is
+# the screenshot's with ``"s3"`` appended, and no enriched record need be built per output.
+if WireEnriched.__struct_fields__ != (*WireScreenshot.__struct_fields__, "s3"):
+    raise RuntimeError("WireEnriched is no longer WireScreenshot's fields followed by s3")
+
+
+def enriched_json(screenshot_json: bytes, facts: WireS3Facts | None) -> bytes:
+    """The JSON of ``enriched(screenshot, facts)`` from the screenshot's JSON as its model
+    (or ``schemas.wire.encode`` of its twin) writes it, and the facts' twin: the bytes the
+    regular path's ``model_construct`` and serialisation give."""
+    return b"".join((screenshot_json[:-1], b',"s3":', encode_wire(facts), b"}"))
 
 
 def newer_sequencer(candidate: str | None, current: str | None) -> bool:

@@ -22,6 +22,7 @@ from typing import Any
 from processors.enrich.logic import ObjectEvent, newer_sequencer
 from processors.runner.contract import Record
 from schemas import S3ObjectFacts
+from schemas.wire import WireS3Facts
 
 __all__ = ["Entry", "EventIndex", "Pending", "PendingSet"]
 
@@ -44,9 +45,22 @@ class EventIndex:
     def __len__(self) -> int:
         return len(self._facts)
 
-    def entry(self, where: Location) -> Entry | None:
-        """The compact entry of ``where`` (what ``get`` builds its facts from), or None."""
-        return self._facts.get(f"{where[0]}/{where[1]}")
+    def facts(self, where: Location) -> WireS3Facts | None:
+        """``get``'s facts as their ``schemas.wire`` twin, for output written as bytes."""
+        found = self._facts.get(f"{where[0]}/{where[1]}")
+        if found is None:
+            return None
+        size, etag, content_type, modified, version, _, _ = found
+        return WireS3Facts(
+            bucket=where[0],
+            key=where[1],
+            size=size,
+            etag=etag,
+            content_type=content_type,
+            last_modified=modified,  # type: ignore[arg-type]  # a datetime, as in decoded twins
+            version_id=version,
+            source="event",
+        )
 
     def get(self, where: Location) -> S3ObjectFacts | None:
         found = self._facts.get(f"{where[0]}/{where[1]}")

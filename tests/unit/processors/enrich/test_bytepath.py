@@ -17,11 +17,11 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from processors.enrich import bytepath
-from processors.enrich.bytepath import enriched_json
 from processors.enrich.handler import EnrichProcessor
-from processors.enrich.logic import Found, ObjectEvent, facts_from_head
+from processors.enrich.logic import Found, ObjectEvent, enriched, enriched_json, facts_from_head
 from processors.runner.batch import BatchOutcome, process_batch
-from processors.runner.codec import Encoded, Raw, RawRecord
+from processors.runner.codec import Encoded, Raw, RawRecord, encode
+from processors.runner.contract import Emit
 from processors.runner.fastpath import BytesResult
 from processors.runner.hooks import Hooks, find_hooks
 from processors.runner.metrics import RunnerMetrics
@@ -29,6 +29,7 @@ from processors.runner.settings import RunnerSettings
 from schemas import EnrichedScreenshot, S3ObjectFacts, ScreenshotRecord
 from schemas.s3event import S3EventDocument
 from schemas.wire import WireS3Facts, decode_screenshot
+from schemas.wire import encode as encode_wire
 from tests.screenshots_factory import s3_event, screenshot
 from tests.unit.processors.enrich.test_join import T0, Clock, setup
 
@@ -196,6 +197,10 @@ async def test_pending_screenshots_are_settled_alike_by_event_and_by_head_object
         sent = join.take_outbox()
         join.acked(sent)
         outboxes.append(comparable([enc for _, enc in sent]))
+        # the event's output as the model path built it: enriched model, then serialised
+        facts = join.index.get(("b1", first.callback.object))
+        model_path = encode(Emit("out", "req-1", enriched(first, facts), headers=HEADERS))
+        assert comparable([sent[0][1]]) == comparable([model_path])
         assert join.pending.checkpoint(0) == (2, [])
     assert outboxes[0] == outboxes[1]
     assert [orjson.loads(v[3])["s3"]["source"] for v in outboxes[0]] == ["event", "head"]
@@ -235,7 +240,9 @@ def test_enriched_json_is_the_models_json_byte_for_byte() -> None:
     twin = WireS3Facts(**{**facts.model_dump(), "last_modified": modified})  # type: ignore[arg-type]
     for model_facts, wire_facts in ((facts, twin), (None, None)):
         model = EnrichedScreenshot(**record.model_dump(exclude={"schema_version"}), s3=model_facts)
-        assert enriched_json(wire, wire_facts) == model.model_dump_json().encode()
+        expected = model.model_dump_json().encode()
+        assert enriched_json(encode_wire(wire), wire_facts) == expected
+        assert enriched_json(record.model_dump_json().encode(), wire_facts) == expected
 
 
 async def test_a_full_pending_set_declines_the_batch_and_changes_nothing() -> None:
@@ -266,8 +273,8 @@ def test_a_fast_path_that_fails_midway_leaves_the_state_untouched(
     before = samples(registry)
     calls: list[object] = []
 
-    def failing(shot: object, facts: object) -> bytes:
-        calls.append(shot)
+    def failing(screenshot_json: object, facts: object) -> bytes:
+        calls.append(screenshot_json)
         raise RuntimeError("a bug")
 
     monkeypatch.setattr(bytepath, "enriched_json", failing)
