@@ -24,12 +24,11 @@ from processors.runner.contract import Record
 from schemas import S3ObjectFacts
 from schemas.wire import WireS3Facts
 
-__all__ = ["Entry", "EventIndex", "Pending", "PendingSet"]
+__all__ = ["EventIndex", "Pending", "PendingSet"]
 
 Location = tuple[str, str]
-Entry = tuple[int, str, str | None, datetime, str | None, str | None, float]
-"""An indexed event: size, etag, content type, last modified (UTC), version id, sequencer,
-monotonic time added."""
+# size, etag, content type, last modified (UTC), version id, sequencer, monotonic time added
+_Entry = tuple[int, str, str | None, datetime, str | None, str | None, float]
 
 
 class EventIndex:
@@ -39,7 +38,7 @@ class EventIndex:
     def __init__(self, ttl_s: float, cap: int) -> None:
         self.ttl_s = ttl_s
         self.cap = cap
-        self._facts: OrderedDict[str, Entry] = OrderedDict()
+        self._facts: OrderedDict[str, _Entry] = OrderedDict()
         self.evicted = 0
 
     def __len__(self) -> int:
