@@ -18,18 +18,16 @@ from collections.abc import Callable, Sequence
 
 from aiokafka import TopicPartition
 from aiokafka.errors import KafkaError
-from pydantic import ValidationError
 
 from processors.enrich.checkpoints import stop_consumer
+from processors.enrich.logic import ObjectEvent
+from processors.enrich.s3wire import object_events
 from processors.runner.readback import ranges_since, reader, topic_partitions
 from schemas import KafkaSettings
-from schemas.s3event import S3Event, S3EventDocument
 
 __all__ = ["EventFeed"]
 
 log = logging.getLogger("shotline.processors")
-
-_validate = S3EventDocument.__pydantic_validator__.validate_json
 
 
 class EventFeed:
@@ -37,7 +35,7 @@ class EventFeed:
         self,
         kafka: KafkaSettings,
         topic: str,
-        on_events: Callable[[Sequence[S3Event]], None],
+        on_events: Callable[[Sequence[ObjectEvent]], None],
         on_invalid: Callable[[], None],
     ) -> None:
         self._kafka = kafka
@@ -75,13 +73,14 @@ class EventFeed:
                 self.warm.set()
             while True:
                 batch = await consumer.getmany(timeout_ms=500, max_records=5000)
-                events: list[S3Event] = []
+                events: list[ObjectEvent] = []
                 for messages in batch.values():
                     for msg in messages:
-                        try:
-                            events.extend(_validate(msg.value or b"").records)
-                        except ValidationError:
+                        found = object_events(msg.value or b"")
+                        if found is None:
                             self._on_invalid()
+                        else:
+                            events.extend(found)
                 if events:
                     self._on_events(events)
                 if behind:

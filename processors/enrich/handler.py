@@ -14,6 +14,9 @@ processor runs four tasks of its own:
 * checkpoints (``checkpoints.CheckpointLog``): each owned partition's pending offsets, so a
   restart or the next owner after a rebalance rebuilds them (``on_assign``).
 
+The runner's fast path (``handle_bytes``: ``bytepath``) publishes from bytes what ``handle``
+would publish at once.
+
 Pending state is bounded (``max_pending``: ``handle`` waits up to a second for room, then
 raises ``Backpressure``, so the engine pauses that partition and redelivers the batch) and
 time-limited (``missing_after_s``, ``transient_budget_s``).
@@ -25,9 +28,10 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any
 
+from processors.enrich import bytepath
 from processors.enrich.checkpoints import Checkpoint, CheckpointLog
 from processors.enrich.client import HeadClient, ObjectHeads
 from processors.enrich.events import EventFeed
@@ -38,8 +42,9 @@ from processors.enrich.settings import EnrichSettings
 from processors.enrich.state import Pending
 from processors.errors import Backpressure, RetriableError
 from processors.runner.base import BaseProcessor
-from processors.runner.codec import Encoded, decode, encode
+from processors.runner.codec import Encoded, RawRecord, decode, encode
 from processors.runner.contract import Batch, Context, Emit, HandleResult
+from processors.runner.fastpath import BytesResult
 from processors.runner.sink import AtLeastOnceSink
 from schemas import ProjectConfig, ScreenshotRecord, Topics
 
@@ -141,6 +146,10 @@ class EnrichProcessor(BaseProcessor[ScreenshotRecord]):
                 emits.append(emit)
         self.metrics.pending.set(len(self.join.pending))
         return HandleResult(emits=emits)
+
+    def handle_bytes(self, raws: Sequence[RawRecord], skip: Sequence[bool]) -> BytesResult | None:
+        """``handle`` as bytes (``BytesHandler``, see ``bytepath``)."""
+        return bytepath.handle_bytes(self.join, raws, skip)
 
     async def on_assign(self, partitions: set[int]) -> None:
         self._restoring |= partitions

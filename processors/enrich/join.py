@@ -30,8 +30,9 @@ from processors.enrich.logic import (
     Found,
     HeadOutcome,
     Missing,
+    ObjectEvent,
     enriched,
-    facts_from_event,
+    enriched_json,
     location,
 )
 from processors.enrich.metrics import EnrichMetrics
@@ -41,7 +42,7 @@ from processors.pacing import TokenBucket, backoff_s
 from processors.runner.codec import Encoded, Raw, dead_letter, encode
 from processors.runner.contract import Emit, Record
 from schemas import ProjectConfig, S3ObjectFacts, ScreenshotRecord
-from schemas.s3event import S3Event
+from schemas.wire import WireS3Facts
 
 __all__ = ["Join"]
 
@@ -79,21 +80,31 @@ class Join:
     def label(self, project: str) -> str:
         return project if project in self.projects else "other"
 
-    def _emit(self, record: Record[ScreenshotRecord], facts: S3ObjectFacts | None) -> Emit:
-        source = facts.source if facts is not None else "none"
-        counter = self._enriched.get((record.value.project, source))
+    def count_enriched(self, project: str, source: str) -> None:
+        """One screenshot published enriched (``source``: event, head or none)."""
+        counter = self._enriched.get((project, source))
         if counter is None:  # one labels() lookup per project and source, not per record
-            labels = (self.label(record.value.project), source)
-            counter = self._enriched[(record.value.project, source)] = self.metrics.enriched.labels(
-                *labels
-            )
+            labels = (self.label(project), source)
+            counter = self._enriched[(project, source)] = self.metrics.enriched.labels(*labels)
         counter.inc()
+
+    def _emit(self, record: Record[ScreenshotRecord], facts: S3ObjectFacts | None) -> Emit:
+        self.count_enriched(record.value.project, facts.source if facts is not None else "none")
         return Emit(
             self.output_topic,
             record.value.request_id,
             enriched(record.value, facts),
             headers=record.raw_headers,
         )
+
+    def _event_output(self, record: Record[ScreenshotRecord], facts: WireS3Facts | None) -> Encoded:
+        """``encode(self._emit(record, facts))`` without building the enriched model: the
+        screenshot's JSON with the facts' appended (``logic.enriched_json``)."""
+        value = record.value
+        self.count_enriched(value.project, "event")
+        data = enriched_json(value.__pydantic_serializer__.to_json(value), facts)
+        key = value.request_id.encode("utf-8")
+        return Encoded(self.output_topic, None, key, data, list(record.raw_headers))
 
     def decide(self, record: Record[ScreenshotRecord]) -> Emit | None:
         """The output for ``record`` now, or None when it went pending."""
@@ -116,23 +127,23 @@ class Join:
         self.pending.add(Pending(record, value.project, where, self.clock() + wait, missing_at))
         return None
 
-    def on_events(self, events: Sequence[S3Event]) -> None:
+    def on_events(self, events: Sequence[ObjectEvent]) -> None:
         now = self.clock()
         created = 0
         for event in events:
             if event.removed:
-                self.index.forget((event.bucket, event.object_key))
+                self.index.forget((event.bucket, event.key))
             if not event.created:
                 continue
             created += 1
-            where = (event.bucket, event.object_key)
+            where = (event.bucket, event.key)
             if not self.index.add(where, event, now):
                 continue
             waiting = self.pending.waiting_for(where)
             if waiting:  # facts are built only for a join, not per event
-                facts = facts_from_event(event)
+                facts = self.index.facts(where)
                 for item in waiting:
-                    self._settle(item, encode(self._emit(item.record, facts)))
+                    self._settle(item, self._event_output(item.record, facts))
         self.metrics.events.labels("created").inc(created)
         self.metrics.events.labels("other").inc(len(events) - created)
 

@@ -16,18 +16,18 @@ import heapq
 import itertools
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from processors.enrich.logic import newer_sequencer
+from processors.enrich.logic import ObjectEvent, newer_sequencer
 from processors.runner.contract import Record
 from schemas import S3ObjectFacts
-from schemas.s3event import S3Event
+from schemas.wire import WireS3Facts
 
 __all__ = ["EventIndex", "Pending", "PendingSet"]
 
 Location = tuple[str, str]
-# size, etag, content type, last modified, version id, sequencer, monotonic time added
+# size, etag, content type, last modified (UTC), version id, sequencer, monotonic time added
 _Entry = tuple[int, str, str | None, datetime, str | None, str | None, float]
 
 
@@ -43,6 +43,23 @@ class EventIndex:
 
     def __len__(self) -> int:
         return len(self._facts)
+
+    def facts(self, where: Location) -> WireS3Facts | None:
+        """``get``'s facts as their ``schemas.wire`` twin, for output written as bytes."""
+        found = self._facts.get(f"{where[0]}/{where[1]}")
+        if found is None:
+            return None
+        size, etag, content_type, modified, version, _, _ = found
+        return WireS3Facts(
+            bucket=where[0],
+            key=where[1],
+            size=size,
+            etag=etag,
+            content_type=content_type,
+            last_modified=modified,  # type: ignore[arg-type]  # a datetime, as in decoded twins
+            version_id=version,
+            source="event",
+        )
 
     def get(self, where: Location) -> S3ObjectFacts | None:
         found = self._facts.get(f"{where[0]}/{where[1]}")
@@ -60,24 +77,25 @@ class EventIndex:
             source="event",
         )
 
-    def add(self, where: Location, event: S3Event, now: float) -> bool:
+    def add(self, where: Location, event: ObjectEvent, now: float) -> bool:
         """Remember ``event`` (an ObjectCreated of ``where``) unless a newer event of the
         same key is known; True if kept."""
         name = f"{where[0]}/{where[1]}"
-        obj = event.s3.object
+        sequencer = event.sequencer
         known = self._facts.get(name)
-        if known is not None and not newer_sequencer(obj.sequencer, known[5]):
+        if known is not None and not newer_sequencer(sequencer, known[5]):
             return False
         self._facts[name] = (
-            obj.size,
-            (obj.etag or "").strip('"'),
-            obj.content_type,
-            event.event_time.astimezone(UTC),
-            obj.version_id,
-            obj.sequencer,
+            event.size,
+            event.etag,
+            event.content_type,
+            event.last_modified,
+            event.version_id,
+            sequencer,
             now,
         )
-        self._facts.move_to_end(name)
+        if known is not None:  # a new key is already last
+            self._facts.move_to_end(name)
         while len(self._facts) > self.cap:
             self._facts.popitem(last=False)
             self.evicted += 1
@@ -156,7 +174,10 @@ class PendingSet:
         heapq.heappush(self._timers, (due, item.sequence, item))
 
     def waiting_for(self, where: Location) -> list[Pending]:
-        return [item for item in self._by_where.get(where, ()) if not item.done]
+        items = self._by_where.get(where)
+        if not items:  # the common case, once per event
+            return []
+        return [item for item in items if not item.done]
 
     def due(self, now: float) -> list[Pending]:
         """Items whose timer fired (stale timers of rescheduled or resolved items skipped)."""

@@ -9,7 +9,14 @@ import orjson
 from prometheus_client import CollectorRegistry
 
 from processors.enrich.join import Join
-from processors.enrich.logic import Denied, Found, Missing, Transient, facts_from_head
+from processors.enrich.logic import (
+    Denied,
+    Found,
+    Missing,
+    ObjectEvent,
+    Transient,
+    facts_from_head,
+)
 from processors.enrich.metrics import EnrichMetrics
 from processors.enrich.settings import EnrichSettings
 from processors.runner.contract import Record
@@ -49,9 +56,11 @@ def record(i: int, offset: int | None = None, project: str = "p1") -> Record[Scr
     )
 
 
-def event_for(rec: Record[ScreenshotRecord], size: int = 7, seq: str | None = None) -> object:
+def event_for(
+    rec: Record[ScreenshotRecord], size: int = 7, seq: str | None = None
+) -> list[ObjectEvent]:
     raw = s3_event("b1", rec.value.callback.object, size, "abc", seq)
-    return S3EventDocument.model_validate_json(raw).records
+    return [ObjectEvent.of(event) for event in S3EventDocument.model_validate_json(raw).records]
 
 
 def value(encoded_value: bytes) -> dict[str, object]:
@@ -62,7 +71,7 @@ def value(encoded_value: bytes) -> dict[str, object]:
 def test_event_first_then_screenshot_emits_in_handle_with_event_facts() -> None:
     join, _, _ = setup()
     rec = record(1)
-    join.on_events(event_for(rec))  # type: ignore[arg-type]
+    join.on_events(event_for(rec))
     emit = join.decide(rec)
     assert emit is not None
     assert emit.key == "req-1"
@@ -82,7 +91,7 @@ def test_screenshot_first_then_event_emits_from_the_outbox_and_leaves_checkpoint
     rec = record(1)
     assert join.decide(rec) is None
     assert join.pending.checkpoint(0) == (2, [1])
-    join.on_events(event_for(rec))  # type: ignore[arg-type]
+    join.on_events(event_for(rec))
     sent = join.take_outbox()
     assert [value(enc.value)["request_id"] for _, enc in sent] == ["req-1"]
     assert join.pending.checkpoint(0) == (2, [1]), "still listed until acknowledged"
@@ -172,13 +181,15 @@ def test_token_bucket_and_concurrency_cap_bound_head_calls() -> None:
 def test_newer_sequencer_wins_and_removed_object_is_forgotten() -> None:
     join, _, _ = setup()
     rec = record(1)
-    join.on_events(event_for(rec, size=9, seq="0B"))  # type: ignore[arg-type]
-    join.on_events(event_for(rec, size=5, seq="0A"))  # type: ignore[arg-type]
+    join.on_events(event_for(rec, size=9, seq="0B"))
+    join.on_events(event_for(rec, size=5, seq="0A"))
     emit = join.decide(rec)
     assert emit is not None
     assert emit.value.model_dump()["s3"]["size"] == 9
     removed = s3_event("b1", rec.value.callback.object, 0, "").replace(
         b"ObjectCreated", b"ObjectRemoved"
     )
-    join.on_events(S3EventDocument.model_validate_json(removed).records)
+    join.on_events(
+        [ObjectEvent.of(e) for e in S3EventDocument.model_validate_json(removed).records]
+    )
     assert join.decide(record(1, offset=5)) is None, "a deleted object has no facts"
