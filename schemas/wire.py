@@ -119,8 +119,8 @@ def decode_envelope(data: bytes) -> WireRecord | None:
             return None  # a 7th fractional digit: pydantic truncates where msgspec rounds
         received_at = _to_datetime(text, datetime)
         event_time = to_utc(envelope.callback.timestamp)
-    except (msgspec.DecodeError, msgspec.ValidationError, TimestampError):
-        return None
+    except (msgspec.DecodeError, msgspec.ValidationError, TimestampError, UnicodeDecodeError):
+        return None  # UnicodeDecodeError: msgspec's for a string that is not UTF-8
     return _new_record(WireRecord, (envelope, received_at, event_time))
 
 

@@ -176,6 +176,8 @@ def test_forms_the_twin_declines_are_left_to_the_model(changes: dict[str, Any]) 
         b'{"requestId": "\\ud800"}',
         # a lone surrogate in a field the twin decodes
         variant(cb_requestId="SURROGATE").replace(b"SURROGATE", b"\\ud800"),
+        # bytes that are not UTF-8 in a string: the model says why
+        variant(project="NOT_UTF8").replace(b"NOT_UTF8", b"\xff\xfe"),
         # duplicate keys: both take the last
         variant().replace(b'"project":"p1"', b'"project":"a","project":"p1"'),
     ],
