@@ -1,10 +1,13 @@
 -- wrk script for the end-to-end benchmark (shotline/bench/e2e.py): POSTs every line of the
--- file named by the first script argument exactly once, in file order, at a fixed total rate
--- (second argument, requests/s over all threads), to the path in the third. The lines are
--- split among wrk's threads (line n goes to thread n mod threads); each thread sends its
--- share on its own schedule (CLOCK_MONOTONIC through LuaJIT's ffi), so a slow server makes
--- the schedule slip and the run reports it instead of hiding it. Once a thread has sent its
--- share it idles until wrk's -d ends. Prints one machine-readable summary line.
+-- file named by the first script argument exactly once, in file order, each at its own due
+-- time, to the path in the second. A line is "<due ms> <body>": milliseconds from the start
+-- of the run (non-decreasing down the file), a space, the body. The third argument is wrk's
+-- thread count; the optional fourth divides every due time (2: twice as fast; the bench's
+-- sender-ceiling run). The lines are split among wrk's threads (line n goes to thread n mod
+-- threads); each thread sends its share on its own clock (CLOCK_MONOTONIC through LuaJIT's
+-- ffi), so a slow server makes the schedule slip and the run reports it instead of hiding
+-- it. Once a thread has sent its share it idles until wrk's -d ends. Prints one
+-- machine-readable summary line.
 local ffi = require("ffi")
 ffi.cdef [[
 typedef struct { long tv_sec; long tv_nsec; } shotline_timespec;
@@ -23,30 +26,30 @@ setup = function(thread)
   threads[#threads + 1] = thread
 end
 
--- Per thread (each has its own Lua state): its requests, schedule and tallies.
-reqs, next_req, interval_ms, start_ms = {}, 1, 1.0, 0
+-- Per thread (each has its own Lua state): its requests, their due times and tallies.
+reqs, dues, next_req, start_ms = {}, {}, 1, 0
 sent, not_ok, first_ms, last_ms = 0, 0, 0, 0
 
 init = function(args)
   local headers = {["Content-Type"] = "application/json;charset=utf-8"}
-  local n = 0
-  local share = {}
+  local total = tonumber(args[3])  -- wrk's thread count; `id` was set by setup()
+  local speed = tonumber(args[4] or "1")
+  local index, n = 0, 0
   for line in io.lines(args[1]) do
-    share[#share + 1] = line
-  end
-  local total = tonumber(args[4])  -- wrk's thread count; `id` was set by setup()
-  for index, line in ipairs(share) do
-    if (index - 1) % total == id then
+    if index % total == id then
+      local space = string.find(line, " ", 1, true)
       n = n + 1
-      reqs[n] = wrk.format("POST", args[3], headers, line)
+      dues[n] = tonumber(string.sub(line, 1, space - 1)) / speed
+      reqs[n] = wrk.format("POST", args[2], headers, string.sub(line, space + 1))
     end
+    index = index + 1
   end
-  interval_ms = 1000.0 * total / tonumber(args[2])
   start_ms = now_ms()
 end
 
--- wrk asks delay() before every request it sends. Request k of this thread (k from 1) is due at start + (k - 1) * interval; `pending`
--- counts delays handed out whose request() has not run yet, so each delay knows its slot.
+-- wrk asks delay() before every request it sends. Request k of this thread (k from 1) is due
+-- at start + dues[k]; `pending` counts delays handed out whose request() has not run yet, so
+-- each delay knows its slot.
 pending = 0
 delay = function()
   local slot = next_req + pending
@@ -54,7 +57,7 @@ delay = function()
     return 3600 * 1000  -- this thread's share is sent or spoken for: idle until -d ends
   end
   pending = pending + 1
-  local wait = start_ms + (slot - 1) * interval_ms - now_ms()
+  local wait = start_ms + dues[slot] - now_ms()
   if wait < 0 then
     return 0
   end

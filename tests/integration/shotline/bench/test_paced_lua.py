@@ -1,5 +1,5 @@
 """``bench/paced.lua``, the e2e bench's load generator: every line of its file goes out
-exactly once, in file order within a thread, on its schedule (not flat out)."""
+exactly once, in file order within a thread, at its own due time (not flat out)."""
 
 from __future__ import annotations
 
@@ -44,11 +44,15 @@ def _listening(port: int) -> bool:
 
 
 def _send(
-    tmp_path: Path, lines: list[str], rate: float, connections: int
+    tmp_path: Path, lines: list[str], rate: float, connections: int, dues: list[float] | None = None
 ) -> tuple[list[str], Sent]:
-    """Serve the recorder, have wrk send ``lines`` at ``rate``; what arrived, and wrk's report."""
+    """Serve the recorder, have wrk send ``lines`` at ``rate`` (or each at its due time in
+    ``dues``, ms); what arrived, and wrk's report."""
     bodies, out = tmp_path / "bodies.txt", tmp_path / "received.txt"
-    bodies.write_text("\n".join(lines) + "\n")
+    due_ms = dues if dues is not None else [n * 1000 / rate for n in range(len(lines))]
+    bodies.write_text(
+        "".join(f"{due:.3f} {line}\n" for due, line in zip(due_ms, lines, strict=True))
+    )
     (tmp_path / "recorder.py").write_text(RECORDER)
     port = free_port()
     argv = [sys.executable, "-m", "uvicorn", "recorder:app", "--port", str(port)]
@@ -59,7 +63,7 @@ def _send(
             assert time.monotonic() < deadline, "the recorder did not start"
             time.sleep(0.1)
         url = f"http://127.0.0.1:{port}"
-        sent = run_wrk(url, "/x", bodies, rate, len(lines) / rate, connections=connections)
+        sent = run_wrk(url, "/x", bodies, due_ms[-1] / 1000, connections=connections)
     finally:
         server.terminate()
         server.wait(10)
@@ -85,3 +89,13 @@ def test_refused_requests_are_counted(tmp_path: Path) -> None:
     assert sorted(received) == ["fail-2", "fail-4", "ok-1", "ok-3"]
     assert sent.requests == 4
     assert sent.not_ok == 2
+
+
+def test_each_line_goes_out_at_its_own_due_time(tmp_path: Path) -> None:
+    # 50 lines in the first quarter second, then one line 2 s in: a quiet gap, not a rate
+    lines = [f"early-{n}" for n in range(50)] + ["late-50"]
+    dues = [n * 5.0 for n in range(50)] + [2000.0]
+    received, sent = _send(tmp_path, lines, 0.0, connections=4, dues=dues)
+    assert sorted(received) == sorted(lines)
+    assert received[-1] == "late-50"
+    assert 1.8 < sent.span_s < 2.5  # the last one waited for its time
