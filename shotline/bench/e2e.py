@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import os
 import random
 import resource
@@ -81,6 +82,7 @@ RATE_STEP = 1000.0
 MAX_STEPS = 8
 WRK_THREADS = 2
 CONNECTIONS = 256  # Agora delivers from many servers at once; 64 capped a 30 ms answer at ~2,100/s
+MIN_CONNECTIONS = 64  # at low rates: fewer connections sit idle past uvicorn's 5 s keep-alive
 BASELINE_RATE = 50_000.0
 PACED = ROOT / "bench" / "paced.lua"
 RECEIVED_AT = b'"received_at":"'
@@ -177,9 +179,10 @@ def run_wrk(
     """wrk sends every ``<due ms> <body>`` line of ``bodies`` once, at its due time divided
     by ``speed``; ``seconds``: when the last is due (after the division). Its report and CPU.
     A connection left idle past the server's keep-alive (uvicorn: 5 s) is closed and counts
-    as a socket error, so ``connections`` should be busy at the planned rate."""
+    as a socket error, so ``connections`` should be busy at the planned rate, and wrk stops
+    2 s after the last is due: the connections left without work idle until then."""
     argv = [
-        "wrk", f"-t{WRK_THREADS}", f"-c{connections}", f"-d{round(seconds + 3)}s",
+        "wrk", f"-t{WRK_THREADS}", f"-c{connections}", f"-d{math.ceil(seconds + 2)}s",
         "--timeout", "10s", "-s", str(PACED), url,
         "--", str(bodies), path, str(WRK_THREADS), str(speed),
     ]  # fmt: skip
@@ -366,7 +369,10 @@ class Ramp:
         events = asyncio.create_task(_publish_events(self.producer, topic, parts, plan, t0))
         await asyncio.sleep(EVENT_LEAD_S)
         url, path = self.layout.callback_url.split("/v1/", 1)
-        sent = await asyncio.to_thread(run_wrk, url, "/v1/" + path, plan.bodies, plan.span_s)
+        connections = min(CONNECTIONS, max(MIN_CONNECTIONS, round(rate / 10)))
+        sent = await asyncio.to_thread(
+            run_wrk, url, "/v1/" + path, plan.bodies, plan.span_s, connections=connections
+        )
         await events
         wall = time.monotonic() - started
         self_after = resource.getrusage(resource.RUSAGE_SELF)
