@@ -6,7 +6,7 @@ on free ports and a fresh topic prefix. Each step plans ``rate x step`` distinct
 screenshots, Agora-shaped and checksummed by the simulator's own planner, with duplicate
 deliveries mixed in (``DUPLICATE`` of them get one or two more deliveries 0.5-3 s later, as
 Agora's retries and re-sends arrive), and hands them to ``wrk`` (``bench/paced.lua``), which
-POSTs each delivery once at its planned time from ``CONNECTIONS`` connections: a step's rate
+POSTs each delivery once at its planned time from up to ``CONNECTIONS`` connections: a step's rate
 counts distinct screenshots, the requests are about 1.3 times as many. The load generator
 is C, not the pipeline's own Python, so it is not the limit (the baseline row says how far
 it goes).
@@ -81,8 +81,14 @@ FIRST_RATES = (500.0, 1000.0, 2000.0)
 RATE_STEP = 1000.0
 MAX_STEPS = 8
 WRK_THREADS = 2
-CONNECTIONS = 256  # Agora delivers from many servers at once; 64 capped a 30 ms answer at ~2,100/s
-MIN_CONNECTIONS = 64  # at low rates: fewer connections sit idle past uvicorn's 5 s keep-alive
+# Agora delivers from many servers at once. wrk's connections are closed loops (the next
+# request waits for the answer), so there must be enough for the answers' time: 64 capped a
+# 30 ms answer at ~2,100/s, and 256 let 3,000/s slip 12 % when answers took 50-200 ms on a
+# loaded machine. One connection per 6 screenshots/s, 64 to 512; fewer at low rates, where
+# connections left without work would idle past uvicorn's 5 s keep-alive.
+CONNECTIONS = 512
+MIN_CONNECTIONS = 64
+SCREENSHOTS_PER_CONNECTION = 6
 BASELINE_RATE = 50_000.0
 PACED = ROOT / "bench" / "paced.lua"
 RECEIVED_AT = b'"received_at":"'
@@ -369,7 +375,9 @@ class Ramp:
         events = asyncio.create_task(_publish_events(self.producer, topic, parts, plan, t0))
         await asyncio.sleep(EVENT_LEAD_S)
         url, path = self.layout.callback_url.split("/v1/", 1)
-        connections = min(CONNECTIONS, max(MIN_CONNECTIONS, round(rate / 10)))
+        connections = min(
+            CONNECTIONS, max(MIN_CONNECTIONS, round(rate / SCREENSHOTS_PER_CONNECTION))
+        )
         sent = await asyncio.to_thread(
             run_wrk, url, "/v1/" + path, plan.bodies, plan.span_s, connections=connections
         )
@@ -407,7 +415,8 @@ class Ramp:
             return ok
         self.notes.append(
             f"{rate:.0f}/s {verdict} (sent {achieved:.0f}/s in {plan.deliveries} deliveries, "
-            f"p99 lag {p99:.2f} s, wrk p99 {sent.p99_ms:.0f} ms, group lag {lag_note}) "
+            f"p99 lag {p99:.2f} s, {connections} connections, answers p50/p99 "
+            f"{sent.p50_ms:.0f}/{sent.p99_ms:.0f} ms, group lag {lag_note}) "
             f"[CPU: {shares}]"
         )
         if ok and achieved > self.best[0]:
