@@ -83,12 +83,12 @@ MAX_STEPS = 8
 WRK_THREADS = 2
 # Agora delivers from many servers at once. wrk's connections are closed loops (the next
 # request waits for the answer), so there must be enough for the answers' time: 64 capped a
-# 30 ms answer at ~2,100/s, and 256 let 3,000/s slip 12 % when answers took 50-200 ms on a
-# loaded machine. One connection per 6 screenshots/s, 64 to 512; fewer at low rates, where
-# connections left without work would idle past uvicorn's 5 s keep-alive.
-CONNECTIONS = 512
+# 30 ms answer at ~2,100/s, and 256 or 500 let 3,000/s slip 12 % when the loaded machine's
+# answers took 100-250 ms. One connection per 3 screenshots/s, 64 to 1,024; fewer at low
+# rates, where connections left without work would idle past uvicorn's 5 s keep-alive.
+CONNECTIONS = 1024
 MIN_CONNECTIONS = 64
-SCREENSHOTS_PER_CONNECTION = 6
+SCREENSHOTS_PER_CONNECTION = 3
 BASELINE_RATE = 50_000.0
 PACED = ROOT / "bench" / "paced.lua"
 RECEIVED_AT = b'"received_at":"'
