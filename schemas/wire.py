@@ -130,6 +130,7 @@ def decode_envelope(data: bytes) -> WireRecord | None:
 # parsed after decoding (msgspec rounds a 7th fractional digit where pydantic truncates);
 # ``decode_*`` put the parsed datetimes in their place, so encoding the struct with
 # ``encode`` gives the bytes the model's JSON has.
+# Deliberately the models' field lists again, as above; ``_same_fields`` holds them equal.
 
 
 class WireObjectName(Struct, kw_only=True, frozen=True, gc=False, forbid_unknown_fields=True):

@@ -23,6 +23,7 @@ from processors.dedupe.logic import normalise
 from schemas import EnrichedScreenshot, S3ObjectFacts, ScreenshotRecord
 from schemas.wire import decode_enriched, decode_screenshot, encode
 from tests.callbacks_factory import envelope
+from tests.unit.schemas.test_wire import _json  # the JSON values test_wire mutates with
 
 
 def _screenshot() -> ScreenshotRecord:
@@ -147,15 +148,6 @@ def test_the_screenshot_twin_refuses_an_enriched_record() -> None:
         ScreenshotRecord.model_validate_json(data)
 
 
-_json = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers()
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
-    max_leaves=6,
-)
 _fields = st.sampled_from(
     [
         *orjson.loads(_enriched().model_dump_json()),

@@ -16,12 +16,11 @@ from processors.moderate.logic import sampled
 from processors.moderate.records import skipped_json, skipped_verdict
 from processors.runner.batch import BatchOutcome, process_batch
 from processors.runner.codec import Raw, RawRecord
-from processors.runner.contract import Batch, HandleResult
 from processors.runner.fastpath import BytesHandler, BytesResult
 from processors.runner.hooks import Hooks, find_hooks
 from processors.runner.metrics import RunnerMetrics
 from processors.runner.settings import RunnerSettings
-from schemas import EnrichedScreenshot, Topics
+from schemas import EnrichedScreenshot
 from tests.unit.processors.moderate.shots import enriched, project, started
 from tests.unit.processors.moderate.test_routing import CALLS, PROVIDERS
 
@@ -29,23 +28,6 @@ TOPIC = "t.shotline.screenshots.enriched.v1"
 HEADERS = [("shotline-project", b"p1"), ("traceparent", b"00-abc-def-01")]
 SAMPLE = 0.3
 ODD = ["", "a", '"q"', "\\", "\x00\x01\x1f\x7f", "\n\t\r\b\f", "\u2028\u2029", "é漢😀", "</x>"]
-
-
-class Regular:
-    """A moderate processor seen without its fast path (decode → handle → encode)."""
-
-    name = "moderate"
-    input_model = EnrichedScreenshot
-    exactly_once = False
-
-    def __init__(self, inner: ModerateProcessor) -> None:
-        self.inner = inner
-
-    def input_topic(self, topics: Topics) -> str:
-        return self.inner.input_topic(topics)
-
-    async def handle(self, batch: Batch[EnrichedScreenshot]) -> HandleResult:
-        return await self.inner.handle(batch)
 
 
 async def twins(**settings: Any) -> tuple[ModerateProcessor, ModerateProcessor]:
@@ -94,13 +76,17 @@ def mixed() -> list[bytes]:
     return [s.model_dump_json().encode() for s in values]
 
 
-async def run(proc: object, batch: list[Raw], answers: list[bool] | None = None) -> BatchOutcome:
-    """``batch`` through the runner's batch step; ``answers`` gets whether the fast path
-    answered it."""
+async def run(
+    proc: ModerateProcessor, batch: list[Raw], answers: list[bool] | None = None
+) -> BatchOutcome:
+    """``batch`` through the runner's batch step: with the fast path when ``answers`` is
+    given (it gets whether the fast path answered), else without it (decode → handle →
+    encode: moderate has no other hook)."""
     metrics = RunnerMetrics(CollectorRegistry())
-    hooks = find_hooks(proc)
-    if hooks.handle_bytes is not None and answers is not None:
-        fast = hooks.handle_bytes
+    hooks = Hooks()
+    if answers is not None:
+        fast = find_hooks(proc).handle_bytes
+        assert fast is not None
 
         def watched(raws: Sequence[RawRecord], skip: Sequence[bool]) -> BytesResult | None:
             result = fast(raws, skip)
@@ -108,7 +94,7 @@ async def run(proc: object, batch: list[Raw], answers: list[bool] | None = None)
             return result
 
         hooks = Hooks(handle_bytes=watched)
-    return await process_batch(proc, batch, "dlq", RunnerSettings(), metrics, hooks)  # type: ignore[arg-type]
+    return await process_batch(proc, batch, "dlq", RunnerSettings(), metrics, hooks)
 
 
 def comparable(outcome: BatchOutcome) -> list[tuple[object, ...]]:
@@ -156,7 +142,7 @@ async def same(
     answers: list[bool] = []
     fast = await run(fast_proc, batch, answers)
     assert answers == [answered]
-    regular = await run(Regular(regular_proc), batch)
+    regular = await run(regular_proc, batch)
     assert comparable(fast) == comparable(regular)
     assert (fast.handled, fast.emitted, fast.dead_by_reason) == (
         regular.handled,
@@ -178,7 +164,7 @@ def test_skipped_json_is_the_models_json(text: str, reason: str) -> None:
 async def test_skipped_batches_equal_the_regular_path() -> None:
     fast_proc, regular_proc = await twins()
     assert isinstance(fast_proc, BytesHandler)
-    assert not isinstance(Regular(regular_proc), BytesHandler)
+    assert find_hooks(regular_proc).handle_bytes is not None  # run() leaves it out
     batch = raws(mixed())
     outcome = await same(fast_proc, regular_proc, batch, answered=True)
     assert len(fast_proc._decided) == len(batch) - 1
