@@ -25,7 +25,8 @@ and a slipped schedule count), and the stages off that path (tally, metrics,
 moderate) ended the step less than a second of input behind. Rates go 500, 1,000, 2,000,
 then up by 1,000 until a step fails, then once halfway back. Each step's note says why it
 failed and what every process used (% of one core), so the row names the stage that limits
-the run.
+the run, and how the lag splits over the record path's hops (``shotline.bench.hops``: read
+back from the three topics after the step), so it names the stage that adds the lag.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ from aiokafka.errors import KafkaError
 from processors.moderate.logic import sampled
 from schemas import KafkaSettings
 from shotline.bench.enrich import s3_event
+from shotline.bench.hops import end_offsets, hop_delays, hops_note, stage_stamps, topic_partitions
 from shotline.bench.ingest import ROOT
 from shotline.bench.model import Measurement
 from shotline.bench.procs import tree_cpu_s
@@ -325,7 +327,7 @@ class Ramp:
         self.kafka, self.layout, self.s3, self.work, self.pids = kafka, layout, s3, work, pids
         self.arrivals: dict[str, float] = {}
         self.notes: list[str] = []
-        self.best: tuple[float, float, str] = (0.0, float("nan"), "")
+        self.best: tuple[float, float, str, str] = (0.0, float("nan"), "", "")
 
     async def run(self, step_s: float) -> None:
         ready = asyncio.Event()
@@ -337,6 +339,9 @@ class Ramp:
         self.ends = AIOKafkaConsumer(**self.kafka.client_kwargs(), enable_auto_commit=False)
         await asyncio.gather(self.producer.start(), self.admin.start(), self.ends.start())
         await ready.wait()
+        topics = self.kafka.topics
+        path = (topics.callbacks, topics.screenshots, topics.enriched)
+        self.path_partitions = await topic_partitions(self.kafka, path)
         try:
             await self.step(WARMUP_RATE, WARMUP_S, -1, scored=False)
             passed = 0.0
@@ -355,6 +360,7 @@ class Ramp:
             await asyncio.gather(self.producer.stop(), self.admin.close(), self.ends.stop())
 
     async def step(self, rate: float, seconds: float, index: int, *, scored: bool = True) -> bool:
+        since = await end_offsets(self.kafka, self.path_partitions)  # the step's records follow
         plan = await asyncio.to_thread(
             plan_step, self.layout, rate, seconds, self.work / f"step-{index}.txt", 101 + index
         )
@@ -391,10 +397,8 @@ class Ramp:
             lags[name] = await _group_lag(self.admin, self.ends, self.kafka.topics.group(group))
         # end to end: from the time the screenshot's first delivery was due to be sent, so
         # an answer queued in ingest or a schedule that slipped counts in the lag
-        delays = sorted(
-            self.arrivals.get(rid, float("inf")) - (sending + n / rate)
-            for n, rid in enumerate(plan.request_ids)
-        )
+        due = {rid: sending + n / rate for n, rid in enumerate(plan.request_ids)}
+        delays = sorted(self.arrivals.get(rid, float("inf")) - at for rid, at in due.items())
         on_time = sum(d <= LAG_S for d in delays)
         p99 = delays[min(len(delays) - 1, int(0.99 * len(delays)))]
         achieved = sent.kept(plan)
@@ -413,14 +417,17 @@ class Ramp:
         lag_note = ", ".join(f"{n} {v}" for n, v in lags.items())
         if not scored:
             return ok
+        # read back after the step, so the reading takes no CPU from the measured pipeline
+        stamps = await stage_stamps(self.kafka, since, plan.request_ids)
+        hops = hops_note(hop_delays(due, *stamps, self.arrivals))
         self.notes.append(
             f"{rate:.0f}/s {verdict} (sent {achieved:.0f}/s in {plan.deliveries} deliveries, "
             f"p99 lag {p99:.2f} s, {connections} connections, answers p50/p99 "
             f"{sent.p50_ms:.0f}/{sent.p99_ms:.0f} ms, group lag {lag_note}) "
-            f"[CPU: {shares}]"
+            f"[CPU: {shares}] [{hops}]"
         )
         if ok and achieved > self.best[0]:
-            self.best = (achieved, p99, shares)
+            self.best = (achieved, p99, shares, hops)
         return ok
 
     async def _missing(self, request_ids: list[str], wait_s: float) -> int:
@@ -476,7 +483,7 @@ def measure(duration_s: float) -> Measurement:
                 asyncio.run(ramp.run(step_s))
         finally:
             asyncio.run(_drop_topics(kafka))
-    best, p99, cpu = ramp.best
+    best, p99, cpu, hops = ramp.best
     return Measurement(
         scenario="e2e",
         unit="screenshots/s",
@@ -486,6 +493,7 @@ def measure(duration_s: float) -> Measurement:
         extra={
             "p99 lag": f"{p99:.3f} s",
             "CPU per process at the best rate (% of one core)": cpu,
+            "hops at the best rate": hops,
             "steps": "; ".join(ramp.notes),
         },
     )
