@@ -55,7 +55,7 @@ from aiokafka.errors import KafkaError
 from processors.moderate.logic import sampled
 from schemas import KafkaSettings
 from shotline.bench.enrich import s3_event
-from shotline.bench.hops import end_offsets, hop_delays, hops_note, stage_stamps, topic_partitions
+from shotline.bench.hops import end_offsets, hop_delays, hop_summary, stage_stamps, topic_partitions
 from shotline.bench.ingest import ROOT
 from shotline.bench.model import Measurement
 from shotline.bench.procs import tree_cpu_s
@@ -419,12 +419,12 @@ class Ramp:
             return ok
         # read back after the step, so the reading takes no CPU from the measured pipeline
         stamps = await stage_stamps(self.kafka, since, plan.request_ids)
-        hops = hops_note(hop_delays(due, *stamps, self.arrivals))
+        hops = hop_summary(hop_delays(due, *stamps, self.arrivals))
         self.notes.append(
             f"{rate:.0f}/s {verdict} (sent {achieved:.0f}/s in {plan.deliveries} deliveries, "
             f"p99 lag {p99:.2f} s, {connections} connections, answers p50/p99 "
             f"{sent.p50_ms:.0f}/{sent.p99_ms:.0f} ms, group lag {lag_note}) "
-            f"[CPU: {shares}] [{hops}]"
+            f"[CPU: {shares}] [hops p50/p99 ms: {hops}]"
         )
         if ok and achieved > self.best[0]:
             self.best = (achieved, p99, shares, hops)
@@ -493,7 +493,7 @@ def measure(duration_s: float) -> Measurement:
         extra={
             "p99 lag": f"{p99:.3f} s",
             "CPU per process at the best rate (% of one core)": cpu,
-            "hops at the best rate": hops,
+            "hops at the best rate (p50/p99 ms)": hops,
             "steps": "; ".join(ramp.notes),
         },
     )

@@ -39,7 +39,7 @@ __all__ = [
     "Stamps",
     "end_offsets",
     "hop_delays",
-    "hops_note",
+    "hop_summary",
     "raw_request_id",
     "screenshot_request_id",
     "stage_stamps",
@@ -99,14 +99,14 @@ def hop_delays(
     return out
 
 
-def hops_note(delays: Mapping[str, HopDelay]) -> str:
-    """``hops p50/p99 ms: ingest 122/176, dedupe 187/474, ...``, with ``(n missing)`` after
-    a hop that lacks screenshots."""
+def hop_summary(delays: Mapping[str, HopDelay]) -> str:
+    """Each hop's p50/p99 in ms, ``ingest 122/176, dedupe 187/474, ...``, with
+    ``(n missing)`` after a hop that lacks screenshots and ``-`` for one nobody crossed."""
     parts = []
     for name, hop in delays.items():
         text = f"{name} {hop.p50_ms:.0f}/{hop.p99_ms:.0f}" if hop.count else f"{name} -"
         parts.append(text + (f" ({hop.missing} missing)" if hop.missing else ""))
-    return "hops p50/p99 ms: " + ", ".join(parts)
+    return ", ".join(parts)
 
 
 def raw_request_id(value: bytes) -> str | None:

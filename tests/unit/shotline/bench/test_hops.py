@@ -11,7 +11,7 @@ from schemas.wire import decode_envelope, decode_screenshot
 from shotline.bench.hops import (
     HOPS,
     hop_delays,
-    hops_note,
+    hop_summary,
     raw_request_id,
     screenshot_request_id,
 )
@@ -65,18 +65,16 @@ def test_a_hop_nobody_crossed_has_no_quantiles_and_says_so() -> None:
     delays = hop_delays(due, raw, {}, {}, {})
     assert delays["ingest"].count == 3
     assert math.isnan(delays["enrich"].p50_ms)
-    assert hops_note(delays) == (
-        "hops p50/p99 ms: ingest 1/2, dedupe - (3 missing), enrich - (3 missing), "
-        "read - (3 missing)"
+    assert hop_summary(delays) == (
+        "ingest 1/2, dedupe - (3 missing), enrich - (3 missing), read - (3 missing)"
     )
 
 
 def test_the_note_gives_each_hop_in_path_order() -> None:
     due, raw, screenshots, enriched, arrivals = _path(100)
     del enriched["r3"]
-    assert hops_note(hop_delays(due, raw, screenshots, enriched, arrivals)) == (
-        "hops p50/p99 ms: ingest 50/99, dedupe 100/198, enrich 150/297 (1 missing), "
-        "read 200/396 (1 missing)"
+    assert hop_summary(hop_delays(due, raw, screenshots, enriched, arrivals)) == (
+        "ingest 50/99, dedupe 100/198, enrich 150/297 (1 missing), read 200/396 (1 missing)"
     )
 
 
