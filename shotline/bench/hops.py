@@ -186,7 +186,8 @@ async def stage_stamps(
     try:
         ends = await consumer.end_offsets(list(since))
         todo = [tp for tp, end in ends.items() if end > since[tp]]
-        consumer.assign(todo)
+        if todo:  # a step with no records leaves nothing to read
+            consumer.assign(todo)
         for tp in todo:
             consumer.seek(tp, since[tp])
         deadline = time.monotonic() + timeout_s
