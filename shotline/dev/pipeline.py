@@ -27,12 +27,14 @@ __all__ = ["Pipeline", "Stage"]
 
 @dataclass(frozen=True)
 class Stage:
-    """One child process. ``health_url`` answers < 500 once it is ready."""
+    """One child process. ``health_url`` answers < 500 once it is ready. ``defaults``: its
+    own ``SHOTLINE_*`` settings, under the environment (a variable already set wins)."""
 
     name: str
     argv: tuple[str, ...]
     health_url: str | None = None
     metrics_url: str | None = None
+    defaults: tuple[tuple[str, str], ...] = ()
 
 
 def _tail(path: Path, lines: int = 15) -> str:
@@ -56,14 +58,15 @@ class Pipeline:
         return self.run_dir / f"{name}.log"
 
     def start(self, stage: Stage, env: Mapping[str, str] | None = None) -> None:
-        """Start ``stage`` with the pipeline's environment, ``env`` on top of it."""
+        """Start ``stage`` with its defaults, the pipeline's environment over them, and
+        ``env`` on top."""
         with self.log(stage.name).open("ab") as log:
             self.procs[stage.name] = subprocess.Popen(
                 list(stage.argv),
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                env={**self.env, **(env or {})},
+                env={**dict(stage.defaults), **self.env, **(env or {})},
                 start_new_session=True,
             )
         self.stages.append(stage)

@@ -53,6 +53,24 @@ def test_processors_start_before_ingest_each_on_its_own_port() -> None:
     assert layout.callback_url == "http://127.0.0.1:18080/v1/callbacks/p1"
 
 
+def test_billing_stages_hold_their_fetches_longer_unless_the_environment_says() -> None:
+    out = {
+        s.name: dict(s.defaults) for s in stages(Layout(), ["dedupe", "enrich", "tally", "metrics"])
+    }
+    wait = "SHOTLINE_PROCESSORS_FETCH_MAX_WAIT_MS"
+    assert out["tally"] == out["metrics"] == {wait: "500"}
+    assert out["dedupe"] == out["enrich"] == out["ingest"] == {}
+
+
+def test_a_stage_default_yields_to_the_pipeline_environment(tmp_path: Path) -> None:
+    show = (sys.executable, "-c", "import os; print(os.environ['A'], os.environ['B'])")
+    stage = Stage("show", show, defaults=(("A", "stage"), ("B", "stage")))
+    pipeline = Pipeline(tmp_path, {"B": "pipeline"})
+    pipeline.start(stage)
+    assert pipeline.procs["show"].wait(30) == 0
+    assert pipeline.log("show").read_text().split() == ["stage", "pipeline"]
+
+
 def test_generated_config_is_read_back_by_the_settings(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
