@@ -53,13 +53,14 @@ def test_processors_start_before_ingest_each_on_its_own_port() -> None:
     assert layout.callback_url == "http://127.0.0.1:18080/v1/callbacks/p1"
 
 
-def test_billing_stages_hold_their_fetches_longer_unless_the_environment_says() -> None:
+def test_stages_fetch_waits_enrich_shorter_billing_longer() -> None:
     out = {
         s.name: dict(s.defaults) for s in stages(Layout(), ["dedupe", "enrich", "tally", "metrics"])
     }
     wait = "SHOTLINE_PROCESSORS_FETCH_MAX_WAIT_MS"
     assert out["tally"] == out["metrics"] == {wait: "500"}
-    assert out["dedupe"] == out["enrich"] == out["ingest"] == {}
+    assert out["enrich"] == {wait: "60"}
+    assert out["dedupe"] == out["ingest"] == {}
 
 
 def test_a_stage_default_yields_to_the_pipeline_environment(tmp_path: Path) -> None:
