@@ -68,6 +68,7 @@ from shotline.settings import load_settings
 from shotline.simulate.jpeg import jpeg_bytes
 from shotline.simulate.plan import Planner
 from shotline.simulate.settings import FaultRates, SimulateSettings
+from shotline.simulate.stats import quantile
 from shotline.topics import ensure_topics
 
 __all__ = ["measure", "noop_app"]
@@ -398,9 +399,9 @@ class Ramp:
         # end to end: from the time the screenshot's first delivery was due to be sent, so
         # an answer queued in ingest or a schedule that slipped counts in the lag
         due = {rid: sending + n / rate for n, rid in enumerate(plan.request_ids)}
-        delays = sorted(self.arrivals.get(rid, float("inf")) - at for rid, at in due.items())
+        delays = [self.arrivals.get(rid, float("inf")) - at for rid, at in due.items()]
         on_time = sum(d <= LAG_S for d in delays)
-        p99 = delays[min(len(delays) - 1, int(0.99 * len(delays)))]
+        p99 = quantile(delays, 0.99)
         achieved = sent.kept(plan)
         reasons = [
             *(["sender short"] if achieved < 0.9 * rate else []),

@@ -32,6 +32,7 @@ from pydantic import ValidationError
 
 from schemas import CallbackEnvelope, KafkaSettings, ScreenshotRecord
 from schemas.wire import decode_envelope, decode_screenshot
+from shotline.simulate.stats import quantile
 
 __all__ = [
     "HOPS",
@@ -70,11 +71,6 @@ class Stamps(NamedTuple):
     enriched: dict[str, float]
 
 
-def _quantile(ordered: list[float], q: float) -> float:
-    """The e2e bench's quantile: the value at rank ``int(q * n)`` of ``ordered``."""
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
 def hop_delays(
     due: Mapping[str, float],
     raw: Mapping[str, float],
@@ -92,7 +88,7 @@ def hop_delays(
             (end[rid] - start[rid]) * 1000 for rid in due if rid in start and rid in end
         )
         if delays:
-            p50, p90, p99 = (_quantile(delays, q) for q in (0.5, 0.9, 0.99))
+            p50, p90, p99 = (quantile(delays, q) for q in (0.5, 0.9, 0.99))
         else:
             p50 = p90 = p99 = float("nan")
         out[name] = HopDelay(p50, p90, p99, len(delays), len(due) - len(delays))

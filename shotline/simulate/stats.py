@@ -9,10 +9,12 @@ from typing import Any
 
 from rich.table import Table
 
-__all__ = ["Stats"]
+__all__ = ["Stats", "quantile"]
 
 
-def _quantile(values: list[float], q: float) -> float:
+def quantile(values: list[float], q: float) -> float:
+    """The value at rank ``int(q * n)`` of ``values`` sorted (0.0 if there are none): the
+    simulator's and the benches' one quantile rule."""
     if not values:
         return 0.0
     ordered = sorted(values)
@@ -81,8 +83,8 @@ class Stats:
             "duplicates_acked": self.duplicates_acked,
             "outcomes": dict(self.outcomes),
             "screenshots_per_s": round(self.planned / self.elapsed_s, 1),
-            "p50_ms": round(_quantile(latencies, 0.50) * 1000, 2),
-            "p99_ms": round(_quantile(latencies, 0.99) * 1000, 2),
+            "p50_ms": round(quantile(latencies, 0.50) * 1000, 2),
+            "p99_ms": round(quantile(latencies, 0.99) * 1000, 2),
             "max_ms": round(max(latencies, default=0.0) * 1000, 2),
         }
 
