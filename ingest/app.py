@@ -22,14 +22,16 @@ from ingest.callbacks import Accepted, Rejection
 from ingest.errors import IngestError, SpoolFullError
 from ingest.openapi import openapi_document
 from ingest.security import child_traceparent, is_json_content_type
-from ingest.service import IngestService
+from ingest.service import IngestService, Project
 from ingest.workermetrics import WorkerMetrics
 
-__all__ = ["IngestApp", "Message", "Receive", "Scope", "Send"]
+__all__ = ["PREFIX", "IngestApp", "Message", "Outcome", "Receive", "Scope", "Send"]
 
 log = logging.getLogger("shotline.ingest.http")
 
-_PREFIX = "/v1/callbacks/"
+Outcome = Accepted | Rejection
+
+PREFIX = "/v1/callbacks/"  # the callback route, ``PREFIX + key``
 
 
 class _TooLarge(IngestError):
@@ -76,14 +78,14 @@ class IngestApp:
         if kind == "http":
             path: str = scope["path"]
             try:
-                if path.startswith(_PREFIX):
-                    await self._callback(scope, receive, send, path[len(_PREFIX) :])
+                if path.startswith(PREFIX):
+                    await self._callback(scope, receive, send, path[len(PREFIX) :])
                 else:
                     await self._other(scope, send, path)
             except Exception:
                 # A bug must still answer JSON (Agora counts a non-JSON answer as a failure).
                 log.exception(
-                    "unexpected error on %s", "callback" if path.startswith(_PREFIX) else path
+                    "unexpected error on %s", "callback" if path.startswith(PREFIX) else path
                 )
                 with contextlib.suppress(Exception):  # the response may have started already
                     await _answer(send, 500, b'{"status":"error","error":"internal"}')
@@ -95,18 +97,13 @@ class IngestApp:
         if scope["method"] != "POST":
             await _answer(send, 405, b'{"status":"error","error":"method_not_allowed"}', allow=True)
             return
-        project = self.service.projects.get(key)
         client = scope.get("client")
         source = client[0] if client else None
         headers = dict(scope["headers"])
+        project, refused = self.screen(key, headers, source)
+        result: Outcome | None = refused
         body = b""
-        if project is None:
-            result: Accepted | Rejection = Rejection(404, "unknown_project", "no such callback URL")
-        elif not project.allowlist.allows(source):
-            result = Rejection(403, "source_ip", "source address not allowed")
-        elif not is_json_content_type(headers.get(b"content-type")):
-            result = Rejection(415, "content_type", "Content-Type must be application/json")
-        else:
+        if project is not None and result is None:
             try:
                 body = await _read_body(receive, headers.get(b"content-length"), self._limit)
             except _TooLarge:
@@ -114,17 +111,51 @@ class IngestApp:
             except _Disconnected:
                 return
             else:
-                tp = child_traceparent(headers.get(b"traceparent"))
-                result = project.verifier.verify(body, tp)
-        if type(result) is Accepted:
-            await self._accept(send, result, start)
-            return
-        assert isinstance(result, Rejection)
-        self._reject(result, project.key if project else None, body, source)
-        await _answer(send, result.status, result.body())
-        self._latency.observe(time.perf_counter() - start)
+                result = self.judge(project, headers, body)
+        assert result is not None
+        status, answer = await self.conclude(result, project, body, source, start)
+        await _answer(send, status, answer)
 
-    async def _accept(self, send: Send, accepted: Accepted, start: float) -> None:
+    def screen(
+        self, key: str, headers: dict[bytes, bytes], source: str | None
+    ) -> tuple[Project | None, Rejection | None]:
+        """The checks before the body: project key (404), source address (403), content type
+        (415). ``(project, None)`` when the body is to be read."""
+        project = self.service.projects.get(key)
+        if project is None:
+            return None, Rejection(404, "unknown_project", "no such callback URL")
+        if not project.allowlist.allows(source):
+            return project, Rejection(403, "source_ip", "source address not allowed")
+        if not is_json_content_type(headers.get(b"content-type")):
+            return project, Rejection(415, "content_type", "Content-Type must be application/json")
+        return project, None
+
+    @staticmethod
+    def judge(project: Project, headers: dict[bytes, bytes], body: bytes) -> Outcome:
+        """Parse, validate and verify a body: 400, 422, 401 or the record to publish."""
+        return project.verifier.verify(body, child_traceparent(headers.get(b"traceparent")))
+
+    async def conclude(
+        self,
+        result: Outcome,
+        project: Project | None,
+        body: bytes,
+        source: str | None,
+        start: float,
+    ) -> tuple[int, bytes]:
+        """Publish (or spool) an accepted callback, or count and record a rejection; the
+        answer's status and JSON body. Both HTTP paths (``__call__`` and ``ingest.lane``)
+        end here, so they count and answer alike."""
+        if type(result) is Accepted:
+            status, answer = await self._accept(result)
+        else:
+            assert isinstance(result, Rejection)
+            self._reject(result, project.key if project else None, body, source)
+            status, answer = result.status, result.body()
+        self._latency.observe(time.perf_counter() - start)
+        return status, answer
+
+    async def _accept(self, accepted: Accepted) -> tuple[int, bytes]:
         delivery = self.service.delivery
         if accepted.checksum_status == "mismatch":
             self._metrics.checksum_mismatch.labels(mode="log").inc()
@@ -134,18 +165,15 @@ class IngestApp:
             via = await delivery.deliver(accepted.record)
         except SpoolFullError:
             self._count(503, "spool_full")
-            await _answer(send, 503, b'{"status":"error","error":"spool_full","retry":true}')
+            return 503, b'{"status":"error","error":"spool_full","retry":true}'
         except IngestError as exc:
             log.error("callback not accepted: %s", exc)
             self._count(503, "unavailable")
-            await _answer(send, 503, b'{"status":"error","error":"unavailable","retry":true}')
-        else:
-            self._ok.inc()
-            if accepted.time_source != "timestamp":  # rare: docs/decisions/0008
-                self._metrics.unreadable_timestamps.labels(time_source=accepted.time_source).inc()
-            body = orjson.dumps({"status": "ok", "requestId": accepted.request_id, "via": via})
-            await _answer(send, 200, body)
-        self._latency.observe(time.perf_counter() - start)
+            return 503, b'{"status":"error","error":"unavailable","retry":true}'
+        self._ok.inc()
+        if accepted.time_source != "timestamp":  # rare: docs/decisions/0008
+            self._metrics.unreadable_timestamps.labels(time_source=accepted.time_source).inc()
+        return 200, orjson.dumps({"status": "ok", "requestId": accepted.request_id, "via": via})
 
     def _count(self, status: int, reason: str) -> None:
         self._metrics.requests.labels(status=str(status), reason=reason).inc()

@@ -1,4 +1,5 @@
-"""``shotline ingest``: serve the HTTP edge with uvicorn (httptools + uvloop).
+"""``shotline ingest``: serve the HTTP edge with uvicorn (httptools + uvloop, and the callback
+lane of ``ingest.lane``).
 
 Each worker process builds its own app from the environment and the ``SHOTLINE_CONFIG``
 file (``build_app`` is uvicorn's factory), so workers share nothing but Kafka; each claims
@@ -66,7 +67,7 @@ def ingest(
         port=port if port is not None else settings.port,
         workers=count,
         loop="uvloop",
-        http="httptools",
+        http="ingest.lane:IngestProtocol",
         lifespan="on",
         access_log=False,
         log_level=log_level,
