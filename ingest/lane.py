@@ -150,7 +150,7 @@ class IngestProtocol(HttpToolsProtocol):
     def _source(self, headers: dict[bytes, bytes]) -> str | None:
         host = self.client[0] if self.client else None
         proxy = self._proxy
-        if proxy is not None and host in proxy.trusted_hosts:
+        if proxy is not None and b"x-forwarded-for" in headers and host in proxy.trusted_hosts:
             forwarded = [v for n, v in self.headers if n == b"x-forwarded-for"]
             if forwarded:
                 found, _ = proxy.trusted_hosts.get_trusted_client_address(

@@ -19,7 +19,7 @@ from schemas.errors import ObjectNameError, TimestampError
 from schemas.objectname import object_name_fields
 from schemas.timestamps import stated_time, to_utc
 
-__all__ = ["AgoraCallback", "CallbackParam", "TimeSource", "fallback_time"]
+__all__ = ["AgoraCallback", "CallbackParam", "TimeSource", "fallback_time", "screenshot_time"]
 
 TimeSource = Literal["timestamp", "object", "received"]
 """Where a screenshot's time came from: its ``timestamp``; the ``<utc>`` of its object name
@@ -34,6 +34,21 @@ def fallback_time(
     if object_utc is not None:
         return object_utc, "object"
     return received_at.replace(microsecond=received_at.microsecond // 1000 * 1000), "received"
+
+
+def screenshot_time(
+    timestamp: int | str, object_name: str, received_at: datetime
+) -> tuple[datetime, TimeSource]:
+    """A callback's screenshot time and where it came from: its timestamp, else the object
+    name's ``<utc>``, else ``received_at`` (see ``fallback_time``)."""
+    stated = stated_time(timestamp)
+    if stated is not None:
+        return stated, "timestamp"
+    try:
+        object_utc: datetime | None = object_name_fields(object_name)["utc"]
+    except ObjectNameError:
+        object_utc = None
+    return fallback_time(object_utc, received_at)
 
 
 NonEmpty = Annotated[StrictStr, Field(min_length=1, max_length=4096)]
@@ -79,16 +94,8 @@ class AgoraCallback(BaseModel):
         return stated_time(self.timestamp)
 
     def screenshot_time(self, received_at: datetime) -> tuple[datetime, TimeSource]:
-        """The screenshot's time and where it came from: the timestamp, else the object
-        name's ``<utc>``, else ``received_at`` (see ``fallback_time``)."""
-        stated = stated_time(self.timestamp)
-        if stated is not None:
-            return stated, "timestamp"
-        try:
-            object_utc: datetime | None = object_name_fields(self.object)["utc"]
-        except ObjectNameError:
-            object_utc = None
-        return fallback_time(object_utc, received_at)
+        """The screenshot's time and where it came from (``screenshot_time``)."""
+        return screenshot_time(self.timestamp, self.object, received_at)
 
     @property
     def event_time(self) -> datetime:

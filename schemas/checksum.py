@@ -43,9 +43,12 @@ def checksum(
     template: str = DEFAULT_CHECKSUM_TEMPLATE,
 ) -> str:
     """The lowercase hex MD5 of the template filled with the four fields."""
-    text = template.format(
-        callbackAddr=callback_addr, code=code, object=object_name, requestId=request_id
-    )
+    if template == DEFAULT_CHECKSUM_TEMPLATE:  # the common case, without format()'s parse
+        text = f"{callback_addr}{code}{object_name}{request_id}"
+    else:
+        text = template.format(
+            callbackAddr=callback_addr, code=code, object=object_name, requestId=request_id
+        )
     return hashlib.md5(text.encode("utf-8"), usedforsecurity=False).hexdigest()
 
 

@@ -43,6 +43,7 @@ __all__ = [
     "WireRecord",
     "WireS3Facts",
     "WireScreenshot",
+    "decode_callback",
     "decode_enriched",
     "decode_envelope",
     "decode_screenshot",
@@ -122,6 +123,24 @@ def decode_envelope(data: bytes) -> WireRecord | None:
     except (msgspec.DecodeError, msgspec.ValidationError, TimestampError, UnicodeDecodeError):
         return None  # UnicodeDecodeError: msgspec's for a string that is not UTF-8
     return _new_record(WireRecord, (envelope, received_at, event_time))
+
+
+_decode_callback = msgspec.json.Decoder(WireCallback).decode
+
+
+def decode_callback(data: bytes) -> WireCallback | None:
+    """An Agora callback body decoded for ingest, or ``None`` where only ``AgoraCallback``
+    can decide it: the same promise as ``decode_envelope``. The model's own timestamp
+    check runs here too (``stated_time``). A body with extra fields, a float where an
+    integer goes (``200.0``, which ingest reads as ``200`` before the model sees it) or any
+    value msgspec refuses is the model's. Where a key repeats, both keep the last value
+    (msgspec also checks the earlier ones, so it may decline where the model accepts)."""
+    try:
+        callback = _decode_callback(data)
+        stated_time(callback.timestamp)  # TimestampError: the model refuses it too
+    except (msgspec.DecodeError, msgspec.ValidationError, TimestampError, UnicodeDecodeError):
+        return None
+    return callback
 
 
 # The records dedupe and enrich publish, for the consumers' hot paths (enrich, moderate):
