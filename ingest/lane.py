@@ -139,7 +139,7 @@ class IngestProtocol(HttpToolsProtocol):
         headers = dict(self.headers)
         declared = headers.get(b"content-length")
         if declared is None or not declared.isdigit() or int(declared) > self._limit:
-            return None
+            return None  # (with Transfer-Encoding as well, httptools refuses the request)
         source = self._source(headers)
         project, refused = app.screen(key.decode("ascii"), headers, source)
         if project is None or refused is not None:

@@ -110,6 +110,19 @@ REQUESTS: dict[str, Callable[[], bytes]] = {
     "query": lambda: post(valid(3), path=PATH + b"?x=1"),
     "content type": lambda: post(valid(4)).replace(b"application/json", b"text/plain"),
     "too large": lambda: post(b"{" + b" " * 300_000 + b"}"),
+    "chunked": lambda: (
+        b"POST " + PATH + b" HTTP/1.1\r\nhost: ingest\r\ncontent-type: application/json\r\n"
+        b"transfer-encoding: chunked\r\n\r\n%x\r\n" % len(valid(5)) + valid(5) + b"\r\n0\r\n\r\n"
+    ),
+    "length and chunks": lambda: post(
+        b"%x\r\n" % len(valid(6)) + valid(6) + b"\r\n0\r\n\r\n",
+        extra=b"transfer-encoding: chunked\r\n",
+    ),
+    "chunked too large": lambda: (
+        b"POST " + PATH + b" HTTP/1.1\r\nhost: ingest\r\ncontent-type: application/json\r\n"
+        b"transfer-encoding: chunked\r\n\r\n%x\r\n" % 300_002 + b"{" + b" " * 300_000 + b"}"
+        b"\r\n0\r\n\r\n"
+    ),
     "get": lambda: b"GET " + PATH + b" HTTP/1.1\r\nhost: ingest\r\n\r\n",
     "healthz": lambda: b"GET /healthz HTTP/1.1\r\nhost: ingest\r\n\r\n",
 }
@@ -135,7 +148,7 @@ async def test_the_lane_answers_as_the_asgi_path(
         await plain_app.shutdown()
     assert status(lane_head) == status(asgi_head)
     assert headers(lane_head) == headers(asgi_head)
-    assert orjson.loads(lane_body) == orjson.loads(asgi_body)
+    assert lane_body == asgi_body or orjson.loads(lane_body) == orjson.loads(asgi_body)
     # the envelopes differ in their receive time and trace span: compare the callbacks
     assert [orjson.loads(r.value)["callback"] for r in publisher.published] == [
         orjson.loads(r.value)["callback"] for r in other.published
