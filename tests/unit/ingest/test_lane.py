@@ -46,6 +46,14 @@ class Server:
         )
         self.server = uvicorn.Server(config)
 
+    async def start(self) -> asyncio.Task[None]:
+        """Serve in a task; return it once uvicorn listens."""
+        task = asyncio.create_task(self.server.serve())
+        while not self.server.started:
+            await asyncio.sleep(0.01)
+            assert not task.done(), "uvicorn did not start"
+        return task
+
     def cycles(self) -> list[str]:
         """The kind of request each open connection handled last."""
         return [type(c.cycle).__name__ for c in self.server.server_state.connections]
@@ -74,10 +82,7 @@ async def read_response(reader: asyncio.StreamReader) -> tuple[bytes, bytes]:
 @asynccontextmanager
 async def serving(app: IngestApp, http: type[HttpToolsProtocol]) -> AsyncIterator[Server]:
     server = Server(app, http)
-    task = asyncio.create_task(server.server.serve())
-    while not server.server.started:
-        await asyncio.sleep(0.01)
-        assert not task.done(), "uvicorn did not start"
+    task = await server.start()
     try:
         yield server
     finally:
@@ -228,9 +233,7 @@ async def test_a_graceful_shutdown_waits_for_the_ack(
 ) -> None:
     publisher.delay_s = 0.5
     server = Server(app, IngestProtocol)
-    task = asyncio.create_task(server.server.serve())
-    while not server.server.started:
-        await asyncio.sleep(0.01)
+    task = await server.start()
     reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
     writer.write(post(valid(6)))
     await writer.drain()
@@ -249,9 +252,7 @@ async def test_a_shutdown_waits_for_the_ack_of_a_client_already_gone(
 ) -> None:
     publisher.delay_s = 0.5
     server = Server(app, IngestProtocol)
-    task = asyncio.create_task(server.server.serve())
-    while not server.server.started:
-        await asyncio.sleep(0.01)
+    task = await server.start()
     _, writer = await asyncio.open_connection("127.0.0.1", server.port)
     writer.write(post(valid(11)))
     await writer.drain()

@@ -22,6 +22,7 @@ import ingest.callbacks as callbacks
 from ingest.callbacks import Accepted, CallbackVerifier, Rejection
 from schemas import AgoraCallback, ChecksumMode, ProjectConfig
 from schemas.wire import WireCallback, decode_callback
+from tests.strategies import json_values
 from tests.unit.ingest.conftest import ADDR, KEY, callback_body
 
 NOW = datetime(2019, 6, 11, 7, 33, 0, tzinfo=UTC)
@@ -161,15 +162,6 @@ def test_malformed_odd_or_stale_bodies(data: bytes) -> None:
         both(verifier, data)
 
 
-_json = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers()
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
-    max_leaves=6,
-)
 _fields = st.sampled_from([*callback_body(), "extra"])
 _special = st.sampled_from(
     [
@@ -190,7 +182,7 @@ _special = st.sampled_from(
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.dictionaries(_fields, _json | _special, min_size=1, max_size=3))
+@given(st.dictionaries(_fields, json_values | _special, min_size=1, max_size=3))
 def test_random_mutations_never_split_the_twin_from_the_model(changes: dict[str, Any]) -> None:
     data = body(**changes)
     vouched(data)
