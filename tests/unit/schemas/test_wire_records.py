@@ -23,7 +23,7 @@ from processors.dedupe.logic import normalise
 from schemas import EnrichedScreenshot, S3ObjectFacts, ScreenshotRecord
 from schemas.wire import decode_enriched, decode_screenshot, encode
 from tests.callbacks_factory import envelope
-from tests.unit.schemas.test_wire import _json  # the JSON values test_wire mutates with
+from tests.strategies import json_values
 
 
 def _screenshot() -> ScreenshotRecord:
@@ -173,7 +173,7 @@ _special = st.sampled_from(
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.dictionaries(_fields, _json | _special, min_size=1, max_size=3))
+@given(st.dictionaries(_fields, json_values | _special, min_size=1, max_size=3))
 def test_random_mutations_never_split_the_twins_from_the_models(changes: dict[str, Any]) -> None:
     _check(EnrichedScreenshot, _variant(_enriched(), **changes))
     _check(ScreenshotRecord, _variant(_screenshot(), **changes))
