@@ -6,17 +6,23 @@
 -- sender-ceiling run). The lines are split among wrk's threads (line n goes to thread n mod
 -- threads); each thread sends its share on its own clock (CLOCK_MONOTONIC through LuaJIT's
 -- ffi), so a slow server makes the schedule slip and the run reports it instead of hiding
--- it. Once a thread has sent its share it idles until wrk's -d ends. Prints one
--- machine-readable summary line.
+-- it. A thread's clock starts once it has read the file (wrk starts its threads one after
+-- another, each after its own read), so the summary line gives each thread's start as wall
+-- time (ms since the epoch): a line's due time is its thread's start plus its own. Once a
+-- thread has sent its share it idles until wrk's -d ends. Prints one machine-readable
+-- summary line.
 local ffi = require("ffi")
 ffi.cdef [[
 typedef struct { long tv_sec; long tv_nsec; } shotline_timespec;
 int clock_gettime(int clock, shotline_timespec *out);
 ]]
 local timespec = ffi.new("shotline_timespec")
-local function now_ms()
-  ffi.C.clock_gettime(1, timespec)  -- CLOCK_MONOTONIC
+local function clock_ms(clock)
+  ffi.C.clock_gettime(clock, timespec)
   return tonumber(timespec.tv_sec) * 1000 + tonumber(timespec.tv_nsec) / 1e6
+end
+local function now_ms()
+  return clock_ms(1)  -- CLOCK_MONOTONIC
 end
 
 local threads, count = {}, 0
@@ -27,7 +33,7 @@ setup = function(thread)
 end
 
 -- Per thread (each has its own Lua state): its requests, their due times and tallies.
-reqs, dues, next_req, start_ms = {}, {}, 1, 0
+reqs, dues, next_req, start_ms, start_wall_ms = {}, {}, 1, 0, 0
 sent, not_ok, first_ms, last_ms = 0, 0, 0, 0
 
 init = function(args)
@@ -45,6 +51,7 @@ init = function(args)
     index = index + 1
   end
   start_ms = now_ms()
+  start_wall_ms = clock_ms(0)  -- CLOCK_REALTIME: when this thread's schedule began
 end
 
 -- wrk asks delay() before every request it sends. Request k of this thread (k from 1) is due
@@ -101,8 +108,12 @@ done = function(summary, latency, requests)
       last = l
     end
   end
+  local starts = {}
+  for _, thread in ipairs(threads) do
+    starts[#starts + 1] = string.format("%.3f", thread:get("start_wall_ms"))
+  end
   local e = summary.errors
-  io.write(string.format("BENCH %d %d %d %d %d %d %.1f\n", total_sent, total_bad,
+  io.write(string.format("BENCH %d %d %d %d %d %d %.1f %s\n", total_sent, total_bad,
     latency:percentile(50), latency:percentile(99), e.status,
-    e.connect + e.read + e.write + e.timeout, last - (first or last)))
+    e.connect + e.read + e.write + e.timeout, last - (first or last), table.concat(starts, " ")))
 end

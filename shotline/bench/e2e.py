@@ -118,6 +118,7 @@ class Plan:
     deliveries: int  # requests: first deliveries and the repeats
     span_s: float = 0.0  # from the first delivery's due time to the last one's
     request_ids: list[str] = field(default_factory=list)
+    first_lines: list[int] = field(default_factory=list)  # per request id: its first line
     uploads: list[str] = field(default_factory=list)  # sampled: real objects in S3
     events: list[tuple[float, bytes, bytes]] = field(default_factory=list)  # (due s, key, doc)
 
@@ -135,16 +136,16 @@ def plan_step(layout: Layout, rate: float, seconds: float, out: Path, seed: int)
     planner, draw = Planner(settings), random.Random(seed)
     count = int(rate * seconds)
     start = datetime.now(UTC)
-    slots: list[tuple[float, bytes]] = []
+    slots: list[tuple[float, bytes, int]] = []  # (due s, body, n of a first delivery or -1)
     plan = Plan(rate, seconds, out, 0)
     for n in range(count):
         at = n / rate
         shot = planner.next(start + timedelta(seconds=at))
         plan.request_ids.append(shot.request_id)
-        slots.append((at, shot.body))
+        slots.append((at, shot.body, n))
         if draw.random() < DUPLICATE:
             for _ in range(draw.randint(1, 2)):
-                slots.append((at + draw.uniform(0.5, 3.0), shot.body))
+                slots.append((at + draw.uniform(0.5, 3.0), shot.body, -1))
         if sampled(shot.request_id, SAMPLE):
             plan.uploads.append(shot.object_name)
         else:
@@ -152,7 +153,11 @@ def plan_step(layout: Layout, rate: float, seconds: float, out: Path, seed: int)
             doc = s3_event(BUCKET, key, 20_000 + n % 5_000, f'"{uuid.uuid4().hex}"')
             plan.events.append((at - EVENT_LEAD_S, f"{BUCKET}/{key}".encode(), doc))
     slots.sort(key=lambda slot: slot[0])
-    out.write_bytes(b"".join(b"%.3f %s\n" % (at * 1000, body) for at, body in slots))
+    plan.first_lines = [0] * count
+    for line, (_, _, n) in enumerate(slots):
+        if n >= 0:
+            plan.first_lines[n] = line
+    out.write_bytes(b"".join(b"%.3f %s\n" % (at * 1000, body) for at, body, _ in slots))
     plan.deliveries = len(slots)
     plan.span_s = slots[-1][0] if slots else 0.0
     return plan
@@ -169,6 +174,11 @@ class Sent:
     socket_errors: int
     span_s: float
     cpu_s: float
+    starts: tuple[float, ...] = ()  # each wrk thread's start, Unix seconds (line n: n % threads)
+
+    def due(self, line: int, at_s: float) -> float:
+        """When (Unix seconds) the file's ``line``, due ``at_s`` into the run, was due."""
+        return self.starts[line % len(self.starts)] + at_s
 
     def kept(self, plan: Plan) -> float:
         """The screenshot rate wrk really delivered: ``plan.rate`` scaled by the share of
@@ -204,8 +214,9 @@ def run_wrk(
     line = next((x for x in out.splitlines() if x.startswith("BENCH ")), None)
     if line is None:
         raise RuntimeError(f"wrk failed ({proc.returncode}): {out} {proc.stderr.read().decode()}")
-    requests, not_ok, p50, p99, non_2xx, socket_errors = (int(x) for x in line.split()[1:7])
-    span_ms = float(line.split()[7])
+    fields = line.split()
+    requests, not_ok, p50, p99, non_2xx, socket_errors = (int(x) for x in fields[1:7])
+    span_ms = float(fields[7])
     return Sent(
         requests,
         max(not_ok, non_2xx),
@@ -214,6 +225,7 @@ def run_wrk(
         socket_errors,
         span_ms / 1e3,
         usage.ru_utime + usage.ru_stime,
+        tuple(float(x) / 1e3 for x in fields[8:]),
     )
 
 
@@ -379,7 +391,6 @@ class Ramp:
         connections = min(
             CONNECTIONS, max(MIN_CONNECTIONS, round(rate / SCREENSHOTS_PER_CONNECTION))
         )
-        sending = time.time()  # wrk's clock starts a little later: the lag errs long
         sent = await asyncio.to_thread(
             run_wrk, url, "/v1/" + path, plan.bodies, plan.span_s, connections=connections
         )
@@ -396,9 +407,13 @@ class Ramp:
         lags = {}
         for name, group in (("tally", "tally"), ("metrics", "metrics"), ("moderate", "moderate")):
             lags[name] = await _group_lag(self.admin, self.ends, self.kafka.topics.group(group))
-        # end to end: from the time the screenshot's first delivery was due to be sent, so
-        # an answer queued in ingest or a schedule that slipped counts in the lag
-        due = {rid: sending + n / rate for n, rid in enumerate(plan.request_ids)}
+        # end to end: from the time the screenshot's first delivery was due to be sent (on
+        # its wrk thread's clock, which starts once the thread has read the file), so an
+        # answer queued in ingest or a schedule that slipped counts in the lag
+        due = {
+            rid: sent.due(line, n / rate)
+            for n, (rid, line) in enumerate(zip(plan.request_ids, plan.first_lines, strict=True))
+        }
         delays = [self.arrivals.get(rid, float("inf")) - at for rid, at in due.items()]
         on_time = sum(d <= LAG_S for d in delays)
         p99 = quantile(delays, 0.99)

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.skipif(
 )
 
 RECORDER = """
-import sys
+import sys, time
 async def app(scope, receive, send):
     if scope["type"] != "http":
         return
@@ -30,7 +30,7 @@ async def app(scope, receive, send):
         parts.append(message.get("body", b""))
         more = message.get("more_body", False)
     body = b"".join(parts)
-    sys.stdout.write(body.decode() + "\\n")
+    sys.stdout.write(f"{body.decode()} {time.time()}\\n")
     sys.stdout.flush()
     status = 500 if body.startswith(b"fail") else 200
     await send({"type": "http.response.start", "status": status, "headers": []})
@@ -45,9 +45,9 @@ def _listening(port: int) -> bool:
 
 def _send(
     tmp_path: Path, lines: list[str], rate: float, connections: int, dues: list[float] | None = None
-) -> tuple[list[str], Sent]:
+) -> tuple[list[str], Sent, dict[str, float]]:
     """Serve the recorder, have wrk send ``lines`` at ``rate`` (or each at its due time in
-    ``dues``, ms); what arrived, and wrk's report."""
+    ``dues``, ms); what arrived, wrk's report, and when (Unix seconds) each body arrived."""
     bodies, out = tmp_path / "bodies.txt", tmp_path / "received.txt"
     due_ms = dues if dues is not None else [n * 1000 / rate for n in range(len(lines))]
     bodies.write_text(
@@ -67,12 +67,13 @@ def _send(
     finally:
         server.terminate()
         server.wait(10)
-    return out.read_text().split(), sent
+    arrivals = [line.split() for line in out.read_text().splitlines()]
+    return [body for body, _ in arrivals], sent, {body: float(at) for body, at in arrivals}
 
 
 def test_each_line_is_sent_once_at_the_asked_rate(tmp_path: Path) -> None:
     lines = [f"line-{n}" for n in range(200)]
-    received, sent = _send(tmp_path, lines, 100.0, connections=8)
+    received, sent, _ = _send(tmp_path, lines, 100.0, connections=8)
     assert sorted(received) == sorted(lines)  # each once: none lost, none twice
     assert sent.requests == 200
     assert sent.not_ok == 0
@@ -85,7 +86,7 @@ def test_each_line_is_sent_once_at_the_asked_rate(tmp_path: Path) -> None:
 
 
 def test_refused_requests_are_counted(tmp_path: Path) -> None:
-    received, sent = _send(tmp_path, ["ok-1", "fail-2", "ok-3", "fail-4"], 50.0, connections=4)
+    received, sent, _ = _send(tmp_path, ["ok-1", "fail-2", "ok-3", "fail-4"], 50.0, connections=4)
     assert sorted(received) == ["fail-2", "fail-4", "ok-1", "ok-3"]
     assert sent.requests == 4
     assert sent.not_ok == 2
@@ -95,7 +96,26 @@ def test_each_line_goes_out_at_its_own_due_time(tmp_path: Path) -> None:
     # 50 lines in the first quarter second, then one line 2 s in: a quiet gap, not a rate
     lines = [f"early-{n}" for n in range(50)] + ["late-50"]
     dues = [n * 5.0 for n in range(50)] + [2000.0]
-    received, sent = _send(tmp_path, lines, 0.0, connections=4, dues=dues)
+    received, sent, _ = _send(tmp_path, lines, 0.0, connections=4, dues=dues)
     assert sorted(received) == sorted(lines)
     assert received[-1] == "late-50"
     assert 1.8 < sent.span_s < 2.5  # the last one waited for its time
+
+
+def test_each_thread_reports_its_start_so_every_line_has_a_due_time(tmp_path: Path) -> None:
+    # 4,000 lines: each thread reads them all before its clock starts, so the threads start
+    # apart, and a due time counted from wrk's launch would be early
+    lines = [f"line-{n}-{'x' * 200}" for n in range(4000)]
+    launched = time.time()
+    received, sent, arrivals = _send(tmp_path, lines, 2000.0, connections=16)
+    assert sorted(received) == sorted(lines)
+    assert len(sent.starts) == 2  # one per wrk thread
+    for thread, start in enumerate(sent.starts):  # before the first of its own lines
+        assert launched < start < min(arrivals[x] for x in lines[thread::2])
+    late = []
+    for n, line in enumerate(lines):
+        due = sent.due(n, n / 2000.0)
+        # sent at its due time or after (wrk's timers count whole milliseconds: allow 2)
+        assert arrivals[line] >= due - 0.002, (n, arrivals[line] - due)
+        late.append(arrivals[line] - due)
+    assert sorted(late)[len(late) // 2] < 0.1  # an idle recorder: most arrive promptly
