@@ -26,7 +26,11 @@ moderate) ended the step less than a second of input behind. Rates go 500, 1,000
 then up by 1,000 until a step fails, then once halfway back. Each step's note says why it
 failed and what every process used (% of one core), so the row names the stage that limits
 the run, and how the lag splits over the record path's hops (``shotline.bench.hops``: read
-back from the three topics after the step), so it names the stage that adds the lag.
+back from the three topics after the step), so it names the stage that adds the lag. It
+also says how busy the machine's cores were through the step, kernel and other tenants'
+stolen time included (``/proc/stat``), and the row gives a speed gauge taken before the
+pipeline starts (``python_loop_ms``): the shared machine runs the same work up to a third
+slower at times, and the gauge says which kind of moment a run had.
 """
 
 from __future__ import annotations
@@ -57,8 +61,9 @@ from schemas import KafkaSettings
 from shotline.bench.enrich import s3_event
 from shotline.bench.hops import end_offsets, hop_delays, hop_summary, stage_stamps, topic_partitions
 from shotline.bench.ingest import ROOT
+from shotline.bench.machine import python_loop_ms
 from shotline.bench.model import Measurement
-from shotline.bench.procs import tree_cpu_s
+from shotline.bench.procs import machine_times, tree_cpu_s
 from shotline.dev.kafka_cluster import KafkaCluster
 from shotline.dev.run import BUCKET, start_pipeline
 from shotline.dev.s3 import S3Server
@@ -380,6 +385,7 @@ class Ramp:
         await asyncio.to_thread(_upload, self.s3, plan.uploads)
         topic = self.kafka.topics.s3events
         cpu_before, self_before = _cpu(self.pids), resource.getrusage(resource.RUSAGE_SELF)
+        machine_before = machine_times()
         started = time.monotonic()
         # wrk starts at t0; the events of its first second go out before it, the rest each
         # EVENT_LEAD_S ahead of its callback.
@@ -402,7 +408,9 @@ class Ramp:
         used["bench (S3 events, lag watch)"] = (
             self_after.ru_utime + self_after.ru_stime - self_before.ru_utime - self_before.ru_stime
         )
-        shares = _shares(used, wall)
+        shares = f"{_shares(used, wall)}; " + machine_before.shares(
+            machine_times(), os.cpu_count() or 1
+        )
         await asyncio.sleep(LAG_S + 0.5)  # anything later than this is late anyway
         lags = {}
         for name, group in (("tally", "tally"), ("metrics", "metrics"), ("moderate", "moderate")):
@@ -490,6 +498,7 @@ def measure(duration_s: float) -> Measurement:
         layout = Layout(ingest_port=free_port_base(1), processor_base_port=free_port_base(6))
         baseline = _baseline(layout, max(3.0, duration_s / 3), work)
         s3 = f"http://127.0.0.1:{root.dev.s3_port}"
+        speed_ms = python_loop_ms()  # before the pipeline starts: nothing else of ours runs
         pipeline, _ = start_pipeline(work / "run", kafka, layout, s3, moderation_sample=SAMPLE)
         try:
             with pipeline:
@@ -508,6 +517,7 @@ def measure(duration_s: float) -> Measurement:
         baseline_name="wrk, paced.lua, vs a no-op receiver",
         extra={
             "p99 lag": f"{p99:.3f} s",
+            "speed gauge (a fixed Python loop, ms of CPU; lower is faster)": f"{speed_ms:.0f}",
             "CPU per process at the best rate (% of one core)": cpu,
             "hops at the best rate (p50/p99 ms)": hops,
             "steps": "; ".join(ramp.notes),

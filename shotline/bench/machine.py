@@ -1,15 +1,17 @@
-"""One line that says what a benchmark ran on: CPU, cores, memory, Python, Kafka."""
+"""One line that says what a benchmark ran on: CPU, cores, memory, Python, Kafka; and how
+fast the machine's cores run Python at the moment (the same machine is slower at times)."""
 
 from __future__ import annotations
 
 import os
 import platform
 import re
+import time
 from pathlib import Path
 
 from shotline.dev.kafka import DEPLOY
 
-__all__ = ["describe_machine", "kafka_version"]
+__all__ = ["describe_machine", "kafka_version", "python_loop_ms"]
 
 
 def _cpu_model(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
@@ -48,3 +50,16 @@ def describe_machine() -> str:
         f"Python {platform.python_version()}, Apache Kafka {kafka_version()} "
         "(one KRaft node on the same machine)"
     )
+
+
+def python_loop_ms(iterations: int = 3_000_000) -> float:
+    """CPU milliseconds this process spends on a fixed Python loop: a gauge of how fast the
+    cores run Python right now. On the shared development machine the time of such a loop,
+    with nothing else running, varies by up to half again from one hour to the next, and
+    every stage's CPU per record moves with it (docs/performance.md, "End to end")."""
+    started = time.process_time()
+    total = 0
+    for i in range(iterations):
+        total += i * i % 7
+    assert total >= 0
+    return (time.process_time() - started) * 1000

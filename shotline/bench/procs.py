@@ -1,12 +1,13 @@
 """What a process and its children (uvicorn workers, say) cost: CPU seconds and resident
-memory, read from ``/proc`` (Linux)."""
+memory; and how busy the whole machine's cores were. Read from ``/proc`` (Linux)."""
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["tree_cpu_s", "tree_rss_mib"]
+__all__ = ["MachineTimes", "machine_times", "tree_cpu_s", "tree_rss_mib"]
 
 
 def _tree(pid: int) -> dict[int, list[str]]:
@@ -42,3 +43,33 @@ def tree_rss_mib(pid: int) -> float:
     """Resident memory of ``pid`` and its live descendants, MiB."""
     pages = sum(int(f[21]) for f in _tree(pid).values())
     return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+@dataclass(frozen=True)
+class MachineTimes:
+    """The machine's CPU time since boot, in clock ticks summed over its cores
+    (``/proc/stat``): ``busy`` is user, nice, system, irq and softirq time; ``steal`` is
+    time the hypervisor ran something else while a core of this machine wanted to run."""
+
+    busy: int
+    idle: int  # idle and iowait
+    steal: int
+
+    def shares(self, later: MachineTimes, cores: int) -> str:
+        """Busy and stolen time from this reading to ``later``, in % of one core."""
+        busy, steal = later.busy - self.busy, later.steal - self.steal
+        total = busy + steal + later.idle - self.idle
+        if total <= 0:
+            return "the machine's cores: no time passed"
+        scale = 100 * cores / total
+        return (
+            f"the machine's cores busy {busy * scale:.0f}% of {cores}00% "
+            f"(stolen {steal * scale:.0f}%)"
+        )
+
+
+def machine_times(stat: Path = Path("/proc/stat")) -> MachineTimes:
+    """The ``cpu`` line of ``/proc/stat``: user nice system idle iowait irq softirq steal."""
+    fields = [int(v) for v in stat.read_text().splitlines()[0].split()[1:9]]
+    user, nice, system, idle, iowait, irq, softirq, steal = fields + [0] * (8 - len(fields))
+    return MachineTimes(user + nice + system + irq + softirq, idle + iowait, steal)
