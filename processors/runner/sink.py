@@ -31,27 +31,38 @@ from aiokafka.errors import KafkaError
 from processors.errors import SinkError
 from processors.runner.codec import Encoded
 from schemas import KafkaSettings
+from schemas.partitioner import kafka_partitioner
 
 __all__ = ["AtLeastOnceSink", "OutputSink", "TransactionalSink"]
 
 
 async def _send_all(producer: Any, records: Sequence[Encoded]) -> None:
-    """Send every record (pinned ones in per-partition batches) and wait for all acks."""
+    """Send every record and wait for all acks. Pinned and keyed records go in
+    per-partition batches (a keyed one where Kafka's partitioner puts it, as ``send`` would:
+    every producer here is built with ``schemas.partitioner``); only keyless ones, which
+    the partitioner scatters, go through ``send``, which costs tens of µs more per record."""
     futures: list[asyncio.Future[Any]] = []
     builders: dict[tuple[str, int], Any] = {}
+    placed: dict[str, list[int]] = {}  # topic → its partitions, sorted
     for rec in records:
-        if rec.partition is None:
+        partition = rec.partition
+        if partition is None and rec.key is not None:
+            parts = placed.get(rec.topic)
+            if parts is None:
+                parts = placed[rec.topic] = sorted(await producer.partitions_for(rec.topic))
+            partition = kafka_partitioner(rec.key, parts, parts)
+        if partition is None:
             futures.append(
                 await producer.send(rec.topic, rec.value, key=rec.key, headers=rec.headers)
             )
             continue
-        where = (rec.topic, rec.partition)
+        where = (rec.topic, partition)
         builder = builders.get(where)
         if builder is None:
             builder = builders[where] = producer.create_batch()
         if builder.append(key=rec.key, value=rec.value, timestamp=None, headers=rec.headers):
             continue
-        futures.append(await producer.send_batch(builder, rec.topic, partition=rec.partition))
+        futures.append(await producer.send_batch(builder, rec.topic, partition=partition))
         builder = builders[where] = producer.create_batch()
         if not builder.append(key=rec.key, value=rec.value, timestamp=None, headers=rec.headers):
             raise SinkError(f"a record of {len(rec.value)} bytes exceeds the batch size")
