@@ -7,7 +7,17 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["MachineTimes", "machine_times", "tree_cpu_s", "tree_rss_mib"]
+__all__ = [
+    "JIT_THREADS",
+    "MachineTimes",
+    "machine_times",
+    "threads_cpu_s",
+    "tree_cpu_s",
+    "tree_rss_mib",
+]
+
+# HotSpot's JIT compiler threads, as the kernel names them (the first 15 characters).
+JIT_THREADS = ("C1 CompilerThre", "C2 CompilerThre")
 
 
 def _tree(pid: int) -> dict[int, list[str]]:
@@ -37,6 +47,21 @@ def tree_cpu_s(pid: int) -> float:
     """User + system seconds of ``pid`` and its live descendants."""
     ticks = os.sysconf("SC_CLK_TCK")
     return sum((int(f[11]) + int(f[12])) / ticks for f in _tree(pid).values())
+
+
+def threads_cpu_s(pid: int, names: tuple[str, ...]) -> float:
+    """User + system seconds of ``pid``'s live threads whose name starts with one of
+    ``names`` (0 for a process that is gone)."""
+    ticks = 0
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            if not (task / "comm").read_text().startswith(names):
+                continue
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the thread ended
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def tree_rss_mib(pid: int) -> float:

@@ -1,12 +1,18 @@
 """The machine's state the e2e bench reports with each step: how busy the cores were (and
-how much time the hypervisor took), and how fast they ran Python."""
+how much time the hypervisor took), how fast they ran Python, and what the Kafka node's JIT
+compiler threads took."""
 
 from __future__ import annotations
 
+import ctypes
+import os
+import threading
+import time
 from pathlib import Path
 
+from shotline.bench.e2e import _shares
 from shotline.bench.machine import python_loop_ms
-from shotline.bench.procs import MachineTimes, machine_times
+from shotline.bench.procs import JIT_THREADS, MachineTimes, machine_times, threads_cpu_s
 
 STAT = """cpu  {user} 10 {system} {idle} 5 0 {softirq} {steal} 0 0
 cpu0 1 2 3 4 5 6 7 8 0 0
@@ -46,3 +52,45 @@ def test_this_machines_stat_reads_and_moves_forward() -> None:
 def test_the_speed_gauge_takes_longer_for_more_iterations() -> None:
     short, long = python_loop_ms(100_000), python_loop_ms(1_000_000)
     assert 0 < short < long
+
+
+def _burn(cpu_s: float) -> None:
+    end = time.thread_time() + cpu_s
+    while time.thread_time() < end:
+        pass
+
+
+def test_thread_cpu_counts_only_the_named_threads() -> None:
+    """A thread named as HotSpot names its C2 compiler is counted; the main thread, which
+    burns more, is not; a process that is gone counts nothing."""
+    named = threading.Event()
+    done = threading.Event()
+
+    def compiler() -> None:
+        # the kernel keeps 15 characters of "C2 CompilerThread0", as it does for the JVM's
+        ctypes.CDLL(None).prctl(15, b"C2 CompilerThread0")  # PR_SET_NAME
+        named.set()
+        _burn(0.3)
+        done.wait(10)  # stays alive (and listed) until read
+
+    thread = threading.Thread(target=compiler)
+    before = threads_cpu_s(os.getpid(), JIT_THREADS)
+    thread.start()
+    named.wait(10)
+    _burn(0.6)
+    while thread.is_alive() and threads_cpu_s(os.getpid(), JIT_THREADS) - before < 0.25:
+        time.sleep(0.05)
+    used = threads_cpu_s(os.getpid(), JIT_THREADS) - before
+    other = threads_cpu_s(os.getpid(), ("no such thread",))
+    done.set()
+    thread.join()
+    assert 0.25 <= used < 0.55
+    assert other == 0
+    assert threads_cpu_s(2**22 + 1, JIT_THREADS) == 0  # above Linux's largest pid
+
+
+def test_a_kafka_nodes_jit_share_is_given_beside_its_own() -> None:
+    shares = _shares({"kafka node 1": 4.0, "ingest": 5.0}, 10.0, {"kafka node 1": 1.2})
+    assert shares == "ingest 50%, kafka node 1 40% (its JIT compiler 12%); total 90% of " + (
+        f"{os.cpu_count()}00%"
+    )
