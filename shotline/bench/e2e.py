@@ -84,7 +84,7 @@ DUPLICATE = 0.2  # share of screenshots delivered again (1 or 2 more times)
 EVENT_LEAD_S = 1.0  # an object's event is written this long before its callback is sent
 # Not scored: group joins, topic metadata, first S3 connections, and the local Kafka node's
 # JIT compiler, which a broker that has run for days no longer pays. In a node started
-# minutes before, its compiler threads took 20-90 % of a core (4 s samples) through a
+# minutes before, its compiler threads took 22-92 % of a core (4 s samples) through a
 # 3,000/s step after one warm-up step of 8 s at 1,000/s, and 13 % over the step after six;
 # after twelve of 8 s at 2,000/s (35 % falling to 5-7 % each), 2 %. The warm-up step repeats
 # until the nodes' compiler threads used less than JIT_SETTLED % of a core over one, at
