@@ -20,6 +20,17 @@ __all__ = [
 JIT_THREADS = ("C1 CompilerThre", "C2 CompilerThre")
 
 
+def _stat_fields(stat: Path) -> list[str]:
+    """A ``/proc/.../stat`` file's fields after the command name (which may hold spaces or
+    parentheses); ``OSError`` if the process or thread is gone."""
+    return stat.read_text().rsplit(")", 1)[1].split()
+
+
+def _cpu_s(fields: list[str]) -> float:
+    """User + system seconds from a ``stat`` file's fields."""
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _tree(pid: int) -> dict[int, list[str]]:
     """``/proc/<pid>/stat`` fields (after the command name) of ``pid`` and its live
     descendants (uvicorn workers)."""
@@ -28,7 +39,7 @@ def _tree(pid: int) -> dict[int, list[str]]:
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                fields = _stat_fields(entry / "stat")
             except OSError:
                 continue
             stats[int(entry.name)] = fields
@@ -45,23 +56,20 @@ def _tree(pid: int) -> dict[int, list[str]]:
 
 def tree_cpu_s(pid: int) -> float:
     """User + system seconds of ``pid`` and its live descendants."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    return sum((int(f[11]) + int(f[12])) / ticks for f in _tree(pid).values())
+    return sum(_cpu_s(fields) for fields in _tree(pid).values())
 
 
 def threads_cpu_s(pid: int, names: tuple[str, ...]) -> float:
     """User + system seconds of ``pid``'s live threads whose name starts with one of
     ``names`` (0 for a process that is gone)."""
-    ticks = 0
+    total = 0.0
     for task in Path(f"/proc/{pid}/task").glob("*"):
         try:
-            if not (task / "comm").read_text().startswith(names):
-                continue
-            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+            if (task / "comm").read_text().startswith(names):
+                total += _cpu_s(_stat_fields(task / "stat"))
         except OSError:
             continue  # the thread ended
-        ticks += int(fields[11]) + int(fields[12])
-    return ticks / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def tree_rss_mib(pid: int) -> float:
