@@ -1,11 +1,12 @@
 """The consume loop of an exactly-once processor (at-least-once ones run on ``stream``).
 
-Each partition's share of a poll is one batch, committed in one transaction with its output
-while the next poll is handled (the partition's "tail"); its next commit starts only after
-the previous one finished. A failed commit voids the batch handled meanwhile, resets the
-partition and pauses it for a backoff (``ownership``); ``Backpressure`` resets it the same
-way for the time asked. Rebalances and stopping wait for the batch in progress (the lock)
-and the commits in flight. Consumer, sink and clock are injectable (tests pass fakes).
+Each partition's share of a poll is one batch; a poll's batches commit together, in one
+transaction with their output, while the next poll is handled (each partition's "tail");
+a partition's next batch is submitted only after its previous one's transaction ended. A
+failed commit voids the batch handled meanwhile, resets the partition and pauses it for a
+backoff (``ownership``); ``Backpressure`` resets it the same way for the time asked.
+Rebalances and stopping wait for the batch in progress (the lock) and the commits in
+flight. Consumer, sink and clock are injectable (tests pass fakes).
 """
 
 from __future__ import annotations
@@ -77,12 +78,22 @@ class Engine:
         self._failure: BaseException | None = None
         self._consumer = consumer
         self._sink: TransactionalOutput = sink or TransactionalSink(
-            ctx.kafka, self.name, self.topic, self.group, settings.transaction_timeout_ms
+            ctx.kafka,
+            self.name,
+            self.topic,
+            self.group,
+            settings.transaction_timeout_ms,
+            member=lambda: self.consumer.group_member(),
+            ended=self._count_transaction,
         )
         pauses = PauseMeter(self.name, metrics, clock)
         self._own = Ownership(
             processor, self.topic, self.partitions, self._sink, metrics, self._drain, pauses
         )
+
+    def _count_transaction(self, committed: bool) -> None:
+        outcome = "committed" if committed else "aborted"
+        self.metrics.transactions.labels(self.name, outcome).inc()
 
     @property
     def consumer(self) -> EngineConsumer:
@@ -139,6 +150,7 @@ class Engine:
                 ),
                 return_exceptions=True,  # all finish under the lock before one is raised
             )
+            self._sink.flush()  # the poll's batches: one transaction
         for outcome in outcomes:
             if isinstance(outcome, BaseException):
                 raise outcome
@@ -171,7 +183,8 @@ class Engine:
             report_commit(self.hooks, partition, raws, committed=False)
             return
         state.next_offset = raws[-1].offset + 1
-        state.tail = asyncio.create_task(self._commit(state, partition, raws, outcome, begun))
+        done = self._sink.submit(partition, outcome.output, raws[-1].offset + 1)
+        state.tail = asyncio.create_task(self._commit(state, partition, raws, outcome, begun, done))
 
     async def _commit(
         self,
@@ -180,12 +193,14 @@ class Engine:
         raws: Sequence[Any],
         outcome: BatchOutcome,
         begun: float,
+        done: asyncio.Future[None],
     ) -> Exception | None:
-        """Publish a handled batch and its offsets in one transaction. Runs as the
-        partition's tail, outside the lock; a failure (``SinkError``, or anything
-        unexpected) is returned for ``_settle`` to act on, after ``after_commit(..., False)``."""
+        """Wait for the transaction holding a handled batch (its output and offset, submitted
+        to the sink). Runs as the partition's tail, outside the lock; a failure
+        (``SinkError``, or anything unexpected) is returned for ``_settle`` to act on, after
+        ``after_commit(..., False)``."""
         try:
-            await self._sink.commit(partition, outcome.output, raws[-1].offset + 1)
+            await done
         except Exception as exc:
             report_commit(self.hooks, partition, raws, committed=False)
             return exc

@@ -63,6 +63,13 @@ class RunnerMetrics:
             ["processor"],
             registry=registry,
         )
+        self.transactions = Counter(
+            "shotline_processor_transactions_total",
+            "Kafka transactions of an exactly-once processor (one per poll with records), "
+            "by outcome: committed, or aborted (nothing of it visible).",
+            ["processor", "outcome"],
+            registry=registry,
+        )
         self.paused_seconds = Counter(
             "shotline_processor_paused_seconds_total",
             "Seconds input partitions were held back, summed over partitions, by reason "

@@ -1,9 +1,10 @@
 """Taking input partitions up and giving them up, for the exactly-once engine.
 
-Taking up fences the partitions' older producers first, then for each either resumes it (it
-was ours before this rebalance and nobody committed on it since, so the processor's state is
-still right) or restores it (``on_assign``), then seeks it to its committed offset, so
-nothing fetched before the fence is handled. Giving up waits for the partitions' commits in
+Taking up makes sure the transactional producer runs, reads each partition's committed
+offset once no open transaction holds offsets for it (a previous owner's: ``kip447``), then
+either resumes it (it was ours before this rebalance and nobody committed on it since, so
+the processor's state is still right) or restores it (``on_assign``), then seeks it to that
+offset, so nothing fetched before is handled. Giving up waits for the partitions' commits in
 flight; a rebalance (eager: it revokes everything and usually hands most of it straight
 back) suspends them with the processor's state kept, and ``settle_rebalance`` drops what did
 not come back. ``reset`` gives one partition up after its output did not commit and pauses
@@ -54,7 +55,7 @@ class Ownership:
         self.metrics.assigned.labels(self.processor.name).set(len(self.partitions.owned()))
 
     async def assign(self, consumer: EngineConsumer, partitions: set[int]) -> None:
-        """Take ``partitions`` up: fence, resume or restore, seek to the committed offset."""
+        """Take ``partitions`` up: producer, stable committed offsets, resume or restore, seek."""
         for partition in partitions:
             state = self.partitions.of(partition)
             if state.resume_at is not None:

@@ -14,9 +14,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 
 from processors.runner.codec import Encoded
+from processors.runner.kip447 import EngineKafkaConsumer, GroupMember
 from processors.runner.settings import RunnerSettings
 from schemas import KafkaSettings
 
@@ -78,17 +79,20 @@ class EngineConsumer(Protocol):
     async def seek_to_beginning(self, *partitions: TopicPartition) -> None: ...
     def last_stable_offset(self, partition: TopicPartition) -> int | None: ...
     def highwater(self, partition: TopicPartition) -> int | None: ...
+    def group_member(self) -> GroupMember | None: ...
 
 
 class TransactionalOutput(Protocol):
-    """Output and input offsets committed atomically, per input partition
-    (``sink.TransactionalSink``)."""
+    """Output and input offsets committed atomically (``sink.TransactionalSink``): each
+    partition's batch is submitted, and the batches submitted before a ``flush`` commit
+    together in one transaction."""
 
     async def open(self, partitions: set[int]) -> None: ...
     async def close(self, partitions: set[int]) -> None: ...
-    async def commit(
+    def submit(
         self, partition: int, records: Sequence[Encoded], next_offset: int
-    ) -> None: ...
+    ) -> asyncio.Future[None]: ...
+    def flush(self) -> None: ...
     async def stop(self) -> None: ...
 
 
@@ -97,8 +101,10 @@ def exactly_once_consumer(
 ) -> EngineConsumer:
     """The engine's consumer: group ``<prefix>shotline-<name>``, no auto-commit (offsets go
     in the transactions), ``read_committed``."""
-    consumer: EngineConsumer = AIOKafkaConsumer(
+    consumer: EngineConsumer = EngineKafkaConsumer(
         **kafka.client_kwargs(),
+        # a dead owner's open transaction holds its offsets until the broker aborts it
+        stable_wait_s=settings.transaction_timeout_ms / 1000 + 60,
         group_id=group,
         enable_auto_commit=False,
         auto_offset_reset="earliest",

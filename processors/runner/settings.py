@@ -43,7 +43,11 @@ class RunnerSettings(BaseModel):
     retry_initial_s: float = Field(default=0.2, gt=0, description="First backoff wait.")
     retry_max_s: float = Field(default=5.0, gt=0, description="Longest backoff wait.")
     transaction_timeout_ms: int = Field(
-        default=60_000, gt=0, description="Kafka transaction timeout (exactly-once processors)."
+        default=10_000,
+        gt=0,
+        description="Kafka transaction timeout (exactly-once processors); also how long a "
+        "dead instance's open transaction, if no restart on its host fences it, holds its "
+        "partitions back.",
     )
     max_poll_interval_ms: int = Field(
         default=900_000,

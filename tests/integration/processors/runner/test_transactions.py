@@ -1,16 +1,21 @@
-"""The exactly-once mechanism itself, against the real broker: a partition's new owner fences
-the old one, whose open transaction (output and offsets) is aborted, and dedupe's restore
-reads only what committed."""
+"""The exactly-once mechanism itself, against the real broker: a poll's partition batches commit
+in one transaction; a member a rebalance left behind (a zombie) cannot commit offsets, its
+transaction aborts; a new owner's offset fetch waits for an open transaction's offsets; a
+restarted instance fences its predecessor's open transaction; and dedupe's restore reads only
+what committed."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import ProducerFenced
 
 from processors.dedupe.store import OutputLog
 from processors.errors import FatalError, SinkError
 from processors.runner.codec import Encoded
+from processors.runner.kip447 import EngineKafkaConsumer, GroupMember, fence_by_generation
 from processors.runner.sink import TransactionalSink
 from schemas import KafkaSettings, TopicSpec
 from shotline.topics import ensure_topics
@@ -23,61 +28,195 @@ def GROUP(kafka: KafkaSettings) -> str:
     return f"{kafka.topic_prefix}shotline-dedupe"
 
 
-def outputs(topic: str, ids: range) -> list[Encoded]:
-    return [Encoded(topic, 0, f"req-{i}".encode(), b"{}", []) for i in ids]
+def outputs(topic: str, ids: range, partition: int = 0) -> list[Encoded]:
+    return [Encoded(topic, partition, f"req-{i}".encode(), b"{}", []) for i in ids]
 
 
-async def committed_offset(kafka: KafkaSettings, group: str, tp: TopicPartition) -> int | None:
-    consumer = AIOKafkaConsumer(bootstrap_servers=kafka.bootstrap, group_id=group)
+async def member_of(kafka: KafkaSettings, group: str) -> EngineKafkaConsumer:
+    """A started consumer of the input topic, in ``group``, with its partitions assigned."""
+    consumer = EngineKafkaConsumer(
+        bootstrap_servers=kafka.bootstrap,
+        group_id=group,
+        enable_auto_commit=False,
+        isolation_level="read_committed",
+        stable_wait_s=20,
+    )
+    consumer.subscribe([kafka.topics.callbacks])
+    await consumer.start()
+    for _ in range(100):
+        await consumer.getmany(timeout_ms=100)
+        if consumer.assignment():
+            return consumer
+    raise AssertionError("the consumer was never assigned a partition")
+
+
+def sink_for(
+    kafka: KafkaSettings, consumer: EngineKafkaConsumer, instance: str = "a"
+) -> TransactionalSink:
+    return TransactionalSink(
+        kafka,
+        "dedupe",
+        kafka.topics.callbacks,
+        GROUP(kafka),
+        10_000,
+        member=consumer.group_member,
+        instance=instance,
+    )
+
+
+async def commit(sink: TransactionalSink, *batches: tuple[int, list[Encoded], int]) -> None:
+    done = [sink.submit(partition, records, offset) for partition, records, offset in batches]
+    sink.flush()
+    await asyncio.gather(*done)
+
+
+async def committed(kafka: KafkaSettings, partition: int) -> int | None:
+    consumer = AIOKafkaConsumer(bootstrap_servers=kafka.bootstrap, group_id=GROUP(kafka))
     await consumer.start()
     try:
+        tp = TopicPartition(kafka.topics.callbacks, partition)
         return await consumer.committed(tp)  # type: ignore[no-any-return]
     finally:
         await consumer.stop()
 
 
-async def test_new_owner_fences_the_old_and_its_open_transaction_is_aborted(
-    kafka: KafkaSettings,
-) -> None:
+async def test_a_polls_batches_commit_in_one_transaction(kafka: KafkaSettings) -> None:
     topics = kafka.topics
-    old = TransactionalSink(kafka, "dedupe", topics.callbacks, GROUP(kafka), 60_000)
-    new = TransactionalSink(kafka, "dedupe", topics.callbacks, GROUP(kafka), 60_000)
+    consumer = await member_of(kafka, GROUP(kafka))
+    sink = sink_for(kafka, consumer)
+    await sink.open({0, 1, 2})
+    try:
+        await commit(
+            sink,
+            (0, outputs(topics.screenshots, range(0, 2)), 2),
+            (1, outputs(topics.screenshots, range(2, 4)), 7),
+        )
+    finally:
+        await sink.stop()
+        await consumer.stop()
+    keys = [key for _, key, _ in await read_all(kafka, topics.screenshots)]
+    assert keys == [f"req-{i}".encode() for i in range(4)]
+    # Four records and ONE commit marker: one transaction for both partitions' batches.
+    ends = await end_offsets(kafka, topics.screenshots)
+    assert ends[0] == 5
+    assert (await committed(kafka, 0), await committed(kafka, 1)) == (2, 7)
+
+
+async def end_offsets(kafka: KafkaSettings, topic: str) -> dict[int, int]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=kafka.bootstrap)
+    await consumer.start()
+    try:
+        tps = [TopicPartition(topic, p) for p in range(3)]
+        return {tp.partition: end for tp, end in (await consumer.end_offsets(tps)).items()}
+    finally:
+        await consumer.stop()
+
+
+async def test_a_member_left_behind_by_a_rebalance_cannot_commit(kafka: KafkaSettings) -> None:
+    topics = kafka.topics
+    first = await member_of(kafka, GROUP(kafka))
+    before = first.group_member()
+    assert before is not None
+    assert before.joined
+    sink = sink_for(kafka, first)
+    await sink.open({0})
+    second = await member_of(kafka, GROUP(kafka))  # a rebalance: a new generation
+    try:
+        for _ in range(100):  # the first member rejoins on its next heartbeat
+            await first.getmany(timeout_ms=100)
+            now = first.group_member()
+            if now is not None and now.generation > before.generation:
+                break
+        # The zombie: a producer that still commits as the old generation's member.
+        zombie = sink_for(kafka, first, instance="zombie")
+        zombie._member = lambda: before
+        await zombie.open({0})
+        with pytest.raises(SinkError, match="IllegalGenerationError"):
+            await commit(zombie, (0, outputs(topics.screenshots, range(100, 103)), 3))
+        await zombie.stop()
+        # Not in the group at all: no commit either (never an unfenced one).
+        outside = sink_for(kafka, first, instance="outside")
+        outside._member = lambda: GroupMember(-1, "")
+        await outside.open({0})
+        with pytest.raises(SinkError, match="not a member"):
+            await commit(outside, (0, outputs(topics.screenshots, range(200, 203)), 3))
+        await outside.stop()
+        # The current member commits.
+        await commit(sink, (0, outputs(topics.screenshots, range(0, 2)), 2))
+    finally:
+        await sink.stop()
+        await second.stop()
+        await first.stop()
+    keys = [key for _, key, _ in await read_all(kafka, topics.screenshots)]
+    assert keys == [b"req-0", b"req-1"]
+    uncommitted = {key for _, key, _ in await read_all(kafka, topics.screenshots, committed=False)}
+    assert b"req-100" in uncommitted, "the zombie's records were written, then aborted"
+    assert await committed(kafka, 0) == 2
+
+
+async def test_a_new_owner_waits_for_an_open_transactions_offsets(kafka: KafkaSettings) -> None:
+    consumer = await member_of(kafka, GROUP(kafka))
+    producer = AIOKafkaProducer(bootstrap_servers=kafka.bootstrap, transactional_id="t-open")
+    fence_by_generation(producer, consumer.group_member)
+    await producer.start()
+    tp = TopicPartition(kafka.topics.callbacks, 0)
+    try:
+        await producer.begin_transaction()
+        await producer.send_and_wait(kafka.topics.screenshots, b"{}", key=b"k", partition=0)
+        await producer.send_offsets_to_transaction({tp: 42}, GROUP(kafka))
+        fetching = asyncio.create_task(consumer.committed(tp))
+        await asyncio.sleep(1.5)
+        assert not fetching.done(), "an open transaction's offset was read as committed"
+        await producer.commit_transaction()
+        assert await asyncio.wait_for(fetching, 10) == 42
+    finally:
+        await producer.stop()
+        await consumer.stop()
+
+
+async def test_a_restarted_instance_fences_its_predecessor(kafka: KafkaSettings) -> None:
+    topics = kafka.topics
+    consumer = await member_of(kafka, GROUP(kafka))
+    old = sink_for(kafka, consumer, instance="host-0")
+    new = sink_for(kafka, consumer, instance="host-0")
+    assert old.transactional_id == f"shotline-dedupe-{topics.callbacks}-host-0"
     await old.open({0})
     try:
-        await old.commit(0, outputs(topics.screenshots, range(0, 5)), next_offset=5)
-        # The old owner is mid-transaction when the partition moves (a zombie).
-        zombie = old._producers[0]
+        await commit(old, (0, outputs(topics.screenshots, range(0, 5)), 5))
+        # The old instance is mid-transaction when it dies (kill -9) and comes back.
+        zombie = old._producer
         await zombie.begin_transaction()
         await zombie.send_and_wait(topics.screenshots, b"{}", key=b"req-zombie", partition=0)
         await new.open({0})
         with pytest.raises(ProducerFenced):
             await zombie.commit_transaction()
         with pytest.raises(SinkError):  # and it stays fenced for its next batch
-            await old.commit(0, outputs(topics.screenshots, range(5, 9)), next_offset=9)
-        await new.commit(0, outputs(topics.screenshots, range(5, 7)), next_offset=7)
+            await commit(old, (0, outputs(topics.screenshots, range(5, 9)), 9))
+        await commit(new, (0, outputs(topics.screenshots, range(5, 7)), 7))
     finally:
         await old.stop()
         await new.stop()
+        await consumer.stop()
     keys = [key for _, key, _ in await read_all(kafka, topics.screenshots)]
     assert keys == [f"req-{i}".encode() for i in range(7)]
     uncommitted = [key for _, key, _ in await read_all(kafka, topics.screenshots, committed=False)]
     assert b"req-zombie" in uncommitted, "the zombie's record was written, then aborted"
-    tp = TopicPartition(topics.callbacks, 0)
-    assert await committed_offset(kafka, GROUP(kafka), tp) == 7
+    assert await committed(kafka, 0) == 7
 
 
 async def test_restore_reads_the_committed_keys_of_only_the_asked_partitions(
     kafka: KafkaSettings,
 ) -> None:
     topics = kafka.topics
-    sink = TransactionalSink(kafka, "dedupe", topics.callbacks, GROUP(kafka), 60_000)
+    consumer = await member_of(kafka, GROUP(kafka))
+    sink = sink_for(kafka, consumer)
     await sink.open({0, 1})
     try:
-        await sink.commit(0, outputs(topics.screenshots, range(0, 3)), next_offset=3)
-        one = [Encoded(topics.screenshots, 1, b"req-p1", b"{}", [])]
-        await sink.commit(1, one, next_offset=1)
+        await commit(sink, (0, outputs(topics.screenshots, range(0, 3)), 3))
+        await commit(sink, (1, outputs(topics.screenshots, range(0, 1), partition=1), 1))
     finally:
         await sink.stop()
+        await consumer.stop()
     seen: list[tuple[int, bytes]] = []
     log = OutputLog(kafka, topics.screenshots)
     count = await log.replay({0}, since_ms=0, on_key=lambda p, k, _ts: seen.append((p, k)))

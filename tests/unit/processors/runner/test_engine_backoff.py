@@ -50,6 +50,13 @@ class FailingSink:
     async def close(self, partitions: set[int]) -> None: ...
     async def stop(self) -> None: ...
 
+    def submit(
+        self, partition: int, records: Sequence[Encoded], next_offset: int
+    ) -> asyncio.Future[None]:
+        return asyncio.ensure_future(self.commit(partition, records, next_offset))
+
+    def flush(self) -> None: ...
+
     async def commit(self, partition: int, records: Sequence[Encoded], next_offset: int) -> None:
         await self.publish(records)
         self.offsets[partition] = next_offset
@@ -307,3 +314,38 @@ async def test_a_pause_ends_in_the_metrics_when_a_rebalance_takes_the_partition_
     await engine.partitions_assigned(set())  # it went to another instance
     assert paused(engine, "publish") == (0, 0.25)
     assert not engine.partitions.paused()
+
+
+class RecordingSink(FailingSink):
+    """Commits, and records the order of submissions and flushes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fail = False
+        self.calls: list[tuple[str, int]] = []
+
+    def submit(
+        self, partition: int, records: Sequence[Encoded], next_offset: int
+    ) -> asyncio.Future[None]:
+        self.calls.append(("submit", partition))
+        return super().submit(partition, records, next_offset)
+
+    def flush(self) -> None:
+        self.calls.append(("flush", -1))
+
+
+async def test_a_polls_partition_batches_are_submitted_then_flushed_as_one() -> None:
+    sink = RecordingSink()
+    engine, proc, consumer, tp, _ = engine_with(sink)
+    other = TopicPartition(engine.topic, 2)
+    consumer.tps = {tp, other}
+    await engine.partitions_assigned({1, 2})
+    late = [Raw(engine.topic, 2, 10, b"k", b'{"n": 9}')]  # committed: 10
+    await engine.handle_poll({tp: batch(engine, 10, 2), other: late})
+    assert sorted(sink.calls[:2]) == [("submit", 1), ("submit", 2)]
+    assert sink.calls[2:] == [("flush", -1)], "one flush after the poll: one transaction"
+    await engine.drain()
+    assert sink.offsets == {1: 12, 2: 11}
+    assert sorted(proc.commits) == [(1, 2, True), (2, 1, True)]
+    await engine.handle_poll({})
+    assert sink.calls[-1] == ("flush", -1), "an empty poll flushes nothing new"
