@@ -106,6 +106,9 @@ class Engine:
         consumer = self.consumer
         consumer.subscribe([self.topic], listener=RebalanceListener(self.topic, self))
         try:
+            # The producer first: a restarted instance takes its predecessor's id back, and
+            # starting it aborts that one's open transaction before the group is joined.
+            await self._sink.open(set())
             await consumer.start()
             self.state = "running"
             while not stop.is_set():
@@ -142,15 +145,17 @@ class Engine:
         async with self._lock:
             await self._drain({p for p, s in self.partitions.items() if s.tail and s.tail.done()})
             owned = self.partitions.owned()
-            outcomes = await asyncio.gather(
-                *(
-                    self._dispatch(tp.partition, msgs)
-                    for tp, msgs in data.items()
-                    if tp.partition in owned
-                ),
-                return_exceptions=True,  # all finish under the lock before one is raised
-            )
-            self._sink.flush()  # the poll's batches: one transaction
+            try:
+                outcomes = await asyncio.gather(
+                    *(
+                        self._dispatch(tp.partition, msgs)
+                        for tp, msgs in data.items()
+                        if tp.partition in owned
+                    ),
+                    return_exceptions=True,  # all finish under the lock before one is raised
+                )
+            finally:  # even if cancelled: a submitted batch's tail waits for its transaction
+                self._sink.flush()  # the poll's batches: one transaction
         for outcome in outcomes:
             if isinstance(outcome, BaseException):
                 raise outcome
@@ -242,6 +247,7 @@ class Engine:
     async def drain(self) -> None:
         """Wait for every commit in flight and settle it (takes the lock)."""
         async with self._lock:
+            self._sink.flush()  # nothing submitted stays unflushed, whatever interrupted
             await self._drain()
 
     async def resume_due(self) -> None:

@@ -9,17 +9,18 @@ does not send:
 * ``TxnOffsetCommit`` v3 carries the committing consumer's generation and member id. The
   group coordinator refuses the offsets of a member a rebalance has left behind
   (``ILLEGAL_GENERATION``, ``UNKNOWN_MEMBER_ID``), so a zombie's transaction can only abort.
-  ``fence_by_generation`` makes a transactional ``AIOKafkaProducer`` send it, and refuses
-  to commit offsets at all while its consumer is outside the group (aiokafka resets the
-  generation to -1 then, which the broker would take as "do not check").
+  ``fence_by_generation`` makes a transactional ``AIOKafkaProducer`` send it with the member
+  its caller names when the request goes out, and aborts instead when there is none: the
+  consumer is outside the group (aiokafka resets the generation to -1 then, which the broker
+  would take as "do not check"), or the sink's batches were handled by an earlier member.
 * ``OffsetFetch`` v7 with ``require_stable``: a new owner's committed-offset fetch waits
   (``UNSTABLE_OFFSET_COMMIT``) while a transaction holding offsets for the partition is still
   open, so it never starts from an offset that transaction is about to move.
   ``EngineKafkaConsumer.committed`` asks that way.
 
 Both touch aiokafka's internals (the sender's offset-commit step, the coordinator's
-generation); ``aiokafka`` is pinned, and tests/integration/processors/runner/test_kip447.py
-checks both against the real broker.
+generation); ``aiokafka`` is pinned, and
+tests/integration/processors/runner/test_transactions.py checks both against the real broker.
 """
 
 from __future__ import annotations
@@ -86,12 +87,6 @@ class GroupMember:
     @property
     def joined(self) -> bool:
         return self.generation >= 0 and bool(self.member_id)
-
-
-class NotInGroupError(Errors.KafkaError):  # type: ignore[misc]
-    """Offsets not committed: the consumer is not (or no longer) a member of its group."""
-
-    retriable = False
 
 
 # --- the wire: TxnOffsetCommit v3, OffsetFetch v7 (flexible versions) ---------------------
@@ -249,7 +244,10 @@ class _GenerationOffsetsHandler(TxnOffsetCommitHandler):  # type: ignore[misc]
             # Never commit unfenced: abort the transaction instead.
             abortable(
                 self._sender._txn_manager,
-                NotInGroupError(f"not a member of {self._group_id}: offsets not committed"),
+                Errors.IllegalGenerationError(
+                    f"not a member of {self._group_id}, or no longer the member that handled "
+                    "the batches (a rebalance): offsets not committed"
+                ),
             )
             return True
         self._now = member
@@ -365,33 +363,35 @@ class EngineKafkaConsumer(AIOKafkaConsumer):  # type: ignore[misc]
     async def stable_committed(
         self, partitions: Iterable[TopicPartition]
     ) -> dict[TopicPartition, int | None]:
+        """Each partition's committed offset (None: none), as ``committed``."""
         wanted = set(partitions)
         coordinator = self._coordinator
         started = time.monotonic()
         told = started
-        backoff_s = 0.1
         while True:
+            if coordinator._closing.done():
+                raise Errors.KafkaError("the consumer is closing: no committed offsets")
+            unstable: set[TopicPartition] = set()
             await coordinator.ensure_coordinator_known()
             try:
                 resp = await coordinator._send_req(StableOffsetFetch(self._group_id, wanted))
             except Errors.KafkaError as exc:
                 if not exc.retriable:
                     raise
-                await asyncio.sleep(backoff_s)
-                continue
-            found, unstable, retry = _read_offsets(resp, coordinator)
-            if not retry and not unstable and wanted <= found.keys():
-                return {tp: found[tp] for tp in wanted}
+            else:
+                found, unstable, retry = _read_offsets(resp, coordinator)
+                if not retry and not unstable and wanted <= found.keys():
+                    return {tp: found[tp] for tp in wanted}
             now = time.monotonic()
-            if unstable and now - started > self._stable_wait_s:
+            if now - started > self._stable_wait_s:
+                held = f"still held by an open transaction: {sorted(unstable)}" if unstable else ""
                 raise Errors.KafkaError(
-                    f"offsets of {sorted(unstable)} still held by an open transaction after "
-                    f"{self._stable_wait_s:.0f} s"
+                    f"no stable committed offsets after {self._stable_wait_s:.0f} s {held}"
                 )
             if unstable and now - told > 5:
                 told = now
                 log.info("waiting for an open transaction's offsets of %s", sorted(unstable))
-            await asyncio.sleep(0.1 if unstable else backoff_s)
+            await asyncio.sleep(0.1)
 
 
 def _read_offsets(
@@ -416,8 +416,10 @@ def _read_offsets(
             elif code in _COORDINATOR_MOVED:
                 coordinator.coordinator_dead()
                 retry = True
-            elif code in _RETRY:
+            elif code == COORDINATOR_LOAD_IN_PROGRESS:
                 retry = True
+            elif code == UNKNOWN_TOPIC_OR_PARTITION:
+                found[tp] = None  # as aiokafka's own fetch: no committed offset
             elif code != NONE:
                 raise Errors.for_code(code)(f"offset fetch of {tp} refused ({code})")
             else:

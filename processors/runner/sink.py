@@ -30,6 +30,7 @@ import logging
 import os
 import re
 import socket
+import stat
 import tempfile
 import uuid
 from collections.abc import Callable, Sequence
@@ -38,7 +39,8 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 
 from aiokafka import AIOKafkaProducer, TopicPartition
-from aiokafka.errors import KafkaError
+from aiokafka.errors import InvalidProducerEpoch, KafkaError, ProducerFenced
+from aiokafka.record.default_records import DefaultRecordBatchBuilder
 
 from processors.errors import SinkError
 from processors.runner.codec import Encoded
@@ -93,6 +95,18 @@ class _Submitted:
     records: Sequence[Encoded]
     next_offset: int
     done: asyncio.Future[None]
+    handled_as: GroupMember | None = None  # the group member that handled it (at flush)
+
+
+# Errors after which this process no longer holds its transactional.id: another producer
+# took it (a restarted instance, or one with the same id elsewhere) or the broker timed the
+# transaction out and bumped the epoch. aiokafka asserts on a producer in its fatal state.
+_FENCED = (ProducerFenced, InvalidProducerEpoch, AssertionError)
+
+# A record this close to the producer's 1 MiB limits is measured before it is submitted, so
+# it fails its own partition, not the transaction it would share with others.
+_MAX_BATCH = 1 << 20
+_CHECK_ABOVE = _MAX_BATCH - 4096
 
 
 class TransactionalSink:
@@ -120,6 +134,7 @@ class TransactionalSink:
         self._building: list[_Submitted] = []  # submitted since the last flush
         self._closed: list[_Submitted] = []  # flushed, waiting for the next transaction
         self._flusher: asyncio.Task[None] | None = None
+        self._committing_as: GroupMember | None = None  # the transaction in flight's member
 
     @property
     def transactional_id(self) -> str:
@@ -128,9 +143,10 @@ class TransactionalSink:
         return f"shotline-{self._processor}-{self._topic}-{self._instance}"
 
     async def open(self, partitions: set[int]) -> None:
-        """Start the producer if there is none (first assignment, or after one failed for
-        good). Starting it fences an older producer of the same ``transactional.id`` (this
-        instance before a ``kill -9``) and aborts its open transaction."""
+        """Start the producer if there is none (the engine's start, or after a transaction
+        failed). Starting it fences an older producer of the same ``transactional.id`` (this
+        instance before a ``kill -9``, or this one's own failed producer) and aborts its open
+        transaction."""
         if self._producer is not None:
             return
         producer = AIOKafkaProducer(
@@ -138,9 +154,9 @@ class TransactionalSink:
             transactional_id=self.transactional_id,
             transaction_timeout_ms=self._timeout_ms,
             linger_ms=5,
-            max_batch_size=1 << 20,
+            max_batch_size=_MAX_BATCH,
         )
-        fence_by_generation(producer, self._member)
+        fence_by_generation(producer, self._committer)
         try:
             await producer.start()
         except KafkaError as exc:
@@ -158,67 +174,120 @@ class TransactionalSink:
         """Queue ``partition``'s batch: ``records`` and the offset ``next_offset``. The
         future ends when the transaction holding it committed, or raises ``SinkError``:
         then nothing of it is visible to ``read_committed`` readers, and the caller must
-        ``close`` and re-``open`` the partition."""
+        ``close`` and re-``open`` the partition. A record too big for a producer batch fails
+        its own batch here, before it can fail a transaction shared with other partitions."""
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._building.append(_Submitted(partition, records, next_offset, done))
+        oversized = self._oversized(records)
+        if oversized is not None:
+            done.set_exception(SinkError(f"a record of {oversized} bytes exceeds the batch size"))
+        else:
+            self._building.append(_Submitted(partition, records, next_offset, done))
         return done
+
+    @staticmethod
+    def _oversized(records: Sequence[Encoded]) -> int | None:
+        """The size of the first record too big to send (its batch's estimated bytes over
+        the producer's 1 MiB request and batch limits), if any."""
+        for rec in records:
+            if len(rec.value) + len(rec.key or b"") < _CHECK_ABOVE:
+                continue
+            size = int(
+                DefaultRecordBatchBuilder.estimate_size_in_bytes(rec.key, rec.value, rec.headers)
+            )
+            if size > _MAX_BATCH:
+                return size
+        return None
 
     def flush(self) -> None:
         """The batches submitted so far go in one transaction, started as soon as the one in
-        flight (if any) has ended; batches flushed meanwhile join that next one."""
+        flight (if any) has ended; batches flushed meanwhile, by the same group member, join
+        that next one. The engine flushes under its lock, once per poll: the member read now
+        is the one that handled them, and their offsets commit only while it still is."""
         if self._building:
+            handled_as = self._member()
+            for batch in self._building:
+                batch.handled_as = handled_as
             self._closed.extend(self._building)
             self._building = []
         if self._closed and (self._flusher is None or self._flusher.done()):
             self._flusher = asyncio.create_task(self._commit_closed())
 
+    def _committer(self) -> GroupMember | None:
+        """Who the transaction in flight commits as, read when its offsets are sent: the
+        member that handled its batches if the consumer still is that member, else None
+        (the offsets are refused and the transaction aborts)."""
+        handled_as = self._committing_as
+        return handled_as if handled_as is not None and handled_as == self._member() else None
+
     async def _commit_closed(self) -> None:
         while self._closed:
-            batches, self._closed = self._closed, []
+            handled_as = self._closed[0].handled_as
+            cut = next(
+                (i for i, b in enumerate(self._closed) if b.handled_as != handled_as),
+                len(self._closed),
+            )
+            batches, self._closed = self._closed[:cut], self._closed[cut:]
+            self._committing_as = handled_as
             try:
                 await self._transaction(batches)
             except BaseException as exc:  # SinkError, a bug, or a cancelled stop
                 self._ended(False)
                 failure = exc if isinstance(exc, Exception) else SinkError(repr(exc))
                 for batch in batches:
-                    batch.done.set_exception(failure)
+                    if not batch.done.done():
+                        batch.done.set_exception(failure)
                 if not isinstance(exc, Exception):
                     raise
                 continue
+            finally:
+                self._committing_as = None
             self._ended(True)
             for batch in batches:
-                batch.done.set_result(None)
+                if not batch.done.done():
+                    batch.done.set_result(None)
 
     async def _transaction(self, batches: list[_Submitted]) -> None:
         producer = self._producer
         if producer is None:
             raise SinkError("the transactional producer failed; its partitions must reopen")
-        # aiokafka guards its transaction state machine with assert: a fenced producer
-        # raises AssertionError on begin, so both count as "this producer is done".
         try:
             await producer.begin_transaction()
-        except (KafkaError, AssertionError) as exc:
-            await self._drop(producer)
-            raise SinkError(f"cannot begin a transaction: {exc!r}") from exc
-        try:
             await _send_all(producer, [rec for batch in batches for rec in batch.records])
             offsets = {TopicPartition(self._topic, b.partition): b.next_offset for b in batches}
             await producer.send_offsets_to_transaction(offsets, self._group)
             await producer.commit_transaction()
         except BaseException as exc:
-            try:
+            with contextlib.suppress(KafkaError, AssertionError):
                 await producer.abort_transaction()
-            except (KafkaError, AssertionError):
-                await self._drop(producer)  # fenced or broken: the next open starts anew
+            # Never reuse a producer after a failed transaction: some of aiokafka's error
+            # paths forget what the transaction holds, so its abort sends no EndTxn and the
+            # broker would add the next batches to it. The partitions reopen with a new
+            # producer; its start aborts whatever the broker still holds for this id.
+            await self._drop(producer, fenced=isinstance(exc, _FENCED))
             if isinstance(exc, (KafkaError, AssertionError)):
                 raise SinkError(f"transaction failed: {exc!r}") from exc
             raise
 
-    async def _drop(self, producer: Any) -> None:
+    async def _drop(self, producer: Any, fenced: bool = False) -> None:
         if self._producer is producer:
             self._producer = None
+        if fenced and self._slot is not None:
+            # Another producer holds this id now. If it is a live process given the same id
+            # (a host name shared across machines, a private /tmp), taking the id back would
+            # fence it in turn, forever: carry on under an id of our own instead.
+            log.warning(
+                "%s was fenced by another producer; continuing under a new transactional id",
+                self.transactional_id,
+            )
+            self._release_slot()
+            self._instance = f"{socket.gethostname() or 'host'}-{uuid.uuid4().hex[:8]}"
         with contextlib.suppress(KafkaError):  # a fenced producer may fail to stop cleanly
             await producer.stop()
+
+    def _release_slot(self) -> None:
+        if self._slot is not None:
+            self._slot.close()  # frees the slot for the next instance on this host
+            self._slot = None
 
     async def stop(self) -> None:
         self.flush()
@@ -227,33 +296,42 @@ class TransactionalSink:
                 await self._flusher
         if self._producer is not None:
             await self._drop(self._producer)
-        if self._slot is not None:
-            self._slot.close()  # frees the slot for the next instance on this host
-            self._slot = None
+        self._release_slot()
 
 
 def claim_instance(name: str) -> tuple[str, IO[str] | None]:
     """This process's instance name for ``name`` (a processor and its input topic): the host
-    name and the lowest slot number no other live process on this host holds, kept by an
-    ``flock`` on a file under the temporary directory (the lock dies with the process, so a
-    restart after ``kill -9`` takes the same slot back, and with it the same
-    ``transactional.id``). Without a usable directory: the host and a random suffix."""
+    name and the lowest slot number no other live process holds in this user's lock
+    directory under the temporary directory (an ``flock`` on a file per slot). The lock dies
+    with the process, so a restart after ``kill -9`` on the same host, or in the same pod,
+    takes the same slot back, and with it the same ``transactional.id``. Processes that do
+    not share that directory (another user, a private /tmp) may pick the same name: the
+    sink then moves to a random one when fenced. Without a usable directory, or one this
+    user does not own: the host and a random suffix from the start."""
     host = socket.gethostname() or "host"
     safe = re.sub(r"[^A-Za-z0-9._-]", "_", name)
+    fallback = f"{host}-{uuid.uuid4().hex[:8]}", None
     try:
         where = Path(tempfile.gettempdir()) / f"shotline-txn-{os.getuid()}"
         where.mkdir(mode=0o700, exist_ok=True)
+        found = where.lstat()
+        if not stat.S_ISDIR(found.st_mode) or found.st_uid != os.getuid():
+            log.warning("%s is not this user's directory: a random transactional id", where)
+            return fallback
         for slot in range(1024):
             lock = (where / f"{safe}.{slot}.lock").open("a")
             try:
                 fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
+            except BlockingIOError:  # held by a live process
                 lock.close()
                 continue
+            except OSError:
+                lock.close()
+                raise
             return f"{host}-{slot}", lock
     except OSError as exc:
-        log.warning("no slot directory for %s (%s): a random transactional id suffix", name, exc)
-    return f"{host}-{uuid.uuid4().hex[:8]}", None
+        log.warning("no slot for %s (%s): a random transactional id suffix", name, exc)
+    return fallback
 
 
 class OutputSink(Protocol):

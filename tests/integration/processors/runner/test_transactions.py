@@ -232,3 +232,52 @@ async def test_dedupe_refuses_to_start_when_partition_counts_differ(
     await ensure_topics(kafka, [TopicSpec(name=odd, partitions=2, replication=1, config={})])
     with pytest.raises(FatalError, match="equal, non-zero partition counts"):
         await OutputLog(kafka, odd).check_partitions(kafka.topics.callbacks)
+
+
+async def test_batches_commit_only_as_the_member_that_handled_them(kafka: KafkaSettings) -> None:
+    topics = kafka.topics
+    consumer = await member_of(kafka, GROUP(kafka))
+    current = consumer.group_member()
+    assert current is not None
+    who = [current]
+    sink = sink_for(kafka, consumer)
+    sink._member = lambda: who[0]
+    await sink.open({0})
+    try:
+        done = sink.submit(0, outputs(topics.screenshots, range(0, 2)), 2)
+        sink.flush()  # handled as `current`...
+        who[0] = GroupMember(current.generation + 1, current.member_id)  # ...then a rebalance
+        with pytest.raises(SinkError, match="no longer the member"):
+            await done
+        who[0] = current
+        await sink.open({0})  # a failed transaction's producer is not reused
+        await commit(sink, (0, outputs(topics.screenshots, range(2, 4)), 4))
+    finally:
+        await sink.stop()
+        await consumer.stop()
+    keys = [key for _, key, _ in await read_all(kafka, topics.screenshots)]
+    assert keys == [b"req-2", b"req-3"]
+    assert await committed(kafka, 0) == 4
+
+
+async def test_an_oversized_record_fails_its_own_batch_not_the_transaction(
+    kafka: KafkaSettings,
+) -> None:
+    topics = kafka.topics
+    consumer = await member_of(kafka, GROUP(kafka))
+    sink = sink_for(kafka, consumer)
+    await sink.open({0, 1})
+    try:
+        huge = [Encoded(topics.screenshots, 0, b"req-huge", b"x" * (1 << 20), [])]
+        too_big = sink.submit(0, huge, 1)
+        fine = sink.submit(1, outputs(topics.screenshots, range(0, 2), partition=1), 2)
+        sink.flush()
+        with pytest.raises(SinkError, match="exceeds the batch size"):
+            await too_big
+        await fine
+    finally:
+        await sink.stop()
+        await consumer.stop()
+    keys = [key for _, key, _ in await read_all(kafka, topics.screenshots)]
+    assert keys == [b"req-0", b"req-1"]
+    assert (await committed(kafka, 0), await committed(kafka, 1)) == (None, 2)
