@@ -91,28 +91,35 @@ class GroupMember:
 
 # --- the wire: TxnOffsetCommit v3, OffsetFetch v7 (flexible versions) ---------------------
 
+_TEXT = CompactString("utf-8")  # compact, nullable (None encodes as length 0)
+_TAGS = ("tags", TaggedFields)
+
+
+def _per_topic(*partition_fields: tuple[str, Any]) -> tuple[str, CompactArray]:
+    """A flexible version's ``topics`` array: each topic's name and its ``partitions``, each
+    of them ``partition_fields``; every level ends with its tagged fields."""
+    partitions = ("partitions", CompactArray(*partition_fields, _TAGS))
+    return ("topics", CompactArray(("name", _TEXT), partitions, _TAGS))
+
+
+def _by_topic(
+    rows: Iterable[tuple[TopicPartition, Any]],
+) -> list[tuple[str, list[Any], dict[int, bytes]]]:
+    """``(partition, row)`` pairs as a ``topics`` array's values: per topic, in partition
+    order, each topic with no tagged fields."""
+    topics: dict[str, list[Any]] = collections.defaultdict(list)
+    for tp, row in sorted(rows, key=lambda pair: pair[0]):
+        topics[tp.topic].append(row)
+    return [(topic, parts, {}) for topic, parts in sorted(topics.items())]
+
 
 class TxnOffsetCommitResponse_v3(Response):  # type: ignore[misc]
     API_KEY = 28
     API_VERSION = 3
     SCHEMA = Schema(
         ("throttle_time_ms", Int32),
-        (
-            "topics",
-            CompactArray(
-                ("name", CompactString("utf-8")),
-                (
-                    "partitions",
-                    CompactArray(
-                        ("partition_index", Int32),
-                        ("error_code", Int16),
-                        ("tags", TaggedFields),
-                    ),
-                ),
-                ("tags", TaggedFields),
-            ),
-        ),
-        ("tags", TaggedFields),
+        _per_topic(("partition_index", Int32), ("error_code", Int16)),
+        _TAGS,
     )
 
 
@@ -122,31 +129,20 @@ class TxnOffsetCommitRequest_v3(RequestStruct):  # type: ignore[misc]
     API_VERSION = 3
     RESPONSE_TYPE = TxnOffsetCommitResponse_v3
     SCHEMA = Schema(
-        ("transactional_id", CompactString("utf-8")),
-        ("group_id", CompactString("utf-8")),
+        ("transactional_id", _TEXT),
+        ("group_id", _TEXT),
         ("producer_id", Int64),
         ("producer_epoch", Int16),
         ("generation_id", Int32),
-        ("member_id", CompactString("utf-8")),
-        ("group_instance_id", CompactString("utf-8")),
-        (
-            "topics",
-            CompactArray(
-                ("name", CompactString("utf-8")),
-                (
-                    "partitions",
-                    CompactArray(
-                        ("partition_index", Int32),
-                        ("committed_offset", Int64),
-                        ("committed_leader_epoch", Int32),
-                        ("committed_metadata", CompactString("utf-8")),
-                        ("tags", TaggedFields),
-                    ),
-                ),
-                ("tags", TaggedFields),
-            ),
+        ("member_id", _TEXT),
+        ("group_instance_id", _TEXT),
+        _per_topic(
+            ("partition_index", Int32),
+            ("committed_offset", Int64),
+            ("committed_leader_epoch", Int32),
+            ("committed_metadata", _TEXT),
         ),
-        ("tags", TaggedFields),
+        _TAGS,
     )
 
 
@@ -165,26 +161,15 @@ class OffsetFetchResponse_v7(Response):  # type: ignore[misc]
     API_VERSION = 7
     SCHEMA = Schema(
         ("throttle_time_ms", Int32),
-        (
-            "topics",
-            CompactArray(
-                ("name", CompactString("utf-8")),
-                (
-                    "partitions",
-                    CompactArray(
-                        ("partition_index", Int32),
-                        ("committed_offset", Int64),
-                        ("committed_leader_epoch", Int32),
-                        ("metadata", CompactString("utf-8")),
-                        ("error_code", Int16),
-                        ("tags", TaggedFields),
-                    ),
-                ),
-                ("tags", TaggedFields),
-            ),
+        _per_topic(
+            ("partition_index", Int32),
+            ("committed_offset", Int64),
+            ("committed_leader_epoch", Int32),
+            ("metadata", _TEXT),
+            ("error_code", Int16),
         ),
         ("error_code", Int16),
-        ("tags", TaggedFields),
+        _TAGS,
     )
 
 
@@ -194,17 +179,13 @@ class OffsetFetchRequest_v7(RequestStruct):  # type: ignore[misc]
     API_VERSION = 7
     RESPONSE_TYPE = OffsetFetchResponse_v7
     SCHEMA = Schema(
-        ("group_id", CompactString("utf-8")),
+        ("group_id", _TEXT),
         (
             "topics",
-            CompactArray(
-                ("name", CompactString("utf-8")),
-                ("partition_indexes", CompactArray(Int32)),
-                ("tags", TaggedFields),
-            ),
+            CompactArray(("name", _TEXT), ("partition_indexes", CompactArray(Int32)), _TAGS),
         ),
         ("require_stable", Boolean),
-        ("tags", TaggedFields),
+        _TAGS,
     )
 
 
@@ -212,15 +193,8 @@ class StableOffsetFetch(Request[OffsetFetchRequest_v7]):  # type: ignore[misc]
     API_KEY = 9
 
     def __init__(self, group_id: str, partitions: Iterable[TopicPartition]) -> None:
-        by_topic: dict[str, list[int]] = collections.defaultdict(list)
-        for tp in partitions:
-            by_topic[tp.topic].append(tp.partition)
-        self._fields: tuple[Any, ...] = (
-            group_id,
-            [(topic, sorted(parts), {}) for topic, parts in sorted(by_topic.items())],
-            True,
-            {},
-        )
+        topics = _by_topic((tp, tp.partition) for tp in partitions)
+        self._fields: tuple[Any, ...] = (group_id, topics, True, {})
 
     def build(self, request_struct_class: type[OffsetFetchRequest_v7]) -> Any:
         return request_struct_class(*self._fields)
@@ -255,9 +229,10 @@ class _GenerationOffsetsHandler(TxnOffsetCommitHandler):  # type: ignore[misc]
 
     def create_request(self) -> TxnOffsetCommitV3:
         txn = self._sender._txn_manager
-        topics: dict[str, list[tuple[Any, ...]]] = collections.defaultdict(list)
-        for tp, offset in sorted(self._offsets.items()):
-            topics[tp.topic].append((tp.partition, offset.offset, -1, offset.metadata, {}))
+        topics = _by_topic(
+            (tp, (tp.partition, offset.offset, -1, offset.metadata, {}))
+            for tp, offset in self._offsets.items()
+        )
         member: GroupMember = self._now
         return TxnOffsetCommitV3(
             (
@@ -268,7 +243,7 @@ class _GenerationOffsetsHandler(TxnOffsetCommitHandler):  # type: ignore[misc]
                 member.generation,
                 member.member_id,
                 None,  # no static membership
-                [(topic, parts, {}) for topic, parts in topics.items()],
+                topics,
                 {},
             )
         )

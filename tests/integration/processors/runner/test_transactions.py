@@ -7,6 +7,8 @@ what committed."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -64,6 +66,21 @@ def sink_for(
     )
 
 
+@contextlib.asynccontextmanager
+async def member_and_sink(
+    kafka: KafkaSettings, partitions: set[int]
+) -> AsyncIterator[tuple[EngineKafkaConsumer, TransactionalSink]]:
+    """A group member and its sink, opened for ``partitions``; both stopped afterwards."""
+    consumer = await member_of(kafka, GROUP(kafka))
+    sink = sink_for(kafka, consumer)
+    try:
+        await sink.open(partitions)
+        yield consumer, sink
+    finally:
+        await sink.stop()
+        await consumer.stop()
+
+
 async def commit(sink: TransactionalSink, *batches: tuple[int, list[Encoded], int]) -> None:
     done = [sink.submit(partition, records, offset) for partition, records, offset in batches]
     sink.flush()
@@ -82,18 +99,12 @@ async def committed(kafka: KafkaSettings, partition: int) -> int | None:
 
 async def test_a_polls_batches_commit_in_one_transaction(kafka: KafkaSettings) -> None:
     topics = kafka.topics
-    consumer = await member_of(kafka, GROUP(kafka))
-    sink = sink_for(kafka, consumer)
-    await sink.open({0, 1, 2})
-    try:
+    async with member_and_sink(kafka, {0, 1, 2}) as (_, sink):
         await commit(
             sink,
             (0, outputs(topics.screenshots, range(0, 2)), 2),
             (1, outputs(topics.screenshots, range(2, 4)), 7),
         )
-    finally:
-        await sink.stop()
-        await consumer.stop()
     keys = [key for _, key, _ in await read_all(kafka, topics.screenshots)]
     assert keys == [f"req-{i}".encode() for i in range(4)]
     # Four records and ONE commit marker: one transaction for both partitions' batches.
@@ -208,15 +219,9 @@ async def test_restore_reads_the_committed_keys_of_only_the_asked_partitions(
     kafka: KafkaSettings,
 ) -> None:
     topics = kafka.topics
-    consumer = await member_of(kafka, GROUP(kafka))
-    sink = sink_for(kafka, consumer)
-    await sink.open({0, 1})
-    try:
+    async with member_and_sink(kafka, {0, 1}) as (_, sink):
         await commit(sink, (0, outputs(topics.screenshots, range(0, 3)), 3))
         await commit(sink, (1, outputs(topics.screenshots, range(0, 1), partition=1), 1))
-    finally:
-        await sink.stop()
-        await consumer.stop()
     seen: list[tuple[int, bytes]] = []
     log = OutputLog(kafka, topics.screenshots)
     count = await log.replay({0}, since_ms=0, on_key=lambda p, k, _ts: seen.append((p, k)))
@@ -236,14 +241,11 @@ async def test_dedupe_refuses_to_start_when_partition_counts_differ(
 
 async def test_batches_commit_only_as_the_member_that_handled_them(kafka: KafkaSettings) -> None:
     topics = kafka.topics
-    consumer = await member_of(kafka, GROUP(kafka))
-    current = consumer.group_member()
-    assert current is not None
-    who = [current]
-    sink = sink_for(kafka, consumer)
-    sink._member = lambda: who[0]
-    await sink.open({0})
-    try:
+    async with member_and_sink(kafka, {0}) as (consumer, sink):
+        current = consumer.group_member()
+        assert current is not None
+        who = [current]
+        sink._member = lambda: who[0]
         done = sink.submit(0, outputs(topics.screenshots, range(0, 2)), 2)
         sink.flush()  # handled as `current`...
         who[0] = GroupMember(current.generation + 1, current.member_id)  # ...then a rebalance
@@ -252,9 +254,6 @@ async def test_batches_commit_only_as_the_member_that_handled_them(kafka: KafkaS
         who[0] = current
         await sink.open({0})  # a failed transaction's producer is not reused
         await commit(sink, (0, outputs(topics.screenshots, range(2, 4)), 4))
-    finally:
-        await sink.stop()
-        await consumer.stop()
     keys = [key for _, key, _ in await read_all(kafka, topics.screenshots)]
     assert keys == [b"req-2", b"req-3"]
     assert await committed(kafka, 0) == 4
@@ -264,10 +263,7 @@ async def test_an_oversized_record_fails_its_own_batch_not_the_transaction(
     kafka: KafkaSettings,
 ) -> None:
     topics = kafka.topics
-    consumer = await member_of(kafka, GROUP(kafka))
-    sink = sink_for(kafka, consumer)
-    await sink.open({0, 1})
-    try:
+    async with member_and_sink(kafka, {0, 1}) as (_, sink):
         huge = [Encoded(topics.screenshots, 0, b"req-huge", b"x" * (1 << 20), [])]
         too_big = sink.submit(0, huge, 1)
         fine = sink.submit(1, outputs(topics.screenshots, range(0, 2), partition=1), 2)
@@ -275,9 +271,6 @@ async def test_an_oversized_record_fails_its_own_batch_not_the_transaction(
         with pytest.raises(SinkError, match="exceeds the batch size"):
             await too_big
         await fine
-    finally:
-        await sink.stop()
-        await consumer.stop()
     keys = [key for _, key, _ in await read_all(kafka, topics.screenshots)]
     assert keys == [b"req-0", b"req-1"]
     assert (await committed(kafka, 0), await committed(kafka, 1)) == (None, 2)
