@@ -72,6 +72,16 @@ def threads_cpu_s(pid: int, names: tuple[str, ...]) -> float:
     return total
 
 
+def main_thread_sched_s(pid: int) -> tuple[float, float]:
+    """Seconds ``pid``'s main thread (an asyncio stage's event loop) has run on a core and
+    has waited on a run queue, runnable but not running (``schedstat``; 0s once gone)."""
+    try:
+        run_ns, wait_ns, _ = Path(f"/proc/{pid}/task/{pid}/schedstat").read_text().split()
+    except (OSError, ValueError):
+        return 0.0, 0.0
+    return int(run_ns) / 1e9, int(wait_ns) / 1e9
+
+
 def tree_rss_mib(pid: int) -> float:
     """Resident memory of ``pid`` and its live descendants, MiB."""
     pages = sum(int(f[21]) for f in _tree(pid).values())

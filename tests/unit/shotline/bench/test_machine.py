@@ -10,9 +10,15 @@ import threading
 import time
 from pathlib import Path
 
-from shotline.bench.e2e import _shares
+from shotline.bench.e2e import _loop_shares, _shares
 from shotline.bench.machine import python_loop_ms
-from shotline.bench.procs import JIT_THREADS, MachineTimes, machine_times, threads_cpu_s
+from shotline.bench.procs import (
+    JIT_THREADS,
+    MachineTimes,
+    machine_times,
+    main_thread_sched_s,
+    threads_cpu_s,
+)
 
 STAT = """cpu  {user} 10 {system} {idle} 5 0 {softirq} {steal} 0 0
 cpu0 1 2 3 4 5 6 7 8 0 0
@@ -41,7 +47,7 @@ def test_shares_are_in_percent_of_one_core(tmp_path: Path) -> None:
 
 def test_this_machines_stat_reads_and_moves_forward() -> None:
     first = machine_times()
-    python_loop_ms(200_000)
+    _burn(0.1)  # ten 10 ms ticks of one core, however fast the core runs Python
     later = machine_times()
     assert later.busy > first.busy
     assert later.idle >= first.idle
@@ -94,3 +100,25 @@ def test_a_kafka_nodes_jit_share_is_given_beside_its_own() -> None:
     assert shares == "ingest 50%, kafka node 1 40% (its JIT compiler 12%); total 90% of " + (
         f"{os.cpu_count()}00%"
     )
+
+
+def test_the_main_threads_run_time_counts_its_own_work_only() -> None:
+    """A busy other thread adds nothing to the main thread's run time; the main thread's own
+    work does; a process that is gone reads as nothing."""
+    before = main_thread_sched_s(os.getpid())
+    thread = threading.Thread(target=_burn, args=(0.4,))
+    thread.start()
+    thread.join()
+    mid = main_thread_sched_s(os.getpid())
+    _burn(0.3)
+    after = main_thread_sched_s(os.getpid())
+    assert mid[0] - before[0] < 0.2
+    assert 0.3 <= after[0] - mid[0] < 0.6
+    assert after[1] >= before[1]  # time spent waiting for a core only grows
+    assert main_thread_sched_s(2**22 + 1) == (0.0, 0.0)
+
+
+def test_loop_shares_put_the_loop_that_wants_a_core_most_first() -> None:
+    before = {"dedupe": (1.0, 0.0), "ingest": (2.0, 1.0)}
+    after = {"dedupe": (3.0, 0.5), "ingest": (8.0, 5.0)}
+    assert _loop_shares(before, after, 10.0) == "ingest 60/40%, dedupe 20/5%"
