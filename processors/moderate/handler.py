@@ -184,19 +184,23 @@ class ModerateProcessor(BaseProcessor[EnrichedScreenshot]):
         return self._result(batch)
 
     def handle_bytes(self, raws: Sequence[RawRecord], skip: Sequence[bool]) -> BytesResult | None:
-        """``handle`` fused with the runner's decode and encode (``BytesHandler``) for a
-        batch whose every record is skipped before the providers, or ``None`` (nothing
-        changed) for any other: a record ``schemas.wire`` does not vouch for (the model
-        decides it, or dead-letters it), one sampled in (the channel gate and a provider
-        decide it), one whose requestId was decided already (its cached outcome decides).
-        The verdicts' bytes are ``skipped_json``'s, which are the model's JSON."""
+        """``handle`` fused with the runner's decode and encode (``BytesHandler``) for the
+        records of a batch skipped before the providers. It leaves to the regular path
+        (``rest``) the records sampled in (the channel gate and a provider decide them) and
+        those whose requestId was decided already (its cached outcome decides), with every
+        copy of their requestIds in the batch. It declines the batch (``None``, nothing
+        changed) when it has a record ``schemas.wire`` does not vouch for (the model decides
+        it, or dead-letters it), or answers none of its records. The verdicts' bytes are
+        ``skipped_json``'s, which are the model's JSON."""
         if self._metrics is None:  # not started
             return None
         projects, decided, topic = self._projects, self._decided, self._output
         fresh: dict[str, tuple[Skipped, int, int]] = {}
         counts: dict[tuple[str, str], int] = {}
         output: list[Encoded] = []
-        for raw, skipping in zip(raws, skip, strict=True):
+        rest: list[int] = []
+        left: set[str] = set()  # requestIds left to the regular path
+        for index, (raw, skipping) in enumerate(zip(raws, skip, strict=True)):
             if skipping:
                 continue
             shot = decode_enriched(raw.value or b"")
@@ -205,8 +209,10 @@ class ModerateProcessor(BaseProcessor[EnrichedScreenshot]):
             rid = shot.request_id
             if rid in fresh:  # the same screenshot again in this batch: one verdict
                 continue
-            if rid in decided:
-                return None
+            if rid in decided or rid in left:
+                rest.append(index)
+                left.add(rid)
+                continue
             project = shot.project
             config = projects.get(project)
             route = config.moderation if config is not None else None
@@ -217,18 +223,22 @@ class ModerateProcessor(BaseProcessor[EnrichedScreenshot]):
             elif not sampled(rid, route.sample):
                 reason = SAMPLED_OUT
             else:
-                return None
+                rest.append(index)
+                left.add(rid)
+                continue
             partition = raw.partition
             fresh[rid] = (_new_skipped(Skipped, (project, reason)), partition, raw.offset)
             counted = (project if config is not None else "other", reason)  # as _label
             counts[counted] = counts.get(counted, 0) + 1
             value = skipped_json(rid, project, reason)
             output.append(Encoded(topic, partition, rid.encode(), value, list(raw.headers)))
+        if rest and not fresh:
+            return None  # all of it is the regular path's
         decided.update(fresh)  # as _remember: in the batch's order, none was known
         self._trim(len(fresh))
         for (label, reason), n in counts.items():
             self._add((label, "none", SKIPPED, reason), n)
-        return BytesResult(output)
+        return BytesResult(output, rest=rest)
 
     async def _act(self, fresh: dict[str, Outcome]) -> None:
         """Deliver the action webhook of every fresh ``block`` (before it is published),

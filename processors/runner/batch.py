@@ -15,6 +15,7 @@ from typing import Any
 
 from processors.runner.codec import Encoded, RawRecord, dead_letter, decode, encode
 from processors.runner.contract import Processor, Record, RunnerReason
+from processors.runner.fastpath import BytesResult
 from processors.runner.hooks import Hooks
 from processors.runner.metrics import RunnerMetrics
 from processors.runner.retry import handle_with_retries
@@ -45,11 +46,10 @@ async def process_batch(
     ``hooks``: the processor's optional hooks (``hooks.find_hooks``, found once).
 
     ``handle`` sees the whole batch in one call (never split: processors may aggregate per
-    call, as billing's tally does per project-second).
+    call, as billing's tally does per project-second), or, when the processor's fast path
+    answered part of it (``BytesResult.rest``), the part it left, in one call.
     """
     started = datetime.now(UTC)
-    dlq: list[Encoded] = []
-    reasons: dict[str, int] = {}
     skip = (
         hooks.skip_keys(raws[0].partition, [raw.key for raw in raws])
         if hooks.skip_keys is not None and raws
@@ -62,26 +62,74 @@ async def process_batch(
             log.exception("processor %s: fast path failed, taking the regular one", processor.name)
             fast = None
         if fast is not None:  # else declined (or failed): the regular path below
-            dlq = [
-                dead_letter(
-                    processor.name, raw, error, kind, 1, False, started, dlq_topic, reason=reason
-                )
-                for kind, reason, dead in (
-                    ("ValidationError", "invalid", fast.invalid),
-                    ("Rejected", "rejected", fast.rejected),
-                )
-                for raw, error in dead
-            ]
-            counts: dict[RunnerReason, int] = {
-                "invalid": len(fast.invalid),
-                "rejected": len(fast.rejected),
-            }
-            return BatchOutcome(
-                output=fast.output + dlq,
-                handled=len(raws) - len(dlq),
-                emitted=len(fast.output),
-                dead_by_reason={reason: n for reason, n in counts.items() if n},
+            answered = _fast_outcome(processor.name, raws, fast, started, dlq_topic)
+            if not fast.rest:
+                return answered
+            rest = await _regular(
+                processor,
+                [raws[i] for i in fast.rest],
+                [skip[i] for i in fast.rest],
+                dlq_topic,
+                settings,
+                metrics,
+                started,
             )
+            return _joined(answered, rest)
+    return await _regular(processor, raws, skip, dlq_topic, settings, metrics, started)
+
+
+def _fast_outcome(
+    name: str, raws: Sequence[RawRecord], fast: BytesResult, started: datetime, dlq_topic: str
+) -> BatchOutcome:
+    """What the fast path answered, for the records it did not leave to the regular path."""
+    dlq = [
+        dead_letter(name, raw, error, kind, 1, False, started, dlq_topic, reason=reason)
+        for kind, reason, dead in (
+            ("ValidationError", "invalid", fast.invalid),
+            ("Rejected", "rejected", fast.rejected),
+        )
+        for raw, error in dead
+    ]
+    counts: dict[RunnerReason, int] = {"invalid": len(fast.invalid), "rejected": len(fast.rejected)}
+    return BatchOutcome(
+        output=fast.output + dlq,
+        handled=len(raws) - len(fast.rest) - len(dlq),
+        emitted=len(fast.output),
+        dead_by_reason={reason: n for reason, n in counts.items() if n},
+    )
+
+
+def _joined(fast: BatchOutcome, regular: BatchOutcome) -> BatchOutcome:
+    """A batch answered in two parts: both parts' records, dead letters last."""
+    fast_dlq, regular_dlq = fast.output[fast.emitted :], regular.output[regular.emitted :]
+    reasons = dict(fast.dead_by_reason)
+    for reason, n in regular.dead_by_reason.items():
+        reasons[reason] = reasons.get(reason, 0) + n
+    return BatchOutcome(
+        output=[
+            *fast.output[: fast.emitted],
+            *regular.output[: regular.emitted],
+            *fast_dlq,
+            *regular_dlq,
+        ],
+        handled=fast.handled + regular.handled,
+        emitted=fast.emitted + regular.emitted,
+        dead_by_reason=reasons,
+    )
+
+
+async def _regular(
+    processor: Processor[Any],
+    raws: Sequence[RawRecord],
+    skip: Sequence[bool],
+    dlq_topic: str,
+    settings: RunnerSettings,
+    metrics: RunnerMetrics,
+    started: datetime,
+) -> BatchOutcome:
+    """Decode → ``handle`` (one call, with retries) → encode, dead letters last."""
+    dlq: list[Encoded] = []
+    reasons: dict[str, int] = {}
     handled = 0
     valid: list[Record[Any]] = []
     model = processor.input_model

@@ -8,10 +8,15 @@ may implement ``handle_bytes`` to go from consumed bytes to publishable bytes in
 Contract, on top of ``Processor``'s: the result must equal what decode → ``handle`` →
 encode would give for the same records (same output records in the same order, the same
 records refused for the same causes), and ``handle_bytes`` must change no state unless it
-returns a result. It returns ``None`` to decline a batch it has no fast answer for (moderate:
-a record a provider must see); if it raises, the runner logs it. Either way the runner
-takes the regular path for the batch instead, so retries, poison isolation and
-``FatalError`` behave exactly as without it.
+returns a result. It returns ``None`` to decline a batch it has no fast answer for; if it
+raises, the runner logs it. Either way the runner takes the regular path for the batch
+instead, so retries, poison isolation and ``FatalError`` behave exactly as without it.
+
+A processor whose ``handle`` decides each record on its own (nothing aggregated over a
+call; moderate) may instead answer part of a batch and leave the rest (``BytesResult.rest``,
+moderate: the records a provider must see) to the regular path, which then handles those
+records alone, in one call. The two parts together must equal the regular path over the
+whole batch up to the order of the output records: the fast part's come first.
 """
 
 from __future__ import annotations
@@ -29,11 +34,14 @@ __all__ = ["BytesHandler", "BytesResult"]
 class BytesResult:
     """``output``: records to publish, in order. ``invalid``: records whose value did not
     validate (cause as ``codec.describe_invalid`` words it). ``rejected``: records the
-    processor refused (a ``DeadLetter`` of the regular path, not retriable)."""
+    processor refused (a ``DeadLetter`` of the regular path, not retriable). ``rest``: the
+    positions in the batch of the records left to the regular path (see the module's
+    docstring), in order."""
 
     output: list[Encoded] = field(default_factory=list)
     invalid: list[tuple[RawRecord, str]] = field(default_factory=list)
     rejected: list[tuple[RawRecord, str]] = field(default_factory=list)
+    rest: list[int] = field(default_factory=list)
 
 
 @runtime_checkable

@@ -195,17 +195,31 @@ async def test_a_later_copy_gets_the_same_verdict_from_the_regular_path() -> Non
     assert comparable(again) == comparable(first)
 
 
-async def test_a_sampled_in_record_leaves_the_batch_to_the_regular_path() -> None:
+async def test_a_sampled_in_record_is_left_to_the_regular_path() -> None:
+    """The fast path answers the skipped records and leaves the sampled-in one, with its
+    copy later in the batch, to the regular path; together they give what the regular path
+    gives for the whole batch."""
     CALLS.clear()
     fast_proc, regular_proc = await twins()
-    values = [*mixed(), in_sample().model_dump_json().encode()]
+    sampled_in = in_sample().model_dump_json().encode()
+    values = [*mixed(), sampled_in, *mixed()[:1], sampled_in]
+    probe, _ = await twins()
+    answer = probe.handle_bytes(raws(values), [False] * len(values))
+    assert answer is not None
+    assert answer.rest == [len(values) - 3, len(values) - 1]  # both copies, nothing else
+    outcome = await same(fast_proc, regular_proc, raws(values), answered=True)
+    assert outcome.output[-1].key == in_sample().request_id.encode()
+    assert b'"verdict":"pass"' in outcome.output[-1].value
+    assert len(CALLS) == 2  # one provider call per path; the probe's fast path made none
+    assert sum(r.key == in_sample().request_id.encode() for r in outcome.output) == 1
+
+
+async def test_a_batch_of_sampled_in_records_alone_is_declined() -> None:
+    fast_proc, _ = await twins()
+    values = [in_sample().model_dump_json().encode(), in_sample(200).model_dump_json().encode()]
     assert fast_proc.handle_bytes(raws(values), [False] * len(values)) is None
     assert not fast_proc._decided  # nothing changed
     assert not samples(fast_proc)
-    outcome = await same(fast_proc, regular_proc, raws(values), answered=False)
-    assert outcome.output[-1].key == in_sample().request_id.encode()
-    assert b'"verdict":"pass"' in outcome.output[-1].value
-    assert len(CALLS) == 2  # one provider call per path
 
 
 async def test_records_the_twin_does_not_vouch_for_go_to_the_model() -> None:
@@ -224,14 +238,13 @@ async def test_records_the_twin_does_not_vouch_for_go_to_the_model() -> None:
     assert outcome.output[-2].key == shot.request_id.encode()
 
 
-async def test_restored_verdicts_leave_the_batch_to_the_regular_path() -> None:
+async def test_restored_verdicts_are_left_to_the_regular_path() -> None:
     fast_proc, regular_proc = await twins()
     shots = out_of_sample(3)
     for proc in (fast_proc, regular_proc):
         proc._decided[shots[1].request_id] = (Published(), 3, -1)
     values = [s.model_dump_json().encode() for s in shots]
-    assert fast_proc.handle_bytes(raws(values), [False] * 3) is None
-    outcome = await same(fast_proc, regular_proc, raws(values), answered=False)
+    outcome = await same(fast_proc, regular_proc, raws(values), answered=True)
     assert [r.key for r in outcome.output] == [
         shots[0].request_id.encode(),
         shots[2].request_id.encode(),

@@ -178,3 +178,57 @@ async def test_a_declined_fast_path_leaves_the_batch_to_the_regular_path(
     assert ([o.value for o in declined.output], proc.calls) == ([b'{"n":4}', b'{"n":6}'], 1)
     assert declined.emitted == 2
     assert "fast path failed" not in caplog.text  # declining is not a failure
+
+
+class SplitDoubler(Doubler):
+    """A fast path that answers the even values, rejects negative ones and leaves the odd
+    ones (and anything that is not an item) to the regular path."""
+
+    name = "split-doubler"
+
+    def __init__(self, poison: set[int]) -> None:
+        super().__init__(poison)
+        self.seen: list[int] = []  # offsets the regular path's ``handle`` got
+
+    async def handle(self, batch: Batch[Item]) -> HandleResult:
+        self.seen += [r.offset for r in batch]
+        return await super().handle(batch)
+
+    def handle_bytes(self, raws: Sequence[RawRecord], skip: Sequence[bool]) -> BytesResult | None:
+        result = BytesResult()
+        for index, raw in enumerate(raws):
+            value = raw.value or b""
+            n = int(value) if value.lstrip(b"-").isdigit() else 1
+            if n < 0:
+                result.rejected.append((raw, "negative"))
+            elif n % 2:
+                result.rest.append(index)
+            else:
+                result.output.append(Encoded("out", None, raw.key, b'{"n":%d}' % (2 * n), []))
+        return result
+
+
+async def test_a_fast_path_may_leave_part_of_a_batch_to_the_regular_path() -> None:
+    """The regular path handles only the records left to it, in one call; the output is
+    the fast part's records, then the regular part's, then every dead letter; the counts
+    add up."""
+    proc = SplitDoubler(poison={7})
+    outcome, _ = await run(proc, raws(b"2", b'{"n": 3}', b"-1", b"4", b'{"n": "x"}', b'{"n": 5}'))
+    assert proc.seen == [11, 15]  # 3 and 5; "x" was dead-lettered before handle
+    assert [o.value for o in outcome.output[: outcome.emitted]] == [
+        b'{"n":4}',
+        b'{"n":8}',
+        b'{"n":6}',
+        b'{"n":10}',
+    ]
+    letters = [DeadLetterRecord.model_validate_json(o.value) for o in outcome.output[4:]]
+    assert [(d.source_offset, d.error_type) for d in letters] == [
+        (12, "Rejected"),
+        (14, "ValidationError"),
+    ]
+    assert (outcome.handled, outcome.emitted) == (4, 4)
+    assert outcome.dead_by_reason == {"rejected": 1, "invalid": 1}
+    # the part left to the regular path keeps its retries and poison isolation
+    poisoned, _ = await run(SplitDoubler(poison={7}), raws(b"2", b'{"n": 7}', b'{"n": 9}'))
+    assert [o.value for o in poisoned.output[: poisoned.emitted]] == [b'{"n":4}', b'{"n":18}']
+    assert poisoned.dead_by_reason == {"retries_exhausted": 1}
