@@ -15,10 +15,11 @@ A paused provider (breaker open, long Retry-After) makes ``handle`` raise the ru
 decided is kept in a bounded in-memory cache keyed by requestId, so the batch handled
 again neither calls a provider nor the webhook twice and publishes each verdict once.
 
-A batch whose every record is skipped before the providers (``not_configured``,
-``no_object``, ``sampled_out``) is answered from bytes to bytes by ``handle_bytes`` (the
-runner's ``BytesHandler``): the same verdicts, metrics and remembered outcomes as
-``handle``, without the per-record models. Any other batch is left to ``handle``.
+The records of a batch skipped before the providers (``not_configured``, ``no_object``,
+``sampled_out``) are answered from bytes to bytes by ``handle_bytes`` (the runner's
+``BytesHandler``): the same verdicts, metrics and remembered outcomes as ``handle``, without
+the per-record models. The records sampled in or decided already are left to ``handle``, and
+so is a whole batch with a record the msgspec twin does not vouch for.
 """
 
 from __future__ import annotations
@@ -80,6 +81,7 @@ class ModerateProcessor(BaseProcessor[EnrichedScreenshot]):
         self._gate = ChannelGate()
         # requestId → outcome and the (partition, offset) of the record it was decided for
         self._decided: OrderedDict[str, tuple[Outcome, int, int]] = OrderedDict()
+        self._pinned = 0  # outcomes a split batch's fast part decided: _trim keeps them
         self._webhooks: ActionWebhooks | None = None
         self._metrics: ModerationMetrics | None = None
         self._log: VerdictLog | None = None
@@ -194,6 +196,7 @@ class ModerateProcessor(BaseProcessor[EnrichedScreenshot]):
         ``skipped_json``'s, which are the model's JSON."""
         if self._metrics is None:  # not started
             return None
+        self._pinned = 0  # a split batch before this one ended (or raised)
         projects, decided, topic = self._projects, self._decided, self._output
         fresh: dict[str, tuple[Skipped, int, int]] = {}
         counts: dict[tuple[str, str], int] = {}
@@ -235,10 +238,17 @@ class ModerateProcessor(BaseProcessor[EnrichedScreenshot]):
         if rest and not fresh:
             return None  # all of it is the regular path's
         decided.update(fresh)  # as _remember: in the batch's order, none was known
+        # a regular part's _remember must not evict what this part decided, as handle keeps
+        # a whole batch's outcomes
+        self._pinned = len(fresh) if rest else 0
         self._trim(len(fresh))
-        for (label, reason), n in counts.items():
-            self._add((label, "none", SKIPPED, reason), n)
-        return BytesResult(output, rest=rest)
+
+        def done() -> None:  # counted once the batch is answered, as handle counts
+            self._pinned = 0
+            for (label, reason), n in counts.items():
+                self._add((label, "none", SKIPPED, reason), n)
+
+        return BytesResult(output, rest=rest, done=done)
 
     async def _act(self, fresh: dict[str, Outcome]) -> None:
         """Deliver the action webhook of every fresh ``block`` (before it is published),
@@ -283,8 +293,9 @@ class ModerateProcessor(BaseProcessor[EnrichedScreenshot]):
         self._trim(len(fresh))
 
     def _trim(self, keep: int = 0) -> None:
-        """Drop the oldest outcomes beyond ``result_cache`` (never the ``keep`` newest)."""
-        while len(self._decided) > max(self.settings.result_cache, keep):
+        """Drop the oldest outcomes beyond ``result_cache`` (never the ``keep`` newest, nor
+        those the fast part of the batch being handled decided: ``_pinned``)."""
+        while len(self._decided) > max(self.settings.result_cache, keep + self._pinned):
             self._decided.popitem(last=False)
 
     def _result(self, batch: Batch[EnrichedScreenshot]) -> HandleResult:

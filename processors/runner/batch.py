@@ -1,7 +1,8 @@
 """One partition batch, from bytes to what must be published: decode, handle, dead letters.
 
 Pure of Kafka: the engine feeds ``RawRecord``s and publishes the ``Encoded`` result. A
-processor with the ``BytesHandler`` fast path handles the batch in one pass instead.
+processor with the ``BytesHandler`` fast path handles the batch in one pass instead, or the
+part of it the fast path answers, the regular path the rest.
 """
 
 from __future__ import annotations
@@ -61,9 +62,17 @@ async def process_batch(
         except Exception:  # the regular path retries, isolates or stops as it should
             log.exception("processor %s: fast path failed, taking the regular one", processor.name)
             fast = None
+        if fast is not None and not fast.rest_is_sound(raws):
+            log.error(
+                "processor %s: fast path left an unsound rest, taking the regular path",
+                processor.name,
+            )
+            fast = None
         if fast is not None:  # else declined (or failed): the regular path below
             answered = _fast_outcome(processor.name, raws, fast, started, dlq_topic)
             if not fast.rest:
+                if fast.done is not None:
+                    fast.done()
                 return answered
             rest = await _regular(
                 processor,
@@ -74,6 +83,8 @@ async def process_batch(
                 metrics,
                 started,
             )
+            if fast.done is not None:
+                fast.done()
             return _joined(answered, rest)
     return await _regular(processor, raws, skip, dlq_topic, settings, metrics, started)
 

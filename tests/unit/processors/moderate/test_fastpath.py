@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from prometheus_client import CollectorRegistry
 
+from processors.errors import Backpressure, ProviderPaused
 from processors.moderate.decide import Decided, Published
 from processors.moderate.handler import ModerateProcessor
 from processors.moderate.logic import sampled
@@ -270,3 +271,35 @@ async def test_skipped_records_need_nothing() -> None:
     flags = [i % 2 == 1 for i in range(len(values))]
     assert fast_proc.handle_bytes(raws(values), flags) is not None
     assert len(fast_proc._decided) == len([f for f in flags if not f])
+
+
+async def test_a_paused_provider_in_the_regular_part_counts_the_batch_once() -> None:
+    """The regular part raises ``Backpressure``: nothing is published and the batch comes
+    again. Counted as the regular path counts it: once, when the batch is answered."""
+    fast_proc, regular_proc = await twins()
+    values = [*mixed(), in_sample().model_dump_json().encode()]
+    for proc in (fast_proc, regular_proc):
+        moderate, paused = proc._moderator.moderate, [True]
+
+        async def once_paused(work: Any, moderate: Any = moderate, paused: Any = paused) -> Any:
+            if paused.pop() if paused else False:
+                raise ProviderPaused("low", 1.0, "breaker open")
+            return await moderate(work)
+
+        proc._moderator.moderate = once_paused  # type: ignore[method-assign]
+    for proc, answers in ((fast_proc, []), (regular_proc, None)):
+        with pytest.raises(Backpressure):
+            await run(proc, raws(values), answers)
+    assert samples(fast_proc) == samples(regular_proc) == {}
+    await same(fast_proc, regular_proc, raws(values), answered=False)  # all decided: declined
+    assert samples(fast_proc)[
+        ("shotline_moderation_sampled_out_total", (("project", "p1"), ("reason", "sampled_out")))
+    ] == len(out_of_sample(4))
+
+
+async def test_a_split_batch_keeps_all_its_outcomes_past_the_cache_bound() -> None:
+    fast_proc, regular_proc = await twins(result_cache=3)
+    values = [*mixed(), in_sample().model_dump_json().encode()]
+    await same(fast_proc, regular_proc, raws(values), answered=True)
+    assert len(fast_proc._decided) == len(values) - 1  # one batch's outcomes are all kept
+    assert fast_proc._pinned == 0

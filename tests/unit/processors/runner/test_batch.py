@@ -186,9 +186,14 @@ class SplitDoubler(Doubler):
 
     name = "split-doubler"
 
-    def __init__(self, poison: set[int]) -> None:
-        super().__init__(poison)
+    def __init__(self, poison: set[int], error: type[Exception] = RetriableError) -> None:
+        super().__init__(poison, error)
         self.seen: list[int] = []  # offsets the regular path's ``handle`` got
+        self.done = 0  # batches answered (``BytesResult.done`` calls)
+        self.rest: list[int] | None = None  # a rest to report instead of the right one
+
+    def finished(self) -> None:
+        self.done += 1
 
     async def handle(self, batch: Batch[Item]) -> HandleResult:
         self.seen += [r.offset for r in batch]
@@ -198,13 +203,22 @@ class SplitDoubler(Doubler):
         result = BytesResult()
         for index, raw in enumerate(raws):
             value = raw.value or b""
-            n = int(value) if value.lstrip(b"-").isdigit() else 1
+            try:
+                n = (
+                    int(value)
+                    if value.lstrip(b"-").isdigit()
+                    else Item.model_validate_json(value).n
+                )
+            except ValueError:  # not an item: the regular path's to judge
+                n = 1
             if n < 0:
                 result.rejected.append((raw, "negative"))
             elif n % 2:
                 result.rest.append(index)
             else:
                 result.output.append(Encoded("out", None, raw.key, b'{"n":%d}' % (2 * n), []))
+        result.rest = result.rest if self.rest is None else self.rest
+        result.done = self.finished
         return result
 
 
@@ -214,7 +228,8 @@ async def test_a_fast_path_may_leave_part_of_a_batch_to_the_regular_path() -> No
     add up."""
     proc = SplitDoubler(poison={7})
     outcome, _ = await run(proc, raws(b"2", b'{"n": 3}', b"-1", b"4", b'{"n": "x"}', b'{"n": 5}'))
-    assert proc.seen == [11, 15]  # 3 and 5; "x" was dead-lettered before handle
+    assert (proc.seen, proc.calls) == ([11, 15], 1)  # 3 and 5 in one call; "x" never handled
+    assert proc.done == 1
     assert [o.value for o in outcome.output[: outcome.emitted]] == [
         b'{"n":4}',
         b'{"n":8}',
@@ -232,3 +247,26 @@ async def test_a_fast_path_may_leave_part_of_a_batch_to_the_regular_path() -> No
     poisoned, _ = await run(SplitDoubler(poison={7}), raws(b"2", b'{"n": 7}', b'{"n": 9}'))
     assert [o.value for o in poisoned.output[: poisoned.emitted]] == [b'{"n":4}', b'{"n":18}']
     assert poisoned.dead_by_reason == {"retries_exhausted": 1}
+
+
+async def test_a_split_batch_whose_regular_part_raises_is_not_done() -> None:
+    proc = SplitDoubler(poison={3}, error=Quota)
+    with pytest.raises(Backpressure):
+        await run(proc, raws(b"2", b'{"n": 3}'))
+    assert proc.done == 0
+    await run(proc, raws(b"2", b"4"))  # answered whole by the fast path: done once
+    assert proc.done == 1
+
+
+@pytest.mark.parametrize("rest", [[5], [-1], [1, 1], [3, 1], [2]])
+async def test_an_unsound_rest_takes_the_regular_path_for_the_whole_batch(
+    rest: list[int], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Out of range, repeated, unordered, or a record the fast path dead-lettered (-1 at
+    position 2): the regular path handles every record, the fast part counts nothing."""
+    proc = SplitDoubler(poison=set())
+    proc.rest = rest
+    outcome, _ = await run(proc, raws(b'{"n": 2}', b'{"n": 3}', b'{"n": -1}'))
+    assert (proc.seen, proc.done) == ([10, 11, 12], 0)
+    assert [o.value for o in outcome.output] == [b'{"n":4}', b'{"n":6}', b'{"n":-2}']
+    assert "unsound rest" in caplog.text
