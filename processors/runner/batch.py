@@ -70,22 +70,13 @@ async def process_batch(
             fast = None
         if fast is not None:  # else declined (or failed): the regular path below
             answered = _fast_outcome(processor.name, raws, fast, started, dlq_topic)
-            if not fast.rest:
-                if fast.done is not None:
-                    fast.done()
-                return answered
-            rest = await _regular(
-                processor,
-                [raws[i] for i in fast.rest],
-                [skip[i] for i in fast.rest],
-                dlq_topic,
-                settings,
-                metrics,
-                started,
-            )
+            if fast.rest:  # the part left to the regular path; if it raises, not done
+                left = [raws[i] for i in fast.rest], [skip[i] for i in fast.rest]
+                regular = await _regular(processor, *left, dlq_topic, settings, metrics, started)
+                answered = _joined(answered, regular)
             if fast.done is not None:
                 fast.done()
-            return _joined(answered, rest)
+            return answered
     return await _regular(processor, raws, skip, dlq_topic, settings, metrics, started)
 
 

@@ -100,6 +100,7 @@ WARMUP_S = 8.0
 WARMUP_MAX = 10
 JIT_SETTLED = 8.0
 KAFKA_NODE = "kafka node"  # the local nodes' names in the CPU notes: "kafka node 1"...
+S3_SERVER = "s3 server"
 FIRST_RATES = (500.0, 1000.0, 2000.0)
 RATE_STEP = 1000.0
 MAX_STEPS = 16  # up to 15,000/s: the ladder is meant to end at a failure, not here
@@ -355,7 +356,7 @@ def _loops(pids: dict[str, int]) -> dict[str, tuple[float, float]]:
     return {
         n: main_thread_sched_s(pid)
         for n, pid in pids.items()
-        if not n.startswith(KAFKA_NODE) and n != "s3 server"
+        if not n.startswith(KAFKA_NODE) and n != S3_SERVER
     }
 
 
@@ -547,7 +548,7 @@ def _service_pids(dev: DevSettings) -> dict[str, int]:
     nodes = KafkaCluster(dev).status()["nodes"]
     pids = {f"{KAFKA_NODE} {n['id']}": int(n["pid"]) for n in nodes if n["pid"]}
     s3 = S3Server(dev).process.pid()
-    return pids | ({"s3 server": s3} if s3 else {})
+    return pids | ({S3_SERVER: s3} if s3 else {})
 
 
 def measure(duration_s: float) -> Measurement:
